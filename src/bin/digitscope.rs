@@ -1,0 +1,124 @@
+//! `digitscope`: detect digits in PNG images, or draw the class heatmap.
+//!
+//! ```text
+//! digitscope detect FILE.png... [--json] [--invert] [--weights FILE] [--pooling none|max3|window]
+//! digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N]
+//! ```
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use burn::tensor::Device;
+use digitscope::pngio::{read_png, write_png};
+use digitscope::render::render;
+use digitscope::{Detector, Pooling};
+
+const USAGE: &str = "usage: digitscope detect FILE.png... [--json] [--invert] [--weights FILE] [--pooling none|max3|window]
+       digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N]";
+
+#[derive(Default)]
+struct Args {
+    command: String,
+    files: Vec<PathBuf>,
+    json: bool,
+    invert: bool,
+    weights: Option<PathBuf>,
+    pooling: Option<Pooling>,
+    output: Option<PathBuf>,
+    scale: Option<usize>,
+}
+
+fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+    let mut args = Args { command: argv.next().ok_or("missing command")?, ..Args::default() };
+    while let Some(arg) = argv.next() {
+        let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
+        match arg.as_str() {
+            "--json" => args.json = true,
+            "--invert" => args.invert = true,
+            "--weights" => args.weights = Some(value("--weights")?.into()),
+            "--pooling" => {
+                let v = value("--pooling")?;
+                args.pooling = Some(Pooling::from_name(&v).ok_or(format!("unknown pooling {v:?}"))?);
+            }
+            "-o" | "--output" => args.output = Some(value("-o")?.into()),
+            "--scale" => {
+                let v = value("--scale")?;
+                args.scale = Some(v.parse().ok().filter(|s| (1..=16).contains(s)).ok_or(format!("--scale must be 1 to 16, not {v:?}"))?);
+            }
+            "-h" | "--help" => return Err(String::new()),
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            file => args.files.push(file.into()),
+        }
+    }
+    match args.command.as_str() {
+        "detect" if args.files.is_empty() => Err("detect needs at least one FILE.png".into()),
+        "heatmap" if args.files.len() != 1 || args.output.is_none() => {
+            Err("heatmap needs one FILE.png and -o OUT.png".into())
+        }
+        "detect" | "heatmap" => Ok(args),
+        other => Err(format!("unknown command {other:?}")),
+    }
+}
+
+fn run(args: Args) -> Result<(), String> {
+    let device = Device::flex();
+    let detector = match &args.weights {
+        Some(path) => {
+            let bytes = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            Detector::from_weights(&bytes, device)
+        }
+        None => Detector::embedded(device),
+    }
+    .map_err(|e| e.to_string())?;
+    let detector = match args.pooling {
+        Some(p) => detector.with_pooling(p),
+        None => detector,
+    };
+    for file in &args.files {
+        let image = read_png(file, args.invert).map_err(|e| e.to_string())?;
+        let (heatmap, detections) = detector.detect(&image).map_err(|e| e.to_string())?;
+        if args.command == "heatmap" {
+            let out = args.output.as_ref().expect("checked by parse");
+            let scale = args.scale.unwrap_or_else(|| (512 / image.width.max(image.height)).clamp(1, 8));
+            let pic = render(&image, &heatmap, &detections, scale);
+            write_png(out, pic.width, pic.height, &pic.rgb).map_err(|e| e.to_string())?;
+        } else if args.json {
+            let line = serde_json::json!({
+                "file": file.display().to_string(),
+                "width": image.width,
+                "height": image.height,
+                "detections": detections,
+            });
+            println!("{line}");
+        } else {
+            println!("{}: {}×{}, {} digit(s)", file.display(), image.width, image.height, detections.len());
+            for d in &detections {
+                println!(
+                    "  {} score {:.3} at ({:.1}, {:.1}) box {:.0}×{:.0}",
+                    d.digit, d.score, d.x, d.y, d.w, d.h
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn main() -> ExitCode {
+    match parse(std::env::args().skip(1)) {
+        Err(msg) if msg.is_empty() => {
+            println!("{USAGE}");
+            ExitCode::SUCCESS
+        }
+        Err(msg) => {
+            eprintln!("digitscope: {msg}\n{USAGE}");
+            ExitCode::from(2)
+        }
+        Ok(args) => match run(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("digitscope: {msg}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}

@@ -1,0 +1,107 @@
+//! The detector: embedded (or given) weights on a burn device, image in, heatmap and detections out.
+
+use burn::tensor::{Device, Tensor, TensorData};
+
+use crate::detect::{DecodeOptions, Detection, decode};
+use crate::error::{Error, Result};
+use crate::heatmap::Heatmap;
+use crate::image::GrayImage;
+use crate::network::{CLASSES, Network, Pooling, cell_centre, cells};
+use crate::weights::{self, WeightsInfo};
+
+/// A network ready to run over images of any size.
+#[derive(Debug)]
+pub struct Detector {
+    network: Network,
+    device: Device,
+    info: WeightsInfo,
+    pooling: Pooling,
+    /// Decoding thresholds.
+    pub options: DecodeOptions,
+}
+
+impl Detector {
+    /// The project's default detector (weights embedded in the crate).
+    pub fn embedded(device: Device) -> Result<Self> {
+        Self::from_weights(weights::EMBEDDED, device)
+    }
+
+    /// A detector from a weights file's bytes.
+    pub fn from_weights(bytes: &[u8], device: Device) -> Result<Self> {
+        let (network, info) = weights::decode(bytes, &device)?;
+        let pooling = info.pooling()?;
+        Ok(Self { network, device, info, pooling, options: DecodeOptions::default() })
+    }
+
+    /// Overrides the FCN pooling the weights file asks for.
+    pub fn with_pooling(mut self, pooling: Pooling) -> Self {
+        self.pooling = pooling;
+        self
+    }
+
+    /// What the weights file says about itself.
+    pub fn info(&self) -> &WeightsInfo {
+        &self.info
+    }
+
+    /// The FCN pooling in use.
+    pub fn pooling(&self) -> Pooling {
+        self.pooling
+    }
+
+    /// The network.
+    pub fn network(&self) -> &Network {
+        &self.network
+    }
+
+    /// The device the network runs on.
+    pub fn device(&self) -> &Device {
+        &self.device
+    }
+
+    /// Runs the FCN; the result is `[1, 11, rows, cols]` probabilities (not yet read back).
+    pub fn forward(&self, image: &GrayImage) -> Tensor<4> {
+        let data = TensorData::new(image.pixels.clone(), [1, 1, image.height, image.width]);
+        let input = Tensor::<4>::from_data(data, &self.device);
+        self.network.heatmap(input, self.pooling)
+    }
+
+    /// Wraps read-back probabilities into a [`Heatmap`] with this detector's geometry.
+    pub fn assemble(&self, image: &GrayImage, probs: Vec<f32>) -> Result<Heatmap> {
+        let (rows, cols) = (cells(image.height), cells(image.width));
+        if probs.len() != CLASSES * rows * cols {
+            return Err(Error::Backend(format!(
+                "heatmap has {} values, expected {}",
+                probs.len(),
+                CLASSES * rows * cols
+            )));
+        }
+        let arch = self.network.architecture();
+        Ok(Heatmap {
+            width: image.width,
+            height: image.height,
+            rows,
+            cols,
+            origin_x: cell_centre(arch, self.pooling, image.width, 0),
+            origin_y: cell_centre(arch, self.pooling, image.height, 0),
+            probs,
+        })
+    }
+
+    /// The heatmap of an image (synchronous read-back).
+    pub fn heatmap(&self, image: &GrayImage) -> Result<Heatmap> {
+        let data = self
+            .forward(image)
+            .try_into_data()
+            .map_err(|e| Error::Backend(format!("{e:?}")))?;
+        let probs = data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
+        self.assemble(image, probs)
+    }
+
+    /// The heatmap and its decoded detections.
+    pub fn detect(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
+        let heatmap = self.heatmap(image)?;
+        let detections = decode(&heatmap, &self.options);
+        Ok((heatmap, detections))
+    }
+}

@@ -1,0 +1,55 @@
+//! The FCN's output: an 11-class probability map at stride 8, with its pixel geometry.
+
+use crate::network::{BACKGROUND, CLASSES, STRIDE};
+
+/// Class probabilities per cell, class-major (`probs[class * rows * cols + row * cols + col]`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Heatmap {
+    /// Input width in pixels.
+    pub width: usize,
+    /// Input height in pixels.
+    pub height: usize,
+    /// Cell rows (`ceil(height / 8)`).
+    pub rows: usize,
+    /// Cell columns (`ceil(width / 8)`).
+    pub cols: usize,
+    /// Pixel x of the centre of the window of column 0 (see [`crate::network::cell_centre`]).
+    pub origin_x: f32,
+    /// Pixel y of the centre of the window of row 0.
+    pub origin_y: f32,
+    /// `11 × rows × cols` probabilities.
+    pub probs: Vec<f32>,
+}
+
+impl Heatmap {
+    /// Pixels between neighbouring cells.
+    pub const STRIDE: usize = STRIDE;
+
+    /// Probability of `class` at (`row`, `col`).
+    pub fn prob(&self, class: usize, row: usize, col: usize) -> f32 {
+        self.probs[(class * self.rows + row) * self.cols + col]
+    }
+
+    /// The most probable class of a cell and its probability.
+    pub fn argmax(&self, row: usize, col: usize) -> (usize, f32) {
+        (0..CLASSES)
+            .map(|k| (k, self.prob(k, row, col)))
+            .fold((BACKGROUND, f32::MIN), |best, cur| if cur.1 > best.1 { cur } else { best })
+    }
+
+    /// Argmax class of every cell, row-major.
+    pub fn classes(&self) -> Vec<u8> {
+        (0..self.rows)
+            .flat_map(|r| (0..self.cols).map(move |c| (r, c)))
+            .map(|(r, c)| self.argmax(r, c).0 as u8)
+            .collect()
+    }
+
+    /// Pixel centre (x, y) of the window a cell sees.
+    pub fn cell_centre(&self, row: usize, col: usize) -> (f32, f32) {
+        (
+            self.origin_x + (col * STRIDE) as f32,
+            self.origin_y + (row * STRIDE) as f32,
+        )
+    }
+}

@@ -1,0 +1,91 @@
+//! Weight files: a small self-describing envelope around burn's record (burnpack) bytes.
+//!
+//! Layout: `b"DSCPWTS1"`, a little-endian `u32` length, that many bytes of JSON metadata
+//! ([`WeightsInfo`]), then the burnpack record of the [`Network`]. The metadata says which
+//! architecture the record is for and which FCN pooling its recipe uses, so a file can be
+//! loaded without being told.
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::network::{Architecture, Network, Pooling};
+
+const MAGIC: &[u8; 8] = b"DSCPWTS1";
+
+/// The weights embedded in the crate: the project's default detector.
+pub const EMBEDDED: &[u8] = include_bytes!("../weights/default.dsw");
+
+/// What a weights file says about itself.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct WeightsInfo {
+    /// The recipe that produced the weights (e.g. `small`, `small-shift`, `deep-shift`).
+    pub recipe: String,
+    /// `small` or `deep`.
+    pub architecture: String,
+    /// The FCN pooling to use with these weights: `none`, `max3` or `window`.
+    pub pooling: String,
+    /// 11-class test accuracy measured by the trainer (10,000 MNIST test + 1,000 background).
+    pub test_accuracy: f32,
+}
+
+impl WeightsInfo {
+    /// The architecture named in the metadata.
+    pub fn architecture(&self) -> Result<Architecture> {
+        Architecture::from_name(&self.architecture).ok_or_else(|| {
+            Error::Weights(format!("unknown architecture {:?}", self.architecture))
+        })
+    }
+
+    /// The pooling named in the metadata.
+    pub fn pooling(&self) -> Result<Pooling> {
+        Pooling::from_name(&self.pooling)
+            .ok_or_else(|| Error::Weights(format!("unknown pooling {:?}", self.pooling)))
+    }
+}
+
+/// Serialises a network and its metadata into the envelope.
+pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
+    let meta = serde_json::to_vec(info).map_err(|e| Error::Weights(e.to_string()))?;
+    let record = network
+        .into_record()
+        .into_bytes()
+        .map_err(|e| Error::Weights(e.to_string()))?;
+    let mut out = Vec::with_capacity(12 + meta.len() + record.len());
+    out.extend_from_slice(MAGIC);
+    out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    out.extend_from_slice(&meta);
+    out.extend_from_slice(&record);
+    Ok(out)
+}
+
+/// Reads only the metadata of an envelope.
+pub fn read_info(bytes: &[u8]) -> Result<(WeightsInfo, &[u8])> {
+    if bytes.len() < 12 || &bytes[..8] != MAGIC {
+        return Err(Error::Weights(
+            "not a digitscope weights file (bad magic)".into(),
+        ));
+    }
+    let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
+    let meta = bytes
+        .get(12..12 + len)
+        .ok_or_else(|| Error::Weights("truncated metadata".into()))?;
+    let info: WeightsInfo = serde_json::from_slice(meta)
+        .map_err(|e| Error::Weights(format!("bad metadata: {e}")))?;
+    Ok((info, &bytes[12 + len..]))
+}
+
+/// Decodes an envelope into a network on `device`, checking every tensor's shape.
+pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
+    let (info, record) = read_info(bytes)?;
+    let architecture = info.architecture()?;
+    info.pooling()?;
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
+        .map_err(|e| Error::Weights(e.to_string()))?;
+    let network = Network::new(architecture, device)
+        .try_load_record(record)
+        .map_err(|e| Error::Weights(e.to_string()))?;
+    Ok((network, info))
+}

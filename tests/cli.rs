@@ -1,0 +1,176 @@
+//! The `digitscope` command line.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use digitscope::pngio::write_png;
+
+fn digitscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_digitscope")).args(args).output().expect("run digitscope")
+}
+
+fn temp(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("digitscope-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir.join(name)
+}
+
+fn composite() -> String {
+    format!("{}/samples/notebook-composite.png", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// Asserts a failure with a single-line message on stderr that contains `needle`.
+fn assert_one_line_error(out: &Output, needle: &str) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success(), "succeeded: {stderr}");
+    assert_eq!(stderr.trim_end().lines().count(), 1, "not one line: {stderr:?}");
+    assert!(stderr.starts_with("digitscope: "), "{stderr:?}");
+    assert!(stderr.contains(needle), "{stderr:?} lacks {needle:?}");
+}
+
+#[test]
+fn detect_json_prints_one_line_per_file() {
+    let file = composite();
+    let out = digitscope(&["detect", &file, &file, "--json"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["file"], file.as_str());
+        assert_eq!((v["width"].as_u64(), v["height"].as_u64()), (Some(128), Some(128)));
+        let dets = v["detections"].as_array().unwrap();
+        assert!(dets.len() >= 7, "{dets:?}");
+        for d in dets {
+            assert!(d["digit"].as_u64().unwrap() <= 9);
+            for key in ["score", "x", "y", "w", "h"] {
+                assert!(d[key].is_f64(), "{key} in {d}");
+            }
+        }
+    }
+}
+
+#[test]
+fn invert_makes_dark_on_light_equivalent() {
+    // The composite drawn dark on light, read with --invert, gives the same detections.
+    let scene = digitscope::pngio::read_png(Path::new(&composite()), false).unwrap();
+    let light: Vec<u8> = scene.to_gray8().iter().map(|v| 255 - v).collect();
+    let path = temp("light.png");
+    write_png(&path, 128, 128, &light).unwrap();
+    let a = digitscope(&["detect", &composite(), "--json"]);
+    let b = digitscope(&["detect", path.to_str().unwrap(), "--json", "--invert"]);
+    let dets = |o: &Output| {
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        v["detections"].clone()
+    };
+    // 1 − (1 − v) rounds: compare digits exactly and numbers to 1e-3.
+    let same = |x: &serde_json::Value, y: &serde_json::Value| {
+        let (x, y) = (x.as_array().unwrap(), y.as_array().unwrap());
+        x.len() == y.len()
+            && x.iter().zip(y).all(|(p, q)| {
+                p["digit"] == q["digit"]
+                    && ["score", "x", "y", "w", "h"]
+                        .iter()
+                        .all(|k| (p[k].as_f64().unwrap() - q[k].as_f64().unwrap()).abs() < 1e-3)
+            })
+    };
+    assert!(same(&dets(&a), &dets(&b)), "{} vs {}", dets(&a), dets(&b));
+    let plain = digitscope(&["detect", path.to_str().unwrap(), "--json"]);
+    assert!(!same(&dets(&a), &dets(&plain)), "without --invert a light page is not the same scene");
+}
+
+#[test]
+fn heatmap_writes_a_png_with_legend() {
+    let out_path = temp("heat.png");
+    let out = digitscope(&["heatmap", &composite(), "-o", out_path.to_str().unwrap()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let picture = digitscope::pngio::read_png(&out_path, false).unwrap();
+    // 128 px scaled by 4, plus the legend strip.
+    assert_eq!(picture.width, 512);
+    assert!(picture.height > 512);
+}
+
+#[test]
+fn missing_file_is_a_one_line_error() {
+    assert_one_line_error(&digitscope(&["detect", "/nonexistent/x.png"]), "cannot read");
+}
+
+#[test]
+fn a_text_file_is_not_a_png() {
+    let path = temp("not.png");
+    std::fs::write(&path, "hello").unwrap();
+    assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "not a readable PNG");
+}
+
+#[test]
+fn a_truncated_png_is_an_error() {
+    let bytes = std::fs::read(composite()).unwrap();
+    let path = temp("truncated.png");
+    std::fs::write(&path, &bytes[..bytes.len() / 2]).unwrap();
+    assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "PNG");
+}
+
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = !0u32;
+    for &b in bytes {
+        crc ^= b as u32;
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+/// A PNG whose header claims `width`×`height` (8-bit gray) and whose data is a tiny IDAT.
+fn png_with_header(width: u32, height: u32) -> Vec<u8> {
+    let mut png = b"\x89PNG\r\n\x1a\n".to_vec();
+    let mut chunk = |kind: &[u8], data: &[u8]| {
+        png.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        let mut body = kind.to_vec();
+        body.extend_from_slice(data);
+        png.extend_from_slice(&body);
+        png.extend_from_slice(&crc32(&body).to_be_bytes());
+    };
+    let mut ihdr = width.to_be_bytes().to_vec();
+    ihdr.extend_from_slice(&height.to_be_bytes());
+    ihdr.extend_from_slice(&[8, 0, 0, 0, 0]);
+    chunk(b"IHDR", &ihdr);
+    chunk(b"IDAT", &[0x78, 0x9c, 0x03, 0x00, 0x00, 0x00, 0x00, 0x01]);
+    chunk(b"IEND", &[]);
+    png
+}
+
+#[test]
+fn zero_sized_and_huge_pngs_are_refused() {
+    let zero = temp("zero.png");
+    std::fs::write(&zero, png_with_header(0, 0)).unwrap();
+    let out = digitscope(&["detect", zero.to_str().unwrap()]);
+    assert_one_line_error(&out, "PNG");
+    let huge = temp("huge.png");
+    std::fs::write(&huge, png_with_header(60_000, 60_000)).unwrap();
+    assert_one_line_error(&digitscope(&["detect", huge.to_str().unwrap()]), "the limit is");
+}
+
+#[test]
+fn sixteen_bit_png_is_refused() {
+    let path = temp("deep.png");
+    let file = std::fs::File::create(&path).unwrap();
+    let mut enc = png::Encoder::new(file, 4, 4);
+    enc.set_color(png::ColorType::Grayscale);
+    enc.set_depth(png::BitDepth::Sixteen);
+    enc.write_header().unwrap().write_image_data(&[0; 32]).unwrap();
+    assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "16-bit");
+}
+
+#[test]
+fn bad_usage_exits_non_zero() {
+    let out = digitscope(&["frobnicate"]);
+    assert!(!out.status.success());
+    let out = digitscope(&["heatmap", &composite()]);
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("-o OUT.png"), "{stderr}");
+}

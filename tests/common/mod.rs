@@ -1,0 +1,29 @@
+//! Helpers shared by the integration tests.
+#![allow(dead_code)]
+
+use std::path::PathBuf;
+
+use digitscope::mnist::{self, Split};
+
+/// The MNIST directory (`make mnist` fetches it); tests that need it fail loudly without it.
+pub fn mnist_dir() -> PathBuf {
+    std::env::var_os("DIGITSCOPE_MNIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(mnist::DEFAULT_DIR))
+}
+
+/// The verified MNIST test split.
+pub fn mnist_test() -> Split {
+    mnist::load_test(&mnist_dir()).unwrap_or_else(|e| panic!("{e}"))
+}
+
+/// Deterministic pseudo-random floats in [0, 1).
+pub fn noise(n: usize, seed: u64) -> Vec<f32> {
+    let mut s = seed;
+    (0..n)
+        .map(|_| {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            (s >> 40) as f32 / (1u64 << 24) as f32
+        })
+        .collect()
+}

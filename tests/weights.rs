@@ -1,0 +1,62 @@
+//! The embedded weights and the weights file format.
+
+use burn::module::Module;
+use burn::tensor::Device;
+use digitscope::network::{Architecture, Network};
+use digitscope::weights::{self, EMBEDDED, WeightsInfo};
+use digitscope::{Detector, Error};
+
+#[test]
+fn embedded_weights_decode_into_the_current_architecture() {
+    let detector = Detector::embedded(Device::flex()).expect("embedded weights decode");
+    let info = detector.info();
+    assert_eq!(detector.network().architecture().name(), info.architecture);
+    assert_eq!(info.pooling().unwrap(), detector.pooling());
+    assert!(info.test_accuracy > 0.97, "embedded weights report {}", info.test_accuracy);
+    let expected = Network::new(detector.network().architecture(), &Device::flex()).num_params();
+    assert_eq!(detector.network().num_params(), expected);
+}
+
+#[test]
+fn weights_round_trip() {
+    let device = Device::flex();
+    let net = Network::new(Architecture::Deep, &device);
+    let info = WeightsInfo {
+        recipe: "test".into(),
+        architecture: "deep".into(),
+        pooling: "max3".into(),
+        test_accuracy: 0.5,
+    };
+    let bytes = weights::encode(net, &info).unwrap();
+    let (decoded, decoded_info) = weights::decode(&bytes, &device).unwrap();
+    assert_eq!(decoded_info, info);
+    assert_eq!(decoded.architecture(), Architecture::Deep);
+}
+
+fn weights_error(bytes: &[u8]) -> String {
+    match weights::decode(bytes, &Device::flex()) {
+        Err(Error::Weights(msg)) => msg,
+        Err(other) => panic!("wrong error kind: {other}"),
+        Ok(_) => panic!("corrupt weights decoded"),
+    }
+}
+
+#[test]
+fn corrupt_weights_are_a_clear_error() {
+    assert!(weights_error(b"").contains("bad magic"));
+    assert!(weights_error(&EMBEDDED[..20]).contains("truncated"));
+    let mut bad = EMBEDDED.to_vec();
+    bad[0] ^= 0xff;
+    assert!(weights_error(&bad).contains("bad magic"));
+    // Cut the record short.
+    assert!(!weights_error(&EMBEDDED[..EMBEDDED.len() - 1000]).is_empty());
+    // Claim the other architecture: every tensor shape is checked.
+    let (info, record) = weights::read_info(EMBEDDED).unwrap();
+    let other = if info.architecture == "small" { "deep" } else { "small" };
+    let meta = serde_json::to_vec(&WeightsInfo { architecture: other.into(), ..info }).unwrap();
+    let mut swapped = b"DSCPWTS1".to_vec();
+    swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    swapped.extend_from_slice(&meta);
+    swapped.extend_from_slice(record);
+    assert!(!weights_error(&swapped).is_empty());
+}

@@ -1,0 +1,327 @@
+//! Training the notebook's recipes on real MNIST with burn (autodiff + Adam on the Flex CPU backend).
+
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::activation::log_softmax;
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use digitscope::mnist::{Mnist, Split};
+use digitscope::network::{Architecture, BACKGROUND, Network, Pooling};
+use serde::Serialize;
+
+/// Images per batch (the notebook's).
+pub const BATCH: usize = 100;
+/// Background images added to the training set (the notebook's).
+pub const TRAIN_BACKGROUND: usize = 6000;
+/// Background images added to the test set (the notebook's).
+pub const TEST_BACKGROUND: usize = 1000;
+/// Largest random shift, as a fraction of the side (Keras' `width_shift_range=0.2`).
+pub const SHIFT_RANGE: f32 = 0.2;
+
+/// A small, fast, seedable generator (SplitMix64): training is reproducible from its seed.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    /// A generator from a seed.
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next 64 random bits.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// Uniform in [0, 1).
+    pub fn uniform(&mut self) -> f32 {
+        (self.next_u64() >> 40) as f32 / (1u64 << 24) as f32
+    }
+
+    /// Uniform integer in [0, n).
+    pub fn below(&mut self, n: usize) -> usize {
+        (self.next_u64() % n as u64) as usize
+    }
+
+    /// Fisher–Yates shuffle.
+    pub fn shuffle<T>(&mut self, items: &mut [T]) {
+        for i in (1..items.len()).rev() {
+            items.swap(i, self.below(i + 1));
+        }
+    }
+}
+
+/// A labelled set of 28×28 byte images (digits and the background class).
+#[derive(Debug, Clone)]
+pub struct Dataset {
+    /// Row-major images, 784 bytes each.
+    pub images: Vec<u8>,
+    /// Labels 0–10.
+    pub labels: Vec<u8>,
+}
+
+impl Dataset {
+    /// A split plus `background` near-black noise images (`randint(0, 5) / 255`), label 10.
+    pub fn with_background(split: &Split, background: usize, rng: &mut Rng) -> Self {
+        let mut images = split.images.clone();
+        let mut labels = split.labels.clone();
+        images.extend((0..background * 784).map(|_| rng.below(5) as u8));
+        labels.extend(std::iter::repeat_n(BACKGROUND as u8, background));
+        Self { images, labels }
+    }
+
+    /// Number of examples.
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    /// Whether the set is empty.
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// Example `i` as floats in [0, 1], optionally shifted.
+    fn example(&self, i: usize, shift: Option<(f32, f32)>, out: &mut Vec<f32>) {
+        let img = &self.images[i * 784..(i + 1) * 784];
+        match shift {
+            None => out.extend(img.iter().map(|&v| v as f32 / 255.0)),
+            Some((dx, dy)) => shift_bilinear(img, dx, dy, out),
+        }
+    }
+}
+
+/// Shifts a 28×28 image by (`dx`, `dy`) pixels with bilinear interpolation and nearest-edge fill
+/// (Keras' `ImageDataGenerator(fill_mode='nearest')`, order 1).
+pub fn shift_bilinear(img: &[u8], dx: f32, dy: f32, out: &mut Vec<f32>) {
+    let at = |x: isize, y: isize| img[(y.clamp(0, 27) * 28 + x.clamp(0, 27)) as usize] as f32;
+    for y in 0..28 {
+        for x in 0..28 {
+            let (sx, sy) = (x as f32 - dx, y as f32 - dy);
+            let (x0, y0) = (sx.floor(), sy.floor());
+            let (fx, fy) = (sx - x0, sy - y0);
+            let (x0, y0) = (x0 as isize, y0 as isize);
+            let top = at(x0, y0) * (1.0 - fx) + at(x0 + 1, y0) * fx;
+            let bottom = at(x0, y0 + 1) * (1.0 - fx) + at(x0 + 1, y0 + 1) * fx;
+            out.push((top * (1.0 - fy) + bottom * fy) / 255.0);
+        }
+    }
+}
+
+/// One training recipe of the notebook.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Recipe {
+    /// Small net, 10 epochs, no augmentation; FCN without pooling.
+    Small,
+    /// Recipe 1's weights trained 5 × 600 more steps with random shifts of ±20 %.
+    SmallShift,
+    /// Deep net, 5 × 600 steps with shifts; FCN with a 3×3 stride-1 max pool.
+    DeepShift,
+}
+
+impl Recipe {
+    /// All recipes, in dependency order.
+    pub const ALL: [Recipe; 3] = [Recipe::Small, Recipe::SmallShift, Recipe::DeepShift];
+
+    /// Stable name (also the weights file stem).
+    pub fn name(self) -> &'static str {
+        match self {
+            Recipe::Small => "small",
+            Recipe::SmallShift => "small-shift",
+            Recipe::DeepShift => "deep-shift",
+        }
+    }
+
+    /// Parses [`Recipe::name`].
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.name() == name)
+    }
+
+    /// The network trained.
+    pub fn architecture(self) -> Architecture {
+        match self {
+            Recipe::DeepShift => Architecture::Deep,
+            _ => Architecture::Small,
+        }
+    }
+
+    /// The FCN pooling the notebook uses with it.
+    pub fn pooling(self) -> Pooling {
+        match self {
+            Recipe::DeepShift => Pooling::Max3,
+            _ => Pooling::None,
+        }
+    }
+
+    /// `(epochs, steps per epoch or None for a full pass)`.
+    pub fn schedule(self) -> (usize, Option<usize>) {
+        match self {
+            Recipe::Small => (10, None),
+            _ => (5, Some(600)),
+        }
+    }
+
+    /// Whether batches are randomly shifted.
+    pub fn shifts(self) -> bool {
+        self != Recipe::Small
+    }
+}
+
+/// Per-epoch figures.
+#[derive(Debug, Clone, Serialize)]
+pub struct EpochReport {
+    /// 1-based epoch.
+    pub epoch: usize,
+    /// Steps in this epoch.
+    pub steps: usize,
+    /// Mean training loss over the epoch.
+    pub train_loss: f32,
+    /// 11-class accuracy on the test split (+ background).
+    pub test_accuracy: f32,
+    /// Mean test loss.
+    pub test_loss: f32,
+    /// Seconds spent training in this epoch (evaluation excluded).
+    pub train_seconds: f64,
+}
+
+/// Options of one training run.
+#[derive(Debug, Clone)]
+pub struct TrainOptions {
+    /// Epochs.
+    pub epochs: usize,
+    /// Steps per epoch (`None`: one full pass).
+    pub steps_per_epoch: Option<usize>,
+    /// Random shifts.
+    pub shifts: bool,
+    /// Adam learning rate.
+    pub learning_rate: f64,
+    /// Seed of shuffling and augmentation.
+    pub seed: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// A batch as tensors on `device`.
+fn batch(
+    data: &Dataset,
+    indices: &[usize],
+    shifts: Option<&mut Rng>,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>) {
+    let mut pixels = Vec::with_capacity(indices.len() * 784);
+    let mut rng = shifts;
+    for &i in indices {
+        let shift = rng.as_deref_mut().map(|r| {
+            let max = SHIFT_RANGE * 28.0;
+            ((r.uniform() * 2.0 - 1.0) * max, (r.uniform() * 2.0 - 1.0) * max)
+        });
+        data.example(i, shift, &mut pixels);
+    }
+    let labels: Vec<i64> = indices.iter().map(|&i| data.labels[i] as i64).collect();
+    let n = indices.len();
+    (
+        Tensor::from_data(TensorData::new(pixels, [n, 1, 28, 28]), device),
+        Tensor::from_data(TensorData::new(labels, [n]), device),
+    )
+}
+
+/// Mean cross-entropy of logits against integer labels.
+pub fn cross_entropy(logits: Tensor<2>, labels: Tensor<1, Int>) -> Tensor<1> {
+    let [n, classes] = logits.dims();
+    let targets = labels.one_hot::<2>(classes).float();
+    (log_softmax(logits, 1) * targets).sum().div_scalar(-(n as f32))
+}
+
+/// (accuracy, mean loss) of the classifier on `data`.
+pub fn evaluate(network: &Network, data: &Dataset, device: &Device) -> (f32, f32) {
+    let mut correct = 0usize;
+    let mut loss = 0.0f64;
+    let all: Vec<usize> = (0..data.len()).collect();
+    for chunk in all.chunks(1000) {
+        let (x, y) = batch(data, chunk, None, device);
+        let logits = network.classify_logits(x);
+        loss += cross_entropy(logits.clone(), y.clone()).into_scalar::<f32>() as f64 * chunk.len() as f64;
+        let predicted = logits.argmax(1).reshape([chunk.len()]);
+        correct += predicted.equal(y).int().sum().into_scalar::<i64>() as usize;
+    }
+    (correct as f32 / data.len() as f32, (loss / data.len() as f64) as f32)
+}
+
+/// Trains `network` (which must live on an autodiff device) and returns it with per-epoch figures.
+pub fn train(
+    mut network: Network,
+    train_set: &Dataset,
+    test_set: &Dataset,
+    options: &TrainOptions,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> (Network, Vec<EpochReport>) {
+    let device = network.devices()[0].clone();
+    let eval_device = device.clone().without_autodiff();
+    let mut optimizer: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut rng = Rng::new(options.seed);
+    let mut order: Vec<usize> = (0..train_set.len()).collect();
+    let mut reports = Vec::new();
+    let full = train_set.len().div_ceil(BATCH);
+    let steps = options.steps_per_epoch.unwrap_or(full);
+    let total = (options.epochs * steps) as u64;
+    let bar = if options.progress {
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
+            )
+            .expect("valid template"),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut cursor = full * BATCH; // forces a shuffle first
+    for epoch in 1..=options.epochs {
+        let start = Instant::now();
+        let mut loss_sum = 0.0f64;
+        for _ in 0..steps {
+            if cursor >= train_set.len() {
+                rng.shuffle(&mut order);
+                cursor = 0;
+            }
+            let end = (cursor + BATCH).min(train_set.len());
+            let indices = &order[cursor..end];
+            cursor = end;
+            let mut aug_rng = options.shifts.then(|| Rng::new(rng.next_u64()));
+            let (x, y) = batch(train_set, indices, aug_rng.as_mut(), &device);
+            let loss = cross_entropy(network.classify_logits(x), y);
+            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            loss_sum += loss.into_scalar::<f32>() as f64;
+            network = optimizer.step(options.learning_rate, network, grads);
+            bar.inc(1);
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let (test_accuracy, test_loss) = evaluate(&network.valid(), test_set, &eval_device);
+        let report = EpochReport {
+            epoch,
+            steps,
+            train_loss: (loss_sum / steps as f64) as f32,
+            test_accuracy,
+            test_loss,
+            train_seconds,
+        };
+        bar.set_message(format!("epoch {epoch}: test accuracy {:.2} %", test_accuracy * 100.0));
+        on_epoch(&report);
+        reports.push(report);
+    }
+    bar.finish_and_clear();
+    (network, reports)
+}
+
+/// The train and test sets of the notebook (digits + background), from a seed.
+pub fn notebook_sets(mnist: &Mnist, seed: u64) -> (Dataset, Dataset) {
+    let mut rng = Rng::new(seed ^ 0xBAC6_0000);
+    let train = Dataset::with_background(&mnist.train, TRAIN_BACKGROUND, &mut rng);
+    let test = Dataset::with_background(&mnist.test, TEST_BACKGROUND, &mut rng);
+    (train, test)
+}

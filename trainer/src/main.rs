@@ -1,0 +1,218 @@
+//! `trainer`: trains the notebook's recipes on MNIST and writes the weights; evaluates weights.
+//!
+//! ```text
+//! trainer train [--recipe small|small-shift|deep-shift|all] [--mnist DIR] [--out DIR] [--seed N]
+//! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
+//! trainer composite -o OUT.png [--mnist DIR]
+//! ```
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use digitscope::mnist;
+use digitscope::network::Network;
+use digitscope::pngio::write_png;
+use digitscope::scene::{notebook_composite, score};
+use digitscope::weights::{self, WeightsInfo};
+use digitscope::detect::{DecodeOptions, Decoding, decode};
+use digitscope::{Detector, Pooling};
+use digitscope_trainer::{EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train};
+use serde::Serialize;
+
+#[derive(Serialize)]
+struct RecipeReport {
+    recipe: String,
+    architecture: String,
+    pooling: String,
+    parameters: usize,
+    seed: u64,
+    epochs: Vec<EpochReport>,
+    test_accuracy: f32,
+    train_seconds: f64,
+    composite_found_components: usize,
+    composite_found_peaks: usize,
+}
+
+struct Args {
+    command: String,
+    positional: Vec<String>,
+    recipe: String,
+    mnist: PathBuf,
+    out: PathBuf,
+    output: Option<PathBuf>,
+    seed: u64,
+    pooling: Option<Pooling>,
+}
+
+fn parse() -> Result<Args, String> {
+    let mut argv = std::env::args().skip(1);
+    let mut args = Args {
+        command: argv.next().ok_or("missing command (train, eval, composite)")?,
+        positional: Vec::new(),
+        recipe: "all".into(),
+        mnist: mnist::DEFAULT_DIR.into(),
+        out: "weights".into(),
+        output: None,
+        seed: 42,
+        pooling: None,
+    };
+    while let Some(arg) = argv.next() {
+        let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
+        match arg.as_str() {
+            "--recipe" => args.recipe = value()?,
+            "--mnist" => args.mnist = value()?.into(),
+            "--out" => args.out = value()?.into(),
+            "-o" => args.output = Some(value()?.into()),
+            "--seed" => args.seed = value()?.parse().map_err(|_| "--seed needs an integer")?,
+            "--pooling" => {
+                let v = value()?;
+                args.pooling = Some(Pooling::from_name(&v).ok_or(format!("unknown pooling {v:?}"))?);
+            }
+            flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
+            _ => args.positional.push(arg),
+        }
+    }
+    Ok(args)
+}
+
+/// Digits of the notebook composite found (right digit, right place) with the notebook's reading
+/// (components) and with the default decoding (peaks).
+fn composite_found(detector: &Detector, mnist: &mnist::Split) -> Result<(usize, usize), String> {
+    let (scene, truths) = notebook_composite(|i| mnist.image(i), |i| mnist.labels[i]);
+    let heatmap = detector.heatmap(&scene).map_err(|e| e.to_string())?;
+    let found = |method| {
+        let options = DecodeOptions { method, ..DecodeOptions::default() };
+        score(&decode(&heatmap, &options), &truths).true_positives
+    };
+    Ok((found(Decoding::Components), found(Decoding::Peaks)))
+}
+
+fn run_train(args: &Args) -> Result<(), String> {
+    let recipes: Vec<Recipe> = if args.recipe == "all" {
+        Recipe::ALL.to_vec()
+    } else {
+        vec![Recipe::from_name(&args.recipe).ok_or(format!("unknown recipe {:?}", args.recipe))?]
+    };
+    let data = mnist::load(&args.mnist).map_err(|e| e.to_string())?;
+    let (train_set, test_set) = notebook_sets(&data, args.seed);
+    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    let mut reports = Vec::new();
+    for recipe in recipes {
+        let device = Device::flex().autodiff();
+        device.seed(args.seed);
+        let network = match recipe {
+            Recipe::SmallShift => {
+                let path = args.out.join("small.dsw");
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| format!("{}: {e} (train recipe small first)", path.display()))?;
+                weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0
+            }
+            _ => Network::new(recipe.architecture(), &device),
+        };
+        let parameters = burn::module::Module::num_params(&network);
+        let (epochs, steps_per_epoch) = recipe.schedule();
+        let options = TrainOptions {
+            epochs,
+            steps_per_epoch,
+            shifts: recipe.shifts(),
+            learning_rate: 1e-3,
+            seed: args.seed,
+            progress: true,
+        };
+        eprintln!("recipe {} ({parameters} parameters)", recipe.name());
+        let start = Instant::now();
+        let (network, epochs) = train(network, &train_set, &test_set, &options, |r| {
+            eprintln!(
+                "  epoch {:2}: train loss {:.4}, test loss {:.4}, test accuracy {:.2} % ({:.1} s)",
+                r.epoch, r.train_loss, r.test_loss, r.test_accuracy * 100.0, r.train_seconds
+            )
+        });
+        let train_seconds = start.elapsed().as_secs_f64();
+        let info = WeightsInfo {
+            recipe: recipe.name().into(),
+            architecture: recipe.architecture().name().into(),
+            pooling: recipe.pooling().name().into(),
+            test_accuracy: epochs.last().map_or(0.0, |e| e.test_accuracy),
+        };
+        let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
+        let path = args.out.join(format!("{}.dsw", recipe.name()));
+        std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        let detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+        let found = composite_found(&detector, &data.test)?;
+        eprintln!(
+            "  wrote {} — notebook composite: {}/7 digits found by components, {}/7 by peaks",
+            path.display(),
+            found.0,
+            found.1
+        );
+        reports.push(RecipeReport {
+            recipe: info.recipe.clone(),
+            architecture: info.architecture.clone(),
+            pooling: info.pooling.clone(),
+            parameters,
+            seed: args.seed,
+            test_accuracy: info.test_accuracy,
+            epochs,
+            train_seconds,
+            composite_found_components: found.0,
+            composite_found_peaks: found.1,
+        });
+    }
+    let path = args.out.join(format!("report-{}.json", args.recipe));
+    let json = serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?;
+    std::fs::write(&path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
+    eprintln!("report: {}", path.display());
+    Ok(())
+}
+
+fn run_eval(args: &Args) -> Result<(), String> {
+    if args.positional.is_empty() {
+        return Err("eval needs at least one WEIGHTS.dsw".into());
+    }
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let data = mnist::Mnist { train: test.clone(), test };
+    let (_, test_set) = notebook_sets(&data, 42);
+    for file in &args.positional {
+        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        let mut detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+        if let Some(p) = args.pooling {
+            detector = detector.with_pooling(p);
+        }
+        let (accuracy, loss) = evaluate(detector.network(), &test_set, &Device::flex());
+        let found = composite_found(&detector, &data.test)?;
+        println!(
+            "{file}: recipe {}, 11-class test accuracy {:.2} % (loss {loss:.4}); notebook composite (pooling {}): {}/7 by components, {}/7 by peaks",
+            detector.info().recipe,
+            accuracy * 100.0,
+            detector.pooling().name(),
+            found.0,
+            found.1
+        );
+    }
+    Ok(())
+}
+
+fn run_composite(args: &Args) -> Result<(), String> {
+    let out = args.output.as_deref().ok_or("composite needs -o OUT.png")?;
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let (scene, _) = notebook_composite(|i| test.image(i), |i| test.labels[i]);
+    write_png(Path::new(out), scene.width, scene.height, &scene.to_gray8()).map_err(|e| e.to_string())
+}
+
+fn main() -> ExitCode {
+    let result = parse().and_then(|args| match args.command.as_str() {
+        "train" => run_train(&args),
+        "eval" => run_eval(&args),
+        "composite" => run_composite(&args),
+        other => Err(format!("unknown command {other:?} (train, eval, composite)")),
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(msg) => {
+            eprintln!("trainer: {msg}");
+            ExitCode::FAILURE
+        }
+    }
+}
