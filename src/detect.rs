@@ -43,13 +43,14 @@ pub struct DecodeOptions {
     pub min_objectness: f32,
     /// Detections below this score are dropped.
     pub min_score: f32,
-    /// Peaks closer than this many pixels to a better one are suppressed.
-    pub nms_distance: f32,
+    /// A detection whose centre is closer to a better one than this fraction of the larger
+    /// box's width is suppressed (0.45 × 28 px ≈ 12.6 px at native scale).
+    pub nms_fraction: f32,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { method: Decoding::Peaks, min_objectness: 0.5, min_score: 0.3, nms_distance: 12.0 }
+        Self { method: Decoding::Peaks, min_objectness: 0.5, min_score: 0.3, nms_fraction: 0.45 }
     }
 }
 
@@ -135,15 +136,15 @@ fn peaks(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
             found.extend(detection(heatmap, &cells, o));
         }
     }
-    suppress(found, options.nms_distance)
+    suppress(found, options.nms_fraction)
 }
 
-/// Greedy non-maximum suppression by centre distance.
-pub fn suppress(mut detections: Vec<Detection>, distance: f32) -> Vec<Detection> {
+/// Greedy non-maximum suppression by centre distance, relative to the larger box's width.
+pub fn suppress(mut detections: Vec<Detection>, fraction: f32) -> Vec<Detection> {
     detections.sort_by(|a, b| b.score.total_cmp(&a.score));
     let mut kept: Vec<Detection> = Vec::new();
     for d in detections {
-        if kept.iter().all(|k| (k.x - d.x).hypot(k.y - d.y) >= distance) {
+        if kept.iter().all(|k| (k.x - d.x).hypot(k.y - d.y) >= fraction * k.w.max(d.w)) {
             kept.push(d);
         }
     }

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::detect::{DecodeOptions, Detection, decode};
+use crate::detect::{DecodeOptions, Detection, decode, suppress};
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
 use crate::image::GrayImage;
@@ -16,6 +16,7 @@ pub struct Detector {
     device: Device,
     info: WeightsInfo,
     pooling: Pooling,
+    pyramid: Vec<usize>,
     /// Decoding thresholds.
     pub options: DecodeOptions,
 }
@@ -30,13 +31,25 @@ impl Detector {
     pub fn from_weights(bytes: &[u8], device: Device) -> Result<Self> {
         let (network, info) = weights::decode(bytes, &device)?;
         let pooling = info.pooling()?;
-        Ok(Self { network, device, info, pooling, options: DecodeOptions::default() })
+        let pyramid = info.pyramid.clone();
+        Ok(Self { network, device, info, pooling, pyramid, options: DecodeOptions::default() })
     }
 
     /// Overrides the FCN pooling the weights file asks for.
     pub fn with_pooling(mut self, pooling: Pooling) -> Self {
         self.pooling = pooling;
         self
+    }
+
+    /// Overrides the image pyramid (downscale factors; `[1]` = native size only).
+    pub fn with_pyramid(mut self, pyramid: Vec<usize>) -> Self {
+        self.pyramid = pyramid;
+        self
+    }
+
+    /// The downscale factors the detector runs at.
+    pub fn pyramid(&self) -> &[usize] {
+        &self.pyramid
     }
 
     /// What the weights file says about itself.
@@ -98,10 +111,35 @@ impl Detector {
         self.assemble(image, probs)
     }
 
-    /// The heatmap and its decoded detections.
+    /// The native-size heatmap and the detections of every pyramid level, merged.
     pub fn detect(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
         let heatmap = self.heatmap(image)?;
-        let detections = decode(&heatmap, &self.options);
-        Ok((heatmap, detections))
+        let mut levels = vec![decode(&heatmap, &self.options)];
+        for &factor in self.pyramid.iter().filter(|&&f| f > 1) {
+            let small = image.downscaled(factor);
+            levels.push(rescale(decode(&self.heatmap(&small)?, &self.options), factor));
+        }
+        Ok((heatmap, merge(levels, &self.options)))
     }
+}
+
+/// Maps detections of a level downscaled by `factor` back to input pixels.
+pub fn rescale(mut detections: Vec<Detection>, factor: usize) -> Vec<Detection> {
+    let f = factor as f32;
+    for d in &mut detections {
+        // Pixel i of the level covers input pixels f·i .. f·i + f − 1.
+        d.x = d.x * f + (f - 1.0) / 2.0;
+        d.y = d.y * f + (f - 1.0) / 2.0;
+        d.w *= f;
+        d.h *= f;
+    }
+    detections
+}
+
+/// Merges the detections of several pyramid levels (non-maximum suppression across levels).
+pub fn merge(levels: Vec<Vec<Detection>>, options: &DecodeOptions) -> Vec<Detection> {
+    if levels.len() == 1 {
+        return levels.into_iter().next().unwrap_or_default();
+    }
+    suppress(levels.into_iter().flatten().collect(), options.nms_fraction)
 }

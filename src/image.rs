@@ -130,6 +130,29 @@ impl GrayImage {
         }
     }
 
+    /// Shrunk by an integer `factor` with a box filter (edges: partial boxes averaged over
+    /// what exists). Pixel `i` of the result covers pixels `factor·i .. factor·i + factor − 1`.
+    pub fn downscaled(&self, factor: usize) -> Self {
+        if factor <= 1 {
+            return self.clone();
+        }
+        let (w, h) = (self.width.div_ceil(factor), self.height.div_ceil(factor));
+        let mut pixels = vec![0.0; w * h];
+        for (y, row) in pixels.chunks_mut(w).enumerate() {
+            for (x, out) in row.iter_mut().enumerate() {
+                let (mut sum, mut n) = (0.0, 0);
+                for sy in y * factor..((y + 1) * factor).min(self.height) {
+                    for sx in x * factor..((x + 1) * factor).min(self.width) {
+                        sum += self.pixels[sy * self.width + sx];
+                        n += 1;
+                    }
+                }
+                *out = sum / n as f32;
+            }
+        }
+        Self { width: w, height: h, pixels }
+    }
+
     /// 8-bit gray bytes (for writing a PNG).
     pub fn to_gray8(&self) -> Vec<u8> {
         self.pixels

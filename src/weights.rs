@@ -29,6 +29,13 @@ pub struct WeightsInfo {
     pub pooling: String,
     /// 11-class test accuracy measured by the trainer (10,000 MNIST test + 1,000 background).
     pub test_accuracy: f32,
+    /// Downscale factors of the image pyramid the detector runs (1 = native size).
+    #[serde(default = "native_only")]
+    pub pyramid: Vec<usize>,
+}
+
+fn native_only() -> Vec<usize> {
+    vec![1]
 }
 
 impl WeightsInfo {
@@ -82,6 +89,9 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
     let (info, record) = read_info(bytes)?;
     let architecture = info.architecture()?;
     info.pooling()?;
+    if info.pyramid.is_empty() || info.pyramid.iter().any(|&f| !(1..=8).contains(&f)) {
+        return Err(Error::Weights(format!("bad pyramid {:?}", info.pyramid)));
+    }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
         .map_err(|e| Error::Weights(e.to_string()))?;
     let network = Network::new(architecture, device)

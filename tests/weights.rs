@@ -26,6 +26,7 @@ fn weights_round_trip() {
         architecture: "deep".into(),
         pooling: "max3".into(),
         test_accuracy: 0.5,
+        pyramid: vec![1, 2],
     };
     let bytes = weights::encode(net, &info).unwrap();
     let (decoded, decoded_info) = weights::decode(&bytes, &device).unwrap();

@@ -1,5 +1,7 @@
 //! Training the notebook's recipes on real MNIST with burn (autodiff + Adam on the Flex CPU backend).
 
+pub mod scenes;
+
 use std::time::Instant;
 
 use burn::module::Module;
@@ -121,11 +123,15 @@ pub enum Recipe {
     SmallShift,
     /// Deep net, 5 × 600 steps with shifts; FCN with a 3×3 stride-1 max pool.
     DeepShift,
+    /// digitscope's detector: recipe 3's weights trained further as an FCN on synthetic scene
+    /// crops (centred digits 16–40 px, drawn-style strokes, neighbours and clutter as
+    /// negatives); FCN without pooling, used over a two-level image pyramid.
+    Scenes,
 }
 
 impl Recipe {
     /// All recipes, in dependency order.
-    pub const ALL: [Recipe; 3] = [Recipe::Small, Recipe::SmallShift, Recipe::DeepShift];
+    pub const ALL: [Recipe; 4] = [Recipe::Small, Recipe::SmallShift, Recipe::DeepShift, Recipe::Scenes];
 
     /// Stable name (also the weights file stem).
     pub fn name(self) -> &'static str {
@@ -133,6 +139,7 @@ impl Recipe {
             Recipe::Small => "small",
             Recipe::SmallShift => "small-shift",
             Recipe::DeepShift => "deep-shift",
+            Recipe::Scenes => "scenes",
         }
     }
 
@@ -144,7 +151,7 @@ impl Recipe {
     /// The network trained.
     pub fn architecture(self) -> Architecture {
         match self {
-            Recipe::DeepShift => Architecture::Deep,
+            Recipe::DeepShift | Recipe::Scenes => Architecture::Deep,
             _ => Architecture::Small,
         }
     }
@@ -324,4 +331,106 @@ pub fn notebook_sets(mnist: &Mnist, seed: u64) -> (Dataset, Dataset) {
     let train = Dataset::with_background(&mnist.train, TRAIN_BACKGROUND, &mut rng);
     let test = Dataset::with_background(&mnist.test, TEST_BACKGROUND, &mut rng);
     (train, test)
+}
+
+/// Options of a dense (fully convolutional) training run on synthetic scene crops.
+#[derive(Debug, Clone)]
+pub struct DenseOptions {
+    /// Epochs.
+    pub epochs: usize,
+    /// Steps per epoch.
+    pub steps_per_epoch: usize,
+    /// Crops per step.
+    pub batch: usize,
+    /// Adam learning rate at the start (cosine-decayed to a tenth by the end).
+    pub learning_rate: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
+/// Weighted cross-entropy over cells: logits `[N, rows, cols, 11]`, labels and weights per cell.
+pub fn dense_loss(logits: Tensor<4>, labels: Tensor<1, Int>, weights: Tensor<1>) -> Tensor<1> {
+    let [n, rows, cols, classes] = logits.dims();
+    let flat = logits.reshape([n * rows * cols, classes]);
+    let targets = labels.one_hot::<2>(classes).float();
+    let per_cell = (log_softmax(flat, 1) * targets).sum_dim(1).reshape([n * rows * cols]);
+    let total = weights.clone().sum().clamp_min(1.0);
+    (per_cell * weights).sum().div(total).neg()
+}
+
+fn dense_batch(sources: &scenes::Sources, rng: &mut Rng, batch: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>, Tensor<1>) {
+    let (mut pixels, mut labels, mut weights) = (Vec::new(), Vec::new(), Vec::new());
+    for _ in 0..batch {
+        let (p, l, w) = scenes::training_crop(sources, rng);
+        pixels.extend(p);
+        labels.extend(l);
+        weights.extend(w);
+    }
+    let (side, cells) = (scenes::CROP, labels.len());
+    (
+        Tensor::from_data(TensorData::new(pixels, [batch, 1, side, side]), device),
+        Tensor::from_data(TensorData::new(labels, [cells]), device),
+        Tensor::from_data(TensorData::new(weights, [cells]), device),
+    )
+}
+
+/// Trains the FCN directly: every cell of a scene crop is labelled with the digit centred on it
+/// (within half a cell), background, or ignored (near a digit, or a digit of a size left to
+/// another pyramid level). `test_set` is the classifier's 11-class test set, reported per epoch.
+pub fn train_dense(
+    mut network: Network,
+    sources: &scenes::Sources,
+    test_set: &Dataset,
+    options: &DenseOptions,
+    mut on_epoch: impl FnMut(&EpochReport),
+) -> (Network, Vec<EpochReport>) {
+    let device = network.devices()[0].clone();
+    let eval_device = device.clone().without_autodiff();
+    let mut optimizer: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-7).init();
+    let mut rng = Rng::new(options.seed);
+    let total = options.epochs * options.steps_per_epoch;
+    let bar = if options.progress {
+        let bar = indicatif::ProgressBar::new(total as u64);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}")
+                .expect("valid template"),
+        );
+        bar
+    } else {
+        indicatif::ProgressBar::hidden()
+    };
+    let mut reports = Vec::new();
+    let mut step = 0usize;
+    for epoch in 1..=options.epochs {
+        let start = Instant::now();
+        let mut loss_sum = 0.0f64;
+        for _ in 0..options.steps_per_epoch {
+            let progress = step as f64 / total.max(1) as f64;
+            let lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
+            let (x, y, w) = dense_batch(sources, &mut rng, options.batch, &device);
+            let loss = dense_loss(network.heatmap_logits(x, Pooling::None), y, w);
+            let grads = GradientsParams::from_grads(loss.backward(), &network);
+            loss_sum += loss.into_scalar::<f32>() as f64;
+            network = optimizer.step(lr, network, grads);
+            step += 1;
+            bar.inc(1);
+        }
+        let train_seconds = start.elapsed().as_secs_f64();
+        let (test_accuracy, test_loss) = evaluate(&network.valid(), test_set, &eval_device);
+        let report = EpochReport {
+            epoch,
+            steps: options.steps_per_epoch,
+            train_loss: (loss_sum / options.steps_per_epoch as f64) as f32,
+            test_accuracy,
+            test_loss,
+            train_seconds,
+        };
+        bar.set_message(format!("epoch {epoch}: dense loss {:.4}", report.train_loss));
+        on_epoch(&report);
+        reports.push(report);
+    }
+    bar.finish_and_clear();
+    (network, reports)
 }

@@ -18,7 +18,8 @@ use digitscope::scene::{notebook_composite, score};
 use digitscope::weights::{self, WeightsInfo};
 use digitscope::detect::{DecodeOptions, Decoding, decode};
 use digitscope::{Detector, Pooling};
-use digitscope_trainer::{EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train};
+use digitscope_trainer::scenes::{SceneSet, Sources, scene};
+use digitscope_trainer::{DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -44,6 +45,10 @@ struct Args {
     output: Option<PathBuf>,
     seed: u64,
     pooling: Option<Pooling>,
+    fashion: PathBuf,
+    count: usize,
+    steps: Option<usize>,
+    pyramid: Option<Vec<usize>>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -57,6 +62,10 @@ fn parse() -> Result<Args, String> {
         output: None,
         seed: 42,
         pooling: None,
+        fashion: FASHION_DIR.into(),
+        count: 200,
+        steps: None,
+        pyramid: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -66,6 +75,14 @@ fn parse() -> Result<Args, String> {
             "--out" => args.out = value()?.into(),
             "-o" => args.output = Some(value()?.into()),
             "--seed" => args.seed = value()?.parse().map_err(|_| "--seed needs an integer")?,
+            "--fashion" => args.fashion = value()?.into(),
+            "--count" => args.count = value()?.parse().map_err(|_| "--count needs an integer")?,
+            "--steps" => args.steps = Some(value()?.parse().map_err(|_| "--steps needs an integer")?),
+            "--pyramid" => {
+                let v = value()?;
+                let levels: Result<Vec<usize>, _> = v.split(',').map(str::parse).collect();
+                args.pyramid = Some(levels.map_err(|_| format!("--pyramid takes factors like 1,2, not {v:?}"))?);
+            }
             "--pooling" => {
                 let v = value()?;
                 args.pooling = Some(Pooling::from_name(&v).ok_or(format!("unknown pooling {v:?}"))?);
@@ -89,6 +106,16 @@ fn composite_found(detector: &Detector, mnist: &mnist::Split) -> Result<(usize, 
     Ok((found(Decoding::Components), found(Decoding::Peaks)))
 }
 
+/// Where `make fashion` puts Fashion-MNIST (Debian's dataset-fashion-mnist, gunzipped).
+const FASHION_DIR: &str = "data/fashion-mnist";
+
+/// Fashion-MNIST images of one split (`train` or `t10k`), if present.
+fn load_fashion(dir: &Path, split: &str) -> Result<Vec<u8>, String> {
+    let path = dir.join(format!("{split}-images-idx3-ubyte"));
+    let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make fashion`)", path.display()))?;
+    Ok(mnist::parse_images(&bytes).map_err(|e| format!("{}: {e}", path.display()))?.1)
+}
+
 fn run_train(args: &Args) -> Result<(), String> {
     let recipes: Vec<Recipe> = if args.recipe == "all" {
         Recipe::ALL.to_vec()
@@ -102,13 +129,15 @@ fn run_train(args: &Args) -> Result<(), String> {
     for recipe in recipes {
         let device = Device::flex().autodiff();
         device.seed(args.seed);
+        let start_from = |name: &str| -> Result<Network, String> {
+            let path = args.out.join(format!("{name}.dsw"));
+            let bytes = std::fs::read(&path)
+                .map_err(|e| format!("{}: {e} (train recipe {name} first)", path.display()))?;
+            Ok(weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0)
+        };
         let network = match recipe {
-            Recipe::SmallShift => {
-                let path = args.out.join("small.dsw");
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| format!("{}: {e} (train recipe small first)", path.display()))?;
-                weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0
-            }
+            Recipe::SmallShift => start_from("small")?,
+            Recipe::Scenes => start_from("deep-shift")?,
             _ => Network::new(recipe.architecture(), &device),
         };
         let parameters = burn::module::Module::num_params(&network);
@@ -123,18 +152,28 @@ fn run_train(args: &Args) -> Result<(), String> {
         };
         eprintln!("recipe {} ({parameters} parameters)", recipe.name());
         let start = Instant::now();
-        let (network, epochs) = train(network, &train_set, &test_set, &options, |r| {
+        let log = |r: &EpochReport| {
             eprintln!(
                 "  epoch {:2}: train loss {:.4}, test loss {:.4}, test accuracy {:.2} % ({:.1} s)",
                 r.epoch, r.train_loss, r.test_loss, r.test_accuracy * 100.0, r.train_seconds
             )
-        });
+        };
+        let (network, epochs) = if recipe == Recipe::Scenes {
+            let fashion = load_fashion(&args.fashion, "train")?;
+            let sources = Sources { digits: &data.train, fashion: Some(&fashion) };
+            let steps = args.steps.unwrap_or(1000);
+            let dense = DenseOptions { epochs: 8, steps_per_epoch: steps, batch: 32, learning_rate: 1e-3, seed: args.seed, progress: true };
+            train_dense(network, &sources, &test_set, &dense, log)
+        } else {
+            train(network, &train_set, &test_set, &options, log)
+        };
         let train_seconds = start.elapsed().as_secs_f64();
         let info = WeightsInfo {
             recipe: recipe.name().into(),
             architecture: recipe.architecture().name().into(),
             pooling: recipe.pooling().name().into(),
             test_accuracy: epochs.last().map_or(0.0, |e| e.test_accuracy),
+            pyramid: if recipe == Recipe::Scenes { vec![1, 2] } else { vec![1] },
         };
         let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
         let path = args.out.join(format!("{}.dsw", recipe.name()));
@@ -194,6 +233,78 @@ fn run_eval(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Scores weights files on the project's scene sets: one table row per (weights, set).
+fn run_scenes(args: &Args) -> Result<(), String> {
+    if args.positional.is_empty() {
+        return Err("scenes needs at least one WEIGHTS.dsw".into());
+    }
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let fashion = load_fashion(&args.fashion, "t10k")?;
+    let sources = Sources { digits: &test, fashion: Some(&fashion) };
+    let sets: Vec<(SceneSet, Vec<_>)> = SceneSet::ALL
+        .into_iter()
+        .map(|set| (set, (0..args.count).map(|i| scene(set, &sources, 2026, i)).collect()))
+        .collect();
+    println!("| weights | set | scenes | precision | recall | F1 | FP/img |");
+    println!("|---|---|---:|---:|---:|---:|---:|");
+    for file in &args.positional {
+        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        let mut detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+        if let Some(p) = args.pooling {
+            detector = detector.with_pooling(p);
+        }
+        if let Some(p) = &args.pyramid {
+            detector = detector.with_pyramid(p.clone());
+        }
+        for (set, scenes) in &sets {
+            let mut total = digitscope::scene::Score::default();
+            for s in scenes {
+                let (_, detections) = detector.detect(&s.image).map_err(|e| e.to_string())?;
+                total.add(score(&detections, &s.truths));
+            }
+            println!(
+                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                detector.info().recipe,
+                set.name(),
+                total.images,
+                total.precision(),
+                total.recall(),
+                total.f1(),
+                total.false_positives_per_image()
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Writes the first scenes of every set as PNGs into `-o DIR` (to look at).
+fn run_scene_pngs(args: &Args) -> Result<(), String> {
+    let out = args.output.as_deref().ok_or("scene-pngs needs -o DIR")?;
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let fashion = load_fashion(&args.fashion, "t10k")?;
+    let sources = Sources { digits: &test, fashion: Some(&fashion) };
+    for set in SceneSet::ALL {
+        for i in 0..args.count.min(20) {
+            let s = scene(set, &sources, 2026, i);
+            let path = out.join(format!("{}-{i}.png", set.name()));
+            write_png(&path, s.image.width, s.image.height, &s.image.to_gray8()).map_err(|e| e.to_string())?;
+        }
+    }
+    let mut rng = digitscope_trainer::Rng::new(1);
+    for i in 0..args.count.min(20) {
+        let (px, labels, weights) = digitscope_trainer::scenes::training_crop(&sources, &mut rng);
+        let image = digitscope::GrayImage { width: 64, height: 64, pixels: px };
+        let path = out.join(format!("crop-{i}.png"));
+        write_png(&path, 64, 64, &image.to_gray8()).map_err(|e| e.to_string())?;
+        let grid: Vec<String> = labels.chunks(8).zip(weights.chunks(8)).map(|(l, w)| {
+            l.iter().zip(w).map(|(l, w)| if *w == 0.0 { "·".to_string() } else if *l == 10 { "-".into() } else { l.to_string() }).collect::<String>()
+        }).collect();
+        println!("crop-{i}: {}", grid.join(" "));
+    }
+    Ok(())
+}
+
 fn run_composite(args: &Args) -> Result<(), String> {
     let out = args.output.as_deref().ok_or("composite needs -o OUT.png")?;
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
@@ -206,6 +317,8 @@ fn main() -> ExitCode {
         "train" => run_train(&args),
         "eval" => run_eval(&args),
         "composite" => run_composite(&args),
+        "scenes" => run_scenes(&args),
+        "scene-pngs" => run_scene_pngs(&args),
         other => Err(format!("unknown command {other:?} (train, eval, composite)")),
     });
     match result {
