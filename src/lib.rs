@@ -22,6 +22,8 @@ pub mod pngio;
 pub mod render;
 pub mod scene;
 pub mod weights;
+#[cfg(target_arch = "wasm32")]
+pub mod web;
 
 pub use detect::{DecodeOptions, Detection};
 pub use detector::Detector;

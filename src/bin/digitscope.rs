@@ -1,7 +1,7 @@
 //! `digitscope`: detect digits in PNG images, or draw the class heatmap.
 //!
 //! ```text
-//! digitscope detect FILE.png... [--json] [--invert] [--weights FILE] [--pooling none|max3|window]
+//! digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window]
 //! digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N]
 //! ```
 
@@ -13,7 +13,7 @@ use digitscope::pngio::{read_png, write_png};
 use digitscope::render::render;
 use digitscope::{Detector, Pooling};
 
-const USAGE: &str = "usage: digitscope detect FILE.png... [--json] [--invert] [--weights FILE] [--pooling none|max3|window]
+const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window]
        digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N]";
 
 #[derive(Default)]
@@ -21,6 +21,7 @@ struct Args {
     command: String,
     files: Vec<PathBuf>,
     json: bool,
+    probs: bool,
     invert: bool,
     weights: Option<PathBuf>,
     pooling: Option<Pooling>,
@@ -34,6 +35,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
         match arg.as_str() {
             "--json" => args.json = true,
+            "--probs" => args.probs = true,
             "--invert" => args.invert = true,
             "--weights" => args.weights = Some(value("--weights")?.into()),
             "--pooling" => {
@@ -83,12 +85,20 @@ fn run(args: Args) -> Result<(), String> {
             let pic = render(&image, &heatmap, &detections, scale);
             write_png(out, pic.width, pic.height, &pic.rgb).map_err(|e| e.to_string())?;
         } else if args.json {
-            let line = serde_json::json!({
+            let mut line = serde_json::json!({
                 "file": file.display().to_string(),
                 "width": image.width,
                 "height": image.height,
                 "detections": detections,
             });
+            if args.probs {
+                line["heatmap"] = serde_json::json!({
+                    "rows": heatmap.rows,
+                    "cols": heatmap.cols,
+                    "stride": digitscope::Heatmap::STRIDE,
+                    "probs": heatmap.probs,
+                });
+            }
             println!("{line}");
         } else {
             println!("{}: {}×{}, {} digit(s)", file.display(), image.width, image.height, detections.len());

@@ -348,6 +348,9 @@ pub struct DenseOptions {
     pub seed: u64,
     /// Show a progress bar.
     pub progress: bool,
+    /// Weight of the classifier's own loss (global max pool on 28×28 digits and background,
+    /// randomly shifted), added at every step so that the same weights stay a classifier.
+    pub classifier_weight: f32,
 }
 
 /// Weighted cross-entropy over cells: logits `[N, rows, cols, 11]`, labels and weights per cell.
@@ -382,6 +385,7 @@ fn dense_batch(sources: &scenes::Sources, rng: &mut Rng, batch: usize, device: &
 pub fn train_dense(
     mut network: Network,
     sources: &scenes::Sources,
+    train_set: &Dataset,
     test_set: &Dataset,
     options: &DenseOptions,
     mut on_epoch: impl FnMut(&EpochReport),
@@ -410,7 +414,13 @@ pub fn train_dense(
             let progress = step as f64 / total.max(1) as f64;
             let lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
             let (x, y, w) = dense_batch(sources, &mut rng, options.batch, &device);
-            let loss = dense_loss(network.heatmap_logits(x, Pooling::None), y, w);
+            let mut loss = dense_loss(network.heatmap_logits(x, Pooling::None), y, w);
+            if options.classifier_weight > 0.0 {
+                let picks: Vec<usize> = (0..options.batch).map(|_| rng.below(train_set.len())).collect();
+                let mut shift_rng = Rng::new(rng.next_u64());
+                let (cx, cy) = batch(train_set, &picks, Some(&mut shift_rng), &device);
+                loss = loss + cross_entropy(network.classify_logits(cx), cy).mul_scalar(options.classifier_weight);
+            }
             let grads = GradientsParams::from_grads(loss.backward(), &network);
             loss_sum += loss.into_scalar::<f32>() as f64;
             network = optimizer.step(lr, network, grads);

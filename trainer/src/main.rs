@@ -49,6 +49,7 @@ struct Args {
     count: usize,
     steps: Option<usize>,
     pyramid: Option<Vec<usize>>,
+    min_score: Option<f32>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -66,6 +67,7 @@ fn parse() -> Result<Args, String> {
         count: 200,
         steps: None,
         pyramid: None,
+        min_score: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -76,6 +78,7 @@ fn parse() -> Result<Args, String> {
             "-o" => args.output = Some(value()?.into()),
             "--seed" => args.seed = value()?.parse().map_err(|_| "--seed needs an integer")?,
             "--fashion" => args.fashion = value()?.into(),
+            "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--count" => args.count = value()?.parse().map_err(|_| "--count needs an integer")?,
             "--steps" => args.steps = Some(value()?.parse().map_err(|_| "--steps needs an integer")?),
             "--pyramid" => {
@@ -162,8 +165,16 @@ fn run_train(args: &Args) -> Result<(), String> {
             let fashion = load_fashion(&args.fashion, "train")?;
             let sources = Sources { digits: &data.train, fashion: Some(&fashion) };
             let steps = args.steps.unwrap_or(1000);
-            let dense = DenseOptions { epochs: 8, steps_per_epoch: steps, batch: 32, learning_rate: 1e-3, seed: args.seed, progress: true };
-            train_dense(network, &sources, &test_set, &dense, log)
+            let dense = DenseOptions {
+                epochs: 8,
+                steps_per_epoch: steps,
+                batch: 32,
+                learning_rate: 1e-3,
+                seed: args.seed,
+                progress: true,
+                classifier_weight: 0.5,
+            };
+            train_dense(network, &sources, &train_set, &test_set, &dense, log)
         } else {
             train(network, &train_set, &test_set, &options, log)
         };
@@ -256,20 +267,25 @@ fn run_scenes(args: &Args) -> Result<(), String> {
         if let Some(p) = &args.pyramid {
             detector = detector.with_pyramid(p.clone());
         }
+        if let Some(t) = args.min_score {
+            detector.options.min_score = t;
+        }
         for (set, scenes) in &sets {
             let mut total = digitscope::scene::Score::default();
             for s in scenes {
                 let (_, detections) = detector.detect(&s.image).map_err(|e| e.to_string())?;
                 total.add(score(&detections, &s.truths));
             }
+            // Precision, recall and F1 mean nothing on a set without digits.
+            let figure = |v: f64| if total.true_positives + total.false_negatives == 0 { "—".to_string() } else { format!("{v:.3}") };
             println!(
-                "| {} | {} | {} | {:.3} | {:.3} | {:.3} | {:.3} |",
+                "| {} | {} | {} | {} | {} | {} | {:.3} |",
                 detector.info().recipe,
                 set.name(),
                 total.images,
-                total.precision(),
-                total.recall(),
-                total.f1(),
+                figure(total.precision()),
+                figure(total.recall()),
+                figure(total.f1()),
                 total.false_positives_per_image()
             );
         }
@@ -305,6 +321,35 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// Writes the first `--count` MNIST test digits for the website: u32 LE count, the labels, then
+/// the 28×28 images.
+fn run_export_sample(args: &Args) -> Result<(), String> {
+    let out = args.output.as_deref().ok_or("export-sample needs -o FILE")?;
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let n = args.count.min(test.len());
+    let mut bytes = (n as u32).to_le_bytes().to_vec();
+    bytes.extend_from_slice(&test.labels[..n]);
+    bytes.extend_from_slice(&test.images[..n * 784]);
+    std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))
+}
+
+/// Writes pen strokes traced from MNIST test digits (given as positional test indices) as JSON:
+/// `[{"index": i, "digit": d, "strokes": [[[x, y], ...], ...]}]`, coordinates in the 28×28 grid.
+fn run_export_strokes(args: &Args) -> Result<(), String> {
+    let out = args.output.as_deref().ok_or("export-strokes needs -o FILE")?;
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let mut list = Vec::new();
+    for index in &args.positional {
+        let i: usize = index.parse().map_err(|_| format!("not a test index: {index}"))?;
+        if i >= test.len() {
+            return Err(format!("test index {i} out of range"));
+        }
+        let strokes = digitscope_trainer::scenes::strokes(test.image(i));
+        list.push(serde_json::json!({ "index": i, "digit": test.labels[i], "strokes": strokes }));
+    }
+    std::fs::write(out, serde_json::to_string(&list).map_err(|e| e.to_string())? + "\n").map_err(|e| format!("{}: {e}", out.display()))
+}
+
 fn run_composite(args: &Args) -> Result<(), String> {
     let out = args.output.as_deref().ok_or("composite needs -o OUT.png")?;
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
@@ -319,6 +364,8 @@ fn main() -> ExitCode {
         "composite" => run_composite(&args),
         "scenes" => run_scenes(&args),
         "scene-pngs" => run_scene_pngs(&args),
+        "export-sample" => run_export_sample(&args),
+        "export-strokes" => run_export_strokes(&args),
         other => Err(format!("unknown command {other:?} (train, eval, composite)")),
     });
     match result {

@@ -187,6 +187,43 @@ pub fn skeleton(img: &[u8]) -> Vec<bool> {
     }
 }
 
+/// The skeleton of a digit as pen strokes: polylines in 28×28 pixel coordinates (pixel
+/// centres), walked from stroke ends first, then around any remaining loops.
+pub fn strokes(img: &[u8]) -> Vec<Vec<(f32, f32)>> {
+    let skel = skeleton(img);
+    let on = |x: isize, y: isize| x >= 0 && y >= 0 && x < 28 && y < 28 && skel[(y * 28 + x) as usize];
+    let neighbours = |x: isize, y: isize| -> Vec<(isize, isize)> {
+        [(0, -1), (1, 0), (0, 1), (-1, 0), (1, -1), (1, 1), (-1, 1), (-1, -1)]
+            .iter()
+            .map(|&(dx, dy)| (x + dx, y + dy))
+            .filter(|&(a, b)| on(a, b))
+            .collect()
+    };
+    let mut visited = vec![false; 784];
+    let mut out = Vec::new();
+    let pixels: Vec<(isize, isize)> = (0..784).filter(|&i| skel[i]).map(|i| ((i % 28) as isize, (i / 28) as isize)).collect();
+    // Ends (one neighbour) first, then whatever is left (loops).
+    let mut starts: Vec<(isize, isize)> = pixels.iter().copied().filter(|&(x, y)| neighbours(x, y).len() == 1).collect();
+    starts.extend(pixels.iter().copied());
+    for start in starts {
+        if visited[(start.1 * 28 + start.0) as usize] {
+            continue;
+        }
+        let mut path = vec![start];
+        visited[(start.1 * 28 + start.0) as usize] = true;
+        let mut at = start;
+        while let Some(next) = neighbours(at.0, at.1).into_iter().find(|&(x, y)| !visited[(y * 28 + x) as usize]) {
+            visited[(next.1 * 28 + next.0) as usize] = true;
+            path.push(next);
+            at = next;
+        }
+        if path.len() >= 2 {
+            out.push(path.into_iter().map(|(x, y)| (x as f32 + 0.5, y as f32 + 0.5)).collect());
+        }
+    }
+    out
+}
+
 /// A digit redrawn as a pen would: its skeleton traced with a round brush `width` pixels wide
 /// (in output pixels), at `size`×`size`, then softened — what a canvas drawing looks like.
 pub fn drawn_digit(img: &[u8], size: usize, width: f32, blur: bool) -> Canvas {
@@ -306,16 +343,21 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
     let width = 1.5 + rng.uniform() * 4.0;
     match kind % 5 {
         0 => {
-            // A long straight line across much of the canvas.
-            let a = (rng.uniform() * w, rng.uniform() * h);
+            // A long straight line (at least 60 % of the canvas side), wholly inside the canvas.
+            let side = w.min(h);
+            let len = 0.6 * side + rng.uniform() * 0.35 * side;
             let angle = rng.uniform() * std::f32::consts::TAU;
-            let len = 0.6 * w.min(h) + rng.uniform() * 0.4 * w.min(h);
-            canvas.line(a, (a.0 + len * angle.cos(), a.1 + len * angle.sin()), width, 1.0);
+            let (dx, dy) = (len * angle.cos(), len * angle.sin());
+            let (lo_x, hi_x) = (dx.min(0.0).abs() + 2.0, w - dx.max(0.0) - 2.0);
+            let (lo_y, hi_y) = (dy.min(0.0).abs() + 2.0, h - dy.max(0.0) - 2.0);
+            let a = (lo_x + rng.uniform() * (hi_x - lo_x).max(0.0), lo_y + rng.uniform() * (hi_y - lo_y).max(0.0));
+            canvas.line(a, (a.0 + dx, a.1 + dy), width, 1.0);
         }
         1 => {
-            // A large rectangle outline.
-            let (x0, y0) = (rng.uniform() * w * 0.5, rng.uniform() * h * 0.5);
-            let (x1, y1) = (x0 + 40.0 + rng.uniform() * w * 0.4, y0 + 40.0 + rng.uniform() * h * 0.4);
+            // A large rectangle outline, wholly inside the canvas.
+            let (rw, rh) = (40.0 + rng.uniform() * (w - 44.0).max(0.0) * 0.6, 40.0 + rng.uniform() * (h - 44.0).max(0.0) * 0.6);
+            let (x0, y0) = (2.0 + rng.uniform() * (w - rw - 4.0).max(0.0), 2.0 + rng.uniform() * (h - rh - 4.0).max(0.0));
+            let (x1, y1) = (x0 + rw, y0 + rh);
             for (a, b) in [((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))] {
                 canvas.line(a, b, width, 1.0);
             }
@@ -416,7 +458,11 @@ pub const DETECT_SIZES: (usize, usize) = (16, 40);
 /// per-cell weight (0 = ignored).
 pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, Vec<f32>) {
     let digits = sources.digits;
-    let mut canvas = Canvas::new(CROP, CROP);
+    // A third of the crops are composed at twice the size and box-filtered down, as the second
+    // pyramid level sees its input: clutter and digits as they look after the halving.
+    let factor = if rng.uniform() < 0.33 { 2 } else { 1 };
+    let side = CROP * factor;
+    let mut canvas = Canvas::new(side, side);
     if rng.uniform() < 0.3 {
         for v in canvas.px.iter_mut() {
             *v = rng.below(5) as f32 / 255.0 * 3.0 * rng.uniform();
@@ -426,8 +472,9 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
     let mut pasted: Vec<(f32, f32, usize, u8)> = Vec::new();
     let n = [0, 1, 1, 2, 2, 3, 3, 4][rng.below(8)];
     for _ in 0..n {
-        // Log-uniform sizes from 12 to 64: the ends teach what to leave to another level.
-        let s = (12.0 * (64.0f32 / 12.0).powf(rng.uniform())) as usize;
+        // Log-uniform sizes from 12 to 64 (after the halving, if any): the ends teach what to
+        // leave to another level.
+        let s = (12.0 * (64.0f32 / 12.0).powf(rng.uniform())) as usize * factor;
         let i = rng.below(digits.len());
         let style = rng.uniform();
         let mut patch = if style < 0.3 {
@@ -446,8 +493,8 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         }
         let Some((x0, y0, x1, y1)) = patch.ink_box(0.1) else { continue };
         // The box centre anywhere in the crop.
-        let x = rng.below(CROP + 1) as isize - (s / 2) as isize;
-        let y = rng.below(CROP + 1) as isize - (s / 2) as isize;
+        let x = rng.below(side + 1) as isize - (s / 2) as isize;
+        let y = rng.below(side + 1) as isize - (s / 2) as isize;
         let (cx, cy) = (x as f32 + (x0 + x1) as f32 / 2.0 + 0.5, y as f32 + (y0 + y1) as f32 / 2.0 + 0.5);
         if pasted.iter().any(|&(px, py, ps, _)| (px - cx).hypot(py - cy) < 0.45 * (ps.max(s)) as f32) {
             continue;
@@ -455,9 +502,19 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         canvas.paste(&patch, x, y, 1.0, false);
         pasted.push((cx, cy, s, digits.labels[i]));
     }
-    if rng.uniform() < 0.35 {
+    // Clutter in most crops, sometimes twice: non-digit ink is background.
+    for _ in 0..[0, 1, 1, 1, 2][rng.below(5)] {
         let kind = rng.below(5);
         clutter(&mut canvas, rng, sources.fashion, kind);
+    }
+    if factor > 1 {
+        let image = GrayImage { width: side, height: side, pixels: canvas.px }.downscaled(factor);
+        canvas = Canvas { w: CROP, h: CROP, px: image.pixels };
+        // Pixel i of the halved crop covers pixels f·i .. f·i + f − 1.
+        let f = factor as f32;
+        for p in &mut pasted {
+            *p = ((p.0 - (f - 1.0) / 2.0 - 0.5) / f + 0.5, (p.1 - (f - 1.0) / 2.0 - 0.5) / f + 0.5, p.2 / factor, p.3);
+        }
     }
     let cells = CROP / 8;
     let mut labels = vec![BACKGROUND as i64; cells * cells];

@@ -1,0 +1,297 @@
+//! The WebAssembly boundary (`wasm-bindgen`): conversions between JS values and the core types,
+//! and the choice of backend. No detection logic lives here.
+//!
+//! ```js
+//! const detector = await Detector.create({ backend: "auto" });   // "auto" | "webgpu" | "cpu"
+//! detector.backend;   // { name: "webgpu" | "cpu", cpu: "flex" | "ndarray", reason, parityError }
+//! const r = await detector.detect(imageData.data, width, height, { invert: false });
+//! ```
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use burn::tensor::Device;
+use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8Array, Uint8ClampedArray};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::detect::Detection;
+use crate::error::Error;
+use crate::image::{GrayImage, MAX_PIXELS, MAX_SIDE, PixelFormat};
+use crate::Detector as Core;
+
+/// Largest difference between the WebGPU and CPU heatmaps of the parity image that still passes.
+pub const PARITY_TOLERANCE: f32 = 1e-3;
+
+#[wasm_bindgen(start)]
+fn start() {
+    console_error_panic_hook::set_once();
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = performance, js_name = now)]
+    fn performance_now() -> f64;
+}
+
+thread_local! {
+    /// burn registers one wgpu runtime per page: the device is kept after the first success.
+    static WEBGPU: RefCell<Option<Device>> = const { RefCell::new(None) };
+}
+
+fn get(options: &JsValue, key: &str) -> JsValue {
+    if options.is_object() { Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED }
+}
+
+fn set(target: &Object, key: &str, value: impl Into<JsValue>) {
+    // Setting a property on a fresh plain object cannot fail.
+    let _ = Reflect::set(target, &key.into(), &value.into());
+}
+
+fn js_error(e: Error) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+/// The CPU backend to use: `flex` (burn's recommended pure-Rust CPU backend) or `ndarray`.
+fn cpu_device(name: &str) -> Result<(Device, &'static str), Error> {
+    match name {
+        #[cfg(feature = "flex")]
+        "flex" => Ok((Device::flex(), "flex")),
+        // Deprecated in burn 0.22 in favour of flex; kept selectable as the design asks.
+        #[cfg(feature = "ndarray")]
+        #[allow(deprecated)]
+        "ndarray" => Ok((Device::ndarray(), "ndarray")),
+        other => Err(Error::InvalidInput(format!("unknown or unavailable CPU backend {other:?} (flex, ndarray)"))),
+    }
+}
+
+/// Default CPU backend (the faster one measured in the browser; see the README).
+const DEFAULT_CPU: &str = if cfg!(feature = "flex") { "flex" } else { "ndarray" };
+
+#[cfg(feature = "webgpu")]
+async fn webgpu_device() -> Result<Device, String> {
+    if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
+        return Ok(device);
+    }
+    let device = Device::wgpu_options().init_async().await.map_err(|e| format!("{e}"))?;
+    WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
+    Ok(device)
+}
+
+#[cfg(not(feature = "webgpu"))]
+async fn webgpu_device() -> Result<Device, String> {
+    Err("this build has no WebGPU backend".into())
+}
+
+/// A fixed image for the parity self-test: strokes and a gradient, 64×48.
+fn parity_image() -> GrayImage {
+    let (w, h) = (64, 48);
+    let pixels = (0..w * h)
+        .map(|i| {
+            let (x, y) = ((i % w) as f32, (i / w) as f32);
+            let ring = ((x - 20.0).hypot(y - 24.0) - 9.0).abs() < 2.0;
+            let bar = (x - 45.0).abs() < 2.0 && (8.0..40.0).contains(&y);
+            if ring || bar { 1.0 } else { x / w as f32 * 0.05 }
+        })
+        .collect();
+    GrayImage { width: w, height: h, pixels }
+}
+
+/// Max |GPU − CPU| over the parity image's heatmap (`offset` is added to the GPU side: a test hook).
+async fn parity_error(gpu: &Core, cpu: &Core, offset: f32) -> Result<f32, Error> {
+    let image = parity_image();
+    let a = gpu.heatmap_async(&image).await?;
+    let b = cpu.heatmap_async(&image).await?;
+    Ok(a.probs.iter().zip(&b.probs).map(|(x, y)| (x + offset - y).abs()).fold(0.0, f32::max))
+}
+
+struct State {
+    core: Rc<Core>,
+    /// `webgpu` or `cpu`.
+    name: &'static str,
+    /// The CPU backend's name and device (the fallback).
+    cpu: &'static str,
+    cpu_device: Device,
+    reason: Option<String>,
+    parity_error: Option<f32>,
+}
+
+/// The digit detector, with the embedded weights, on the best backend available.
+#[wasm_bindgen]
+pub struct Detector {
+    state: Rc<RefCell<State>>,
+}
+
+#[wasm_bindgen]
+impl Detector {
+    /// Creates a detector. Options: `backend` (`"auto"` default, `"webgpu"`, `"cpu"`), `cpu`
+    /// (`"flex"` default, `"ndarray"`). `auto` tries WebGPU, checks it against the CPU on a
+    /// fixed image and falls back to the CPU on no adapter, a failed initialisation or a
+    /// mismatch; `webgpu` fails instead of falling back.
+    pub async fn create(options: JsValue) -> Result<Detector, JsError> {
+        let backend = get(&options, "backend").as_string().unwrap_or_else(|| "auto".into());
+        let cpu_name = get(&options, "cpu").as_string().unwrap_or_else(|| DEFAULT_CPU.into());
+        let fail_webgpu = get(&options, "testFailWebGpu").as_bool().unwrap_or(false);
+        let parity_offset = get(&options, "testParityOffset").as_f64().unwrap_or(0.0) as f32;
+        let (cpu_device, cpu) = cpu_device(&cpu_name).map_err(|e| JsError::new(&e.to_string()))?;
+        let cpu_core = Core::embedded(cpu_device.clone()).map_err(|e| JsError::new(&e.to_string()))?;
+        let on_cpu = |core: Core, reason: String| State {
+            core: Rc::new(core),
+            name: "cpu",
+            cpu,
+            cpu_device: cpu_device.clone(),
+            reason: Some(reason),
+            parity_error: None,
+        };
+        let state = match backend.as_str() {
+            "cpu" => on_cpu(cpu_core, "CPU requested".into()),
+            "auto" | "webgpu" => {
+                let gpu = if fail_webgpu { Err("WebGPU initialisation failed (test hook)".to_string()) } else { webgpu_device().await };
+                let attempt = match gpu {
+                    Err(e) => Err(format!("WebGPU unavailable: {e}")),
+                    Ok(device) => match Core::embedded(device) {
+                        Err(e) => Err(format!("WebGPU failed: {e}")),
+                        Ok(gpu_core) => match parity_error(&gpu_core, &cpu_core, parity_offset).await {
+                            Err(e) => Err(format!("WebGPU failed the self-test: {e}")),
+                            Ok(err) if err > PARITY_TOLERANCE => Err(format!(
+                                "WebGPU disagrees with the CPU on the self-test (max difference {err:.2e} > {PARITY_TOLERANCE:.0e})"
+                            )),
+                            Ok(err) => Ok((gpu_core, err)),
+                        },
+                    },
+                };
+                match attempt {
+                    Ok((gpu_core, err)) => State {
+                        core: Rc::new(gpu_core),
+                        name: "webgpu",
+                        cpu,
+                        cpu_device: cpu_device.clone(),
+                        reason: None,
+                        parity_error: Some(err),
+                    },
+                    Err(reason) if backend == "webgpu" => return Err(JsError::new(&reason)),
+                    Err(reason) => on_cpu(cpu_core, reason),
+                }
+            }
+            other => return Err(JsError::new(&format!("unknown backend {other:?} (auto, webgpu, cpu)"))),
+        };
+        Ok(Detector { state: Rc::new(RefCell::new(state)) })
+    }
+
+    /// The backend that actually runs: `{ name, cpu, reason, parityError }`; `reason` says why
+    /// the CPU runs (or is null on WebGPU).
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> JsValue {
+        let s = self.state.borrow();
+        let out = Object::new();
+        set(&out, "name", s.name);
+        set(&out, "cpu", s.cpu);
+        set(&out, "reason", s.reason.clone().map_or(JsValue::NULL, JsValue::from));
+        set(&out, "parityError", s.parity_error.map_or(JsValue::NULL, JsValue::from));
+        out.into()
+    }
+
+    /// Detects digits. `pixels`: RGBA bytes (`Uint8ClampedArray` from a canvas, or
+    /// `Uint8Array`) of `width × height × 4`, 8-bit gray of `width × height`, or a
+    /// `Float32Array` of `width × height` intensities in [0, 1]. Options: `invert` (dark on
+    /// light). The input is copied before anything else happens, so the caller may reuse or
+    /// transfer its buffer as soon as this returns.
+    pub fn detect(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
+        let start = performance_now();
+        let image = read_image(&pixels, width, height, get(&options, "invert").as_bool().unwrap_or(false));
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let image = image.map_err(js_error)?;
+            let (core, name) = {
+                let s = state.borrow();
+                (s.core.clone(), s.name)
+            };
+            let result = match core.detect_async(&image).await {
+                Ok(r) => r,
+                Err(e) if name == "webgpu" => {
+                    // The GPU failed mid-session: continue on the CPU, and say so.
+                    let device = state.borrow().cpu_device.clone();
+                    let fallback = Rc::new(Core::embedded(device).map_err(js_error)?);
+                    {
+                        let mut s = state.borrow_mut();
+                        s.core = fallback.clone();
+                        s.name = "cpu";
+                        s.reason = Some(format!("WebGPU failed during detection: {e}"));
+                    }
+                    fallback.detect_async(&image).await.map_err(js_error)?
+                }
+                Err(e) => return Err(js_error(e)),
+            };
+            let backend = state.borrow().name;
+            Ok(result_object(&result.0, &result.1, backend, performance_now() - start))
+        })
+    }
+}
+
+/// Validates and copies the caller's pixels.
+fn read_image(pixels: &JsValue, width: f64, height: f64, invert: bool) -> Result<GrayImage, Error> {
+    let side = |v: f64, what: &str| {
+        if v.is_finite() && v.fract() == 0.0 && v >= 1.0 && v <= MAX_SIDE as f64 {
+            Ok(v as usize)
+        } else {
+            Err(Error::InvalidInput(format!("{what} must be a whole number from 1 to {MAX_SIDE}, not {v}")))
+        }
+    };
+    let (w, h) = (side(width, "width")?, side(height, "height")?);
+    if w * h > MAX_PIXELS {
+        return Err(Error::InvalidInput(format!("image is {w}×{h}; the limit is {MAX_PIXELS} pixels in all")));
+    }
+    let bytes_format = |len: usize| match len {
+        n if n == w * h * 4 => Ok(PixelFormat::Rgba8),
+        n if n == w * h => Ok(PixelFormat::Gray8),
+        n => Err(Error::InvalidInput(format!(
+            "pixels hold {n} bytes; a {w}×{h} image needs {} (RGBA) or {} (gray)",
+            w * h * 4,
+            w * h
+        ))),
+    };
+    if let Some(a) = pixels.dyn_ref::<Uint8ClampedArray>() {
+        let format = bytes_format(a.length() as usize)?;
+        GrayImage::from_bytes(w, h, &a.to_vec(), format, invert)
+    } else if let Some(a) = pixels.dyn_ref::<Uint8Array>() {
+        let format = bytes_format(a.length() as usize)?;
+        GrayImage::from_bytes(w, h, &a.to_vec(), format, invert)
+    } else if let Some(a) = pixels.dyn_ref::<Float32Array>() {
+        let mut values = a.to_vec();
+        if invert {
+            values.iter_mut().for_each(|v| *v = 1.0 - *v);
+        }
+        GrayImage::from_f32(w, h, values)
+    } else {
+        Err(Error::InvalidInput("pixels must be a Uint8ClampedArray, Uint8Array or Float32Array".into()))
+    }
+}
+
+fn detection_object(d: &Detection) -> Object {
+    let o = Object::new();
+    set(&o, "digit", d.digit);
+    set(&o, "score", d.score);
+    set(&o, "x", d.x);
+    set(&o, "y", d.y);
+    set(&o, "w", d.w);
+    set(&o, "h", d.h);
+    o
+}
+
+fn result_object(heatmap: &crate::Heatmap, detections: &[Detection], backend: &str, ms: f64) -> JsValue {
+    let out = Object::new();
+    set(&out, "width", heatmap.width as u32);
+    set(&out, "height", heatmap.height as u32);
+    set(&out, "stride", crate::Heatmap::STRIDE as u32);
+    set(&out, "rows", heatmap.rows as u32);
+    set(&out, "cols", heatmap.cols as u32);
+    set(&out, "originX", heatmap.origin_x);
+    set(&out, "originY", heatmap.origin_y);
+    set(&out, "classes", Uint8Array::from(&heatmap.classes()[..]));
+    set(&out, "probs", Float32Array::from(&heatmap.probs[..]));
+    let list: Array = detections.iter().map(detection_object).collect();
+    set(&out, "detections", list);
+    set(&out, "backend", backend);
+    set(&out, "ms", ms);
+    out.into()
+}

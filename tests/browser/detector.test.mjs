@@ -1,0 +1,143 @@
+// The wasm Detector in real headless Chromium: CPU path, WebGPU path (SwiftShader), forced
+// fallbacks and bad input. Compared against the native CLI on the notebook's composite.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+import { serve } from './server.mjs';
+import { launch, openPage } from './chromium.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const NATIVE = process.env.DIGITSCOPE_BIN ?? `${ROOT}target/release/digitscope`;
+
+let server;
+before(async () => {
+  server = await serve({ '/pkg/': `${ROOT}www/pkg`, '/samples/': `${ROOT}samples`, '/': `${ROOT}tests/browser/pages` });
+});
+after(() => server.close());
+
+function native() {
+  const out = execFileSync(NATIVE, ['detect', '--json', '--probs', `${ROOT}samples/notebook-composite.png`]);
+  return JSON.parse(out.toString());
+}
+
+async function harnessPage(browser) {
+  const { page, errors } = await openPage(browser, `${server.url}/index.html`);
+  await page.waitForFunction(() => window.harness !== undefined, null, { timeout: 60_000 });
+  return { page, errors };
+}
+
+const maxDiff = (a, b) => a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
+
+function assertSameDetections(actual, expected, tolerance) {
+  assert.equal(actual.length, expected.length, JSON.stringify({ actual, expected }));
+  actual.forEach((d, i) => {
+    const e = expected[i];
+    assert.equal(d.digit, e.digit);
+    for (const k of ['score', 'x', 'y', 'w', 'h']) assert.ok(Math.abs(d[k] - e[k]) <= tolerance, `${k}: ${d[k]} vs ${e[k]}`);
+  });
+}
+
+describe('CPU path (no WebGPU adapter)', () => {
+  let browser;
+  before(async () => { browser = await launch({ webgpu: false }); });
+  after(() => browser.close());
+
+  test('auto falls back to the CPU, says why, and matches the native CLI', async () => {
+    const { page, errors } = await harnessPage(browser);
+    const { backend, result } = await page.evaluate(() => window.harness.detectPng({ backend: 'auto' }));
+    assert.equal(backend.name, 'cpu');
+    assert.match(backend.reason, /WebGPU/);
+    const expected = native();
+    assert.equal(result.rows, expected.heatmap.rows);
+    assert.equal(result.cols, expected.heatmap.cols);
+    const diff = maxDiff(result.probs, expected.heatmap.probs);
+    assert.ok(diff <= 1e-4, `heatmap differs from native by ${diff}`);
+    assertSameDetections(result.detections, expected.detections, 1e-3);
+    assert.equal(result.detections.length, 7);
+    assert.deepEqual(errors, []);
+  });
+
+  test('both CPU backends agree with the native CLI', async () => {
+    const { page } = await harnessPage(browser);
+    const expected = native();
+    for (const cpu of ['flex', 'ndarray']) {
+      const { backend, result } = await page.evaluate((cpu) => window.harness.detectPng({ backend: 'cpu', cpu }), cpu);
+      assert.equal(backend.cpu, cpu);
+      const diff = maxDiff(result.probs, expected.heatmap.probs);
+      assert.ok(diff <= 1e-4, `${cpu}: heatmap differs from native by ${diff}`);
+    }
+  });
+
+  test('asking for WebGPU where there is none is a clear error', async () => {
+    const { page } = await harnessPage(browser);
+    const message = await page.evaluate(() => window.harness.Detector.create({ backend: 'webgpu' }).then(() => 'created', (e) => String(e.message)));
+    assert.match(message, /WebGPU unavailable/);
+  });
+
+  test('bad input throws a clear error and the detector keeps working', async () => {
+    const { page, errors } = await harnessPage(browser);
+    const outcome = await page.evaluate(async () => {
+      const d = await window.harness.Detector.create({ backend: 'cpu' });
+      const attempt = (...args) => d.detect(...args).then(() => 'ok', (e) => `${e.constructor.name}: ${e.message}`);
+      const messages = [
+        await attempt(new Uint8ClampedArray(10), 4, 4, {}),
+        await attempt(new Uint8ClampedArray(0), 0, 0, {}),
+        await attempt(new Uint8ClampedArray(16), -4, -1, {}),
+        await attempt(new Uint8ClampedArray(4), 1e6, 1e6, {}),
+        await attempt(new Float32Array([0, NaN, 0, 1]), 2, 2, {}),
+        await attempt('pixels', 2, 2, {}),
+      ];
+      const image = await window.harness.pixelsOf('/samples/notebook-composite.png');
+      const after = await d.detect(image.data, image.width, image.height, {});
+      return { messages, detections: after.detections.length };
+    });
+    const [length, zero, negative, huge, nan, type] = outcome.messages;
+    assert.match(length, /^Error: invalid input: pixels hold 10 bytes; a 4×4 image needs 64 \(RGBA\) or 16 \(gray\)/);
+    assert.match(zero, /^Error: invalid input: width must be a whole number/);
+    assert.match(negative, /^Error: invalid input: width must be a whole number/);
+    assert.match(huge, /^Error: invalid input: width must be a whole number from 1 to 4096/);
+    assert.match(nan, /^Error: invalid input: pixel 1 is NaN/);
+    assert.match(type, /^Error: invalid input: pixels must be a Uint8ClampedArray/);
+    assert.equal(outcome.detections, 7);
+    assert.deepEqual(errors, []);
+  });
+});
+
+describe('WebGPU path (SwiftShader adapter)', () => {
+  let browser;
+  before(async () => { browser = await launch({ webgpu: true }); });
+  after(() => browser.close());
+
+  test('auto runs on WebGPU after passing the parity self-test and matches the CPU', async () => {
+    const { page, errors } = await harnessPage(browser);
+    const gpu = await page.evaluate(() => window.harness.detectPng({ backend: 'auto' }));
+    assert.equal(gpu.backend.name, 'webgpu', JSON.stringify(gpu.backend));
+    assert.equal(gpu.backend.reason, null);
+    assert.ok(gpu.backend.parityError <= 1e-3, `parity error ${gpu.backend.parityError}`);
+    const cpu = await page.evaluate(() => window.harness.detectPng({ backend: 'cpu' }));
+    const diff = maxDiff(gpu.result.probs, cpu.result.probs);
+    assert.ok(diff <= 1e-3, `WebGPU heatmap differs from the CPU by ${diff}`);
+    assert.deepEqual(gpu.result.detections.map((d) => d.digit), cpu.result.detections.map((d) => d.digit));
+    assert.equal(gpu.result.backend, 'webgpu');
+    assert.deepEqual(errors, []);
+  });
+
+  test('a failing WebGPU initialisation falls back to the CPU with the reason', async () => {
+    const { page } = await harnessPage(browser);
+    const { backend, result } = await page.evaluate(() => window.harness.detectPng({ backend: 'auto', testFailWebGpu: true }));
+    assert.equal(backend.name, 'cpu');
+    assert.match(backend.reason, /WebGPU unavailable: WebGPU initialisation failed \(test hook\)/);
+    assert.equal(result.detections.length, 7);
+  });
+
+  test('a parity mismatch falls back to the CPU with the reason', async () => {
+    const { page } = await harnessPage(browser);
+    const { backend, result } = await page.evaluate(() => window.harness.detectPng({ backend: 'auto', testParityOffset: 0.5 }));
+    assert.equal(backend.name, 'cpu');
+    assert.match(backend.reason, /WebGPU disagrees with the CPU on the self-test \(max difference 5\.\d+e-1/);
+    assert.equal(result.backend, 'cpu');
+    assert.equal(result.detections.length, 7);
+  });
+});

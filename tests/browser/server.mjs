@@ -1,0 +1,51 @@
+// A static file server on 127.0.0.1 for the browser tests: correct MIME types (application/wasm),
+// a strict Content-Security-Policy on every response, and a log of every request it answered.
+import { createServer } from 'node:http';
+import { readFile, stat } from 'node:fs/promises';
+import { extname, join, normalize, resolve } from 'node:path';
+
+const TYPES = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.mjs': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+  '.json': 'application/json',
+  '.webmanifest': 'application/manifest+json',
+  '.wasm': 'application/wasm',
+  '.png': 'image/png',
+  '.svg': 'image/svg+xml',
+  '.bin': 'application/octet-stream',
+  '.d.ts': 'text/plain; charset=utf-8',
+};
+
+export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'";
+
+/** Serves `mounts` ({ urlPrefix: directory }) and returns { url, requests, close }. */
+export async function serve(mounts) {
+  const requests = [];
+  const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
+  const server = createServer(async (req, res) => {
+    const path = decodeURIComponent(new URL(req.url, 'http://x').pathname);
+    requests.push(path);
+    const mount = roots.find(([prefix]) => path.startsWith(prefix));
+    if (!mount) return void res.writeHead(404).end();
+    let file = normalize(join(resolve(mount[1]), path.slice(mount[0].length)));
+    if (!file.startsWith(resolve(mount[1]))) return void res.writeHead(403).end();
+    try {
+      if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
+      const body = await readFile(file);
+      const type = file.endsWith('.d.ts') ? TYPES['.d.ts'] : TYPES[extname(file)] ?? 'application/octet-stream';
+      res.writeHead(200, { 'content-type': type, 'content-security-policy': CSP, 'cache-control': 'no-cache' });
+      res.end(body);
+    } catch {
+      res.writeHead(404).end();
+    }
+  });
+  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
+  const { port } = server.address();
+  return {
+    url: `http://127.0.0.1:${port}`,
+    requests,
+    close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
+  };
+}

@@ -1,0 +1,168 @@
+// <digit-detector> and the static site in real headless Chromium: drawing with pointer input,
+// the notebook's composite, offline use through the service worker, and the npm tarball.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+import { serve } from './server.mjs';
+import { launch } from './chromium.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const STROKES = JSON.parse(readFileSync(`${ROOT}tests/browser/fixtures/strokes.json`, 'utf8'));
+
+let server;
+let browser;
+before(async () => {
+  server = await serve({ '/': `${ROOT}www` });
+  browser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser.close();
+  await server.close();
+});
+
+/** A fresh context and page that records console errors and every request URL. */
+async function open(url, base = server.url) {
+  const context = await browser.newContext();
+  const page = await context.newPage();
+  const errors = [];
+  const requests = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  context.on('request', (r) => requests.push(r.url()));
+  await page.goto(url);
+  const assertClean = () => {
+    assert.deepEqual(errors, []);
+    const foreign = requests.filter((u) => !u.startsWith(base) && !u.startsWith('blob:') && !u.startsWith('data:'));
+    assert.deepEqual(foreign, [], 'requests left the origin');
+  };
+  return { context, page, errors, requests, assertClean };
+}
+
+/** Waits until the element shows the result of its current drawing; returns that result. */
+async function settled(page) {
+  await page.waitForFunction(() => {
+    const el = document.querySelector('digit-detector');
+    return el?.result && el.shownGeneration === el.generation && !el.pending;
+  }, null, { timeout: 60_000 });
+  return page.evaluate(() => {
+    const { detections, backend, rows, cols } = document.querySelector('digit-detector').result;
+    return { detections, backend, rows, cols };
+  });
+}
+
+/** Draws a traced MNIST digit with the mouse, its 28×28 grid scaled by `scale`, at (x, y). */
+async function drawDigit(page, box, digit, x, y, scale) {
+  for (const stroke of digit.strokes) {
+    const [first, ...rest] = stroke;
+    await page.mouse.move(box.x + x + first[0] * scale, box.y + y + first[1] * scale);
+    await page.mouse.down();
+    for (const [px, py] of rest) await page.mouse.move(box.x + x + px * scale, box.y + y + py * scale, { steps: 2 });
+    await page.mouse.up();
+  }
+}
+
+describe('the static site', () => {
+  test('drawing three digits emits a detect event with those three digits', async () => {
+    const { context, page, assertClean } = await open(`${server.url}/index.html`);
+    await page.evaluate(() => {
+      window.detectEvents = [];
+      document.querySelector('digit-detector').addEventListener('detect', (e) => window.detectEvents.push(e.detail.detections));
+    });
+    await settled(page);
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    const placements = [[40, 60], [180, 120], [320, 40]];
+    for (const [i, digit] of STROKES.entries()) await drawDigit(page, box, digit, ...placements[i], 2.6);
+    const { detections } = await settled(page);
+    const last = await page.evaluate(() => window.detectEvents.at(-1));
+    assert.deepEqual(last, detections, 'the last detect event carries the shown result');
+    const found = detections.map((d) => d.digit).sort();
+    assert.deepEqual(found, STROKES.map((s) => s.digit).sort(), JSON.stringify(detections));
+    assertClean();
+    await context.close();
+  });
+
+  test("the notebook's composite shows its seven detections", async () => {
+    const { context, page, assertClean } = await open(`${server.url}/index.html`);
+    await settled(page);
+    await page.getByRole('button', { name: "The notebook's composite" }).click();
+    await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
+    const { detections } = await settled(page);
+    assert.deepEqual(detections.map((d) => d.digit).sort(), [0, 1, 4, 5, 6, 9, 9], JSON.stringify(detections));
+    const status = await page.locator('digit-detector').locator('[role=status]').textContent();
+    assert.match(status, /7 digits: .* · CPU \(flex\)/);
+    assertClean();
+    await context.close();
+  });
+
+  test('offline after one visit: reload renders, detects, and keeps the strokes', async () => {
+    const { context, page, assertClean } = await open(`${server.url}/index.html`);
+    await page.evaluate(() => navigator.serviceWorker.ready);
+    await settled(page);
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    await drawDigit(page, box, STROKES[0], 60, 60, 2.6);
+    const before = await settled(page);
+    const strokes = await page.evaluate(() => document.querySelector('digit-detector').strokes.length);
+    assert.ok(strokes > 0);
+    await context.setOffline(true);
+    await page.reload();
+    const afterReload = await settled(page);
+    assert.equal(await page.evaluate(() => document.querySelector('digit-detector').strokes.length), strokes);
+    assert.deepEqual(afterReload.detections.map((d) => d.digit), before.detections.map((d) => d.digit));
+    await page.getByRole('button', { name: "The notebook's composite" }).click();
+    await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
+    const composite = await settled(page);
+    assert.equal(composite.detections.length, 7);
+    const controlled = await page.evaluate(() => navigator.serviceWorker.controller !== null);
+    assert.ok(controlled, 'the page is served by the service worker');
+    assertClean();
+    await context.close();
+  });
+});
+
+describe('the npm package', () => {
+  test('npm pack → install in a fresh project → a page imports it, renders the element and detects', async () => {
+    const work = mkdtempSync(join(tmpdir(), 'digitscope-npm-'));
+    const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: `${ROOT}www` }).toString().trim().split('\n').at(-1);
+    writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
+    execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, tarball)], { cwd: work, stdio: 'pipe' });
+    writeFileSync(join(work, 'index.html'), `<!doctype html><html><head><meta charset="utf-8">
+<script type="importmap">{"imports": {"digitscope": "./node_modules/digitscope/src/index.js"}}</script>
+</head><body><digit-detector width="160" height="160"></digit-detector><script type="module" src="main.js"></script></body></html>`);
+    writeFileSync(join(work, 'main.js'), `import { createDetector } from 'digitscope';
+const detector = await createDetector({ backend: 'cpu' });
+const px = new Uint8ClampedArray(64 * 64 * 4);
+const r = await detector.detect(px, 64, 64);
+window.plainApi = { backend: detector.backend.name, rows: r.rows, detections: r.detections.length };`);
+    const consumer = await serve({ '/': work });
+    try {
+      const context = await browser.newContext();
+      const page = await context.newPage();
+      const errors = [];
+      page.on('pageerror', (e) => errors.push(String(e)));
+      page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+      await page.goto(`${consumer.url}/index.html`);
+      await page.waitForFunction(() => window.plainApi, null, { timeout: 60_000 });
+      assert.deepEqual(await page.evaluate(() => window.plainApi), { backend: 'cpu', rows: 8, detections: 0 });
+      const result = await page.evaluate(async () => {
+        const el = document.querySelector('digit-detector');
+        const gray = new Uint8ClampedArray(128 * 128 * 4);
+        for (let y = 40; y < 90; y++) for (let x = 60; x < 68; x++) gray.set([255, 255, 255, 255], (y * 128 + x) * 4);
+        const r = await el.detectImage(new ImageData(gray, 128, 128));
+        return { digits: r.detections.map((d) => d.digit), shadow: el.shadowRoot.querySelectorAll('canvas').length };
+      });
+      assert.equal(result.shadow, 2, 'the element rendered its canvases');
+      assert.deepEqual(result.digits, [1], 'a vertical bar is a 1');
+      assert.deepEqual(errors, []);
+      assert.ok(consumer.requests.every((p) => !p.includes('..')));
+      assert.ok(consumer.requests.includes('/node_modules/digitscope/pkg/digitscope_bg.wasm'), consumer.requests.join(' '));
+      await context.close();
+    } finally {
+      await consumer.close();
+    }
+  });
+});

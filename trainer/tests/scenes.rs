@@ -1,0 +1,79 @@
+//! The scene generators: deterministic, truthful ground truth, consistent dense labels.
+
+use std::path::PathBuf;
+
+use digitscope::mnist;
+use digitscope::network::BACKGROUND;
+use digitscope_trainer::Rng;
+use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
+
+fn test_split() -> mnist::Split {
+    let dir = std::env::var_os("DIGITSCOPE_MNIST")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..").join(mnist::DEFAULT_DIR));
+    mnist::load_test(&dir).unwrap_or_else(|e| panic!("{e}"))
+}
+
+#[test]
+fn scenes_are_deterministic_and_their_truths_hold_ink() {
+    let test = test_split();
+    let sources = Sources { digits: &test, fashion: None };
+    for set in SceneSet::ALL {
+        for i in 0..10 {
+            let a = scene(set, &sources, 2026, i);
+            let b = scene(set, &sources, 2026, i);
+            assert_eq!(a.image, b.image, "{set:?} {i} differs between runs");
+            assert_eq!(a.truths, b.truths);
+            match set {
+                SceneSet::Negatives => assert!(a.truths.is_empty()),
+                SceneSet::SeedLike => assert!((5..=7).contains(&a.truths.len()), "{:?}", a.truths),
+                _ => assert!((3..=6).contains(&a.truths.len()), "{:?}", a.truths),
+            }
+            for t in &a.truths {
+                assert!(t.x1 < a.image.width && t.y1 < a.image.height && t.x0 <= t.x1 && t.y0 <= t.y1);
+                // The box's edges touch ink.
+                let ink = |x: usize, y: usize| a.image.pixels[y * a.image.width + x] > 0.05;
+                assert!((t.y0..=t.y1).any(|y| ink(t.x0, y)) && (t.x0..=t.x1).any(|x| ink(x, t.y0)), "{set:?} {t:?}");
+            }
+        }
+    }
+}
+
+#[test]
+fn drawn_digits_keep_the_digits_shape() {
+    let test = test_split();
+    for i in 0..20 {
+        let skel = skeleton(test.image(i));
+        let ink = test.image(i).iter().filter(|&&v| v > 100).count();
+        let thin = skel.iter().filter(|&&v| v).count();
+        assert!(thin > 5 && thin < ink, "skeleton of {i}: {thin} of {ink} pixels");
+        let drawn = drawn_digit(test.image(i), 56, 5.0, false);
+        let (x0, y0, x1, y1) = drawn.ink_box(0.1).unwrap();
+        assert!(x1 - x0 > 5 && y1 - y0 > 20, "digit {i} box {x0},{y0}–{x1},{y1}");
+    }
+}
+
+#[test]
+fn dense_labels_mark_only_cells_centred_on_a_digit() {
+    let test = test_split();
+    let sources = Sources { digits: &test, fashion: None };
+    let mut rng = Rng::new(3);
+    let (mut positives, mut background, mut ignored) = (0, 0, 0);
+    for _ in 0..200 {
+        let (pixels, labels, weights) = training_crop(&sources, &mut rng);
+        assert_eq!(pixels.len(), CROP * CROP);
+        assert_eq!(labels.len(), (CROP / 8) * (CROP / 8));
+        for (l, w) in labels.iter().zip(&weights) {
+            match (*l as usize, *w) {
+                (BACKGROUND, 0.0) => ignored += 1,
+                (BACKGROUND, _) => background += 1,
+                (d, w) => {
+                    assert!(d < 10 && w > 0.0);
+                    positives += 1;
+                }
+            }
+        }
+    }
+    println!("cells: {positives} positive, {background} background, {ignored} ignored");
+    assert!(positives > 100 && background > 5 * positives && ignored > positives);
+}

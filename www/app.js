@@ -1,0 +1,32 @@
+// The static site: the <digit-detector> element plus sample scenes, the notebook's composite and
+// uploads. Registers the service worker that makes the site work offline.
+import './src/digit-detector.js';
+import { loadSamples, notebookComposite, sampleScene } from './src/samples.js';
+
+const detector = document.getElementById('detector');
+const samples = loadSamples(new URL('samples/mnist-test-sample.bin', import.meta.url));
+
+document.getElementById('sample').addEventListener('click', async () => {
+  const { width, height } = detector.canvasSize();
+  detector.detectImage(sampleScene(await samples, width, height, Date.now()));
+});
+
+document.getElementById('composite').addEventListener('click', async () => {
+  detector.detectImage(notebookComposite(await samples));
+});
+
+document.getElementById('upload').addEventListener('change', async (e) => {
+  const file = e.target.files?.[0];
+  if (!file) return;
+  const bitmap = await createImageBitmap(file);
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(bitmap, 0, 0);
+  detector.detectImage(ctx.getImageData(0, 0, bitmap.width, bitmap.height));
+});
+
+if ('serviceWorker' in navigator) {
+  navigator.serviceWorker.register(new URL('sw.js', import.meta.url), { type: 'module' }).catch((e) => {
+    console.warn('offline mode unavailable:', e.message);
+  });
+}

@@ -1,0 +1,89 @@
+/** One found digit: (x, y) is its centre in input pixels, w × h its box. */
+export interface Detection {
+  digit: number;
+  score: number;
+  x: number;
+  y: number;
+  w: number;
+  h: number;
+}
+
+/** What a detection call returns. */
+export interface DetectionResult {
+  width: number;
+  height: number;
+  /** Pixels between heatmap cells (8). */
+  stride: number;
+  rows: number;
+  cols: number;
+  /** Pixel centre of the window of cell (0, 0). */
+  originX: number;
+  originY: number;
+  /** Argmax class per cell (10 = background), row-major. */
+  classes: Uint8Array;
+  /** 11 × rows × cols class probabilities, class-major. */
+  probs: Float32Array;
+  detections: Detection[];
+  /** "webgpu" or "cpu". */
+  backend: string;
+  /** Milliseconds for this call. */
+  ms: number;
+}
+
+/** The backend actually in use, and why the CPU runs if it does. */
+export interface BackendState {
+  name: 'webgpu' | 'cpu';
+  cpu: 'flex' | 'ndarray';
+  reason: string | null;
+  parityError: number | null;
+}
+
+export interface DetectorOptions {
+  /** "auto" (default) tries WebGPU, self-tests it and falls back to the CPU. */
+  backend?: 'auto' | 'webgpu' | 'cpu';
+  cpu?: 'flex' | 'ndarray';
+}
+
+export interface DetectOptions {
+  /** Dark digits on a light page. */
+  invert?: boolean;
+}
+
+export interface Detector {
+  readonly backend: BackendState;
+  /** RGBA (width × height × 4) or gray (width × height) bytes, or Float32Array intensities in [0, 1]. */
+  detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
+}
+
+/** Creates a detector with the embedded weights, in the calling thread. */
+export function createDetector(options?: DetectorOptions): Promise<Detector>;
+
+/** The same detector in a module Web Worker. */
+export class DetectorClient {
+  constructor(options?: DetectorOptions);
+  readonly ready: Promise<BackendState>;
+  backend: BackendState | null;
+  detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
+  terminate(): void;
+}
+
+/**
+ * <digit-detector width="280" height="280" backend="auto" ink="light|dark" show-heatmap show-boxes storage-key="...">
+ * Fires `detect` (CustomEvent<DetectionResult>) after each heatmap.
+ */
+export class DigitDetector extends HTMLElement {
+  clear(): void;
+  undo(): void;
+  detectImage(image: ImageData): Promise<DetectionResult>;
+  canvasSize(): { width: number; height: number };
+}
+
+/** The notebook's colour of a class: matplotlib hsv(i / 12), as [r, g, b]. */
+export function classColor(index: number): [number, number, number];
+export const CLASS_LABELS: string[];
+
+declare global {
+  interface HTMLElementTagNameMap {
+    'digit-detector': DigitDetector;
+  }
+}

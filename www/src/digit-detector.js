@@ -1,0 +1,353 @@
+// <digit-detector>: draw digits, see the convolutionalized classifier's heatmap and detections live.
+// The wasm detector runs in a module Web Worker (see worker.js); this element is only UI.
+import { DetectorClient } from './client.js';
+import { CLASS_LABELS, classColor } from './colors.js';
+
+const CSS = `
+:host { display: inline-block; font: 14px/1.4 system-ui, sans-serif; color: #e8e8e8; }
+.frame { position: relative; line-height: 0; border: 1px solid #555; border-radius: 6px; overflow: hidden; }
+canvas { display: block; touch-action: none; }
+canvas.overlay { position: absolute; inset: 0; pointer-events: none; }
+canvas.ink:focus-visible { outline: 3px solid #6af; outline-offset: -3px; }
+.toolbar { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; align-items: center; }
+button, label.toggle { font: inherit; background: #2a2a2a; color: inherit; border: 1px solid #666; border-radius: 4px; padding: 3px 8px; cursor: pointer; }
+button[aria-pressed="true"] { background: #3b5b8a; border-color: #8ab; }
+button:focus-visible, input:focus-visible { outline: 2px solid #6af; }
+.legend { display: flex; flex-wrap: wrap; gap: 6px; font-size: 12px; margin: 4px 0; }
+.legend span { display: inline-flex; align-items: center; gap: 3px; }
+.legend i { width: 12px; height: 12px; display: inline-block; border-radius: 2px; }
+.status { font-size: 13px; min-height: 1.4em; color: #cfcfcf; }
+.size { display: inline-flex; align-items: center; gap: 4px; font-size: 12px; }
+`;
+
+const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
+
+export class DigitDetector extends HTMLElement {
+  static observedAttributes = ['width', 'height', 'backend', 'ink', ...BOOLEAN_ATTRS];
+
+  constructor() {
+    super();
+    this.strokes = [];
+    this.baseImage = null;
+    this.tool = 'pen';
+    this.digitSize = 56;
+    this.result = null;
+    this.pending = false;
+    this.dirty = false;
+    this.client = null;
+    // Counts changes to the drawing; each result carries the count it was computed for.
+    this.generation = 0;
+    this.shownGeneration = -1;
+    const root = this.attachShadow({ mode: 'open' });
+    const sheet = new CSSStyleSheet();
+    sheet.replaceSync(CSS);
+    root.adoptedStyleSheets = [sheet];
+    root.append(this.build());
+  }
+
+  /** Builds the element's DOM without parsing any markup. */
+  build() {
+    const el = (tag, props = {}, ...children) => {
+      const node = document.createElement(tag);
+      for (const [k, v] of Object.entries(props)) {
+        if (k.startsWith('aria-') || k === 'role' || k === 'tabindex' || k === 'for') node.setAttribute(k, v);
+        else node[k] = v;
+      }
+      node.append(...children);
+      return node;
+    };
+    const wrap = el('div', { className: 'wrap' });
+    this.canvas = el('canvas', { className: 'ink', tabindex: '0', 'aria-label': 'Drawing area: draw digits with the mouse, a finger or a pen' });
+    this.overlay = el('canvas', { className: 'overlay', 'aria-hidden': 'true' });
+    const frame = el('div', { className: 'frame' }, this.canvas, this.overlay);
+    const button = (text, label, onclick, pressed) => {
+      const b = el('button', { type: 'button', textContent: text, 'aria-label': label, onclick });
+      if (pressed !== undefined) b.setAttribute('aria-pressed', String(pressed));
+      return b;
+    };
+    this.penButton = button('Pen', 'Pen', () => this.setTool('pen'), true);
+    this.eraserButton = button('Eraser', 'Eraser', () => this.setTool('eraser'), false);
+    this.heatmapButton = button('Heatmap', 'Show heatmap', () => this.toggle('show-heatmap'), true);
+    this.boxesButton = button('Boxes', 'Show detection boxes', () => this.toggle('show-boxes'), true);
+    this.inkButton = button('Dark ink', 'Draw dark ink on a light page', () => this.setAttribute('ink', this.darkInk ? 'light' : 'dark'), false);
+    this.sizeInput = el('input', { type: 'range', min: '24', max: '120', step: '4', value: String(this.digitSize), 'aria-label': 'Digit size in pixels' });
+    this.sizeInput.addEventListener('input', () => { this.digitSize = Number(this.sizeInput.value); this.sizeValue.textContent = `${this.digitSize}px`; });
+    this.sizeValue = el('output', { textContent: `${this.digitSize}px` });
+    const toolbar = el('div', { className: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing tools' },
+      this.penButton, this.eraserButton,
+      button('Undo', 'Undo last stroke', () => this.undo()),
+      button('Clear', 'Clear the drawing', () => this.clear()),
+      el('span', { className: 'size' }, 'size', this.sizeInput, this.sizeValue),
+      this.heatmapButton, this.boxesButton, this.inkButton);
+    this.legend = el('div', { className: 'legend', 'aria-label': 'Heatmap colours' });
+    CLASS_LABELS.slice(0, 10).forEach((label, i) => {
+      const swatch = el('i');
+      swatch.style.background = `rgb(${classColor(i)})`;
+      this.legend.append(el('span', {}, swatch, label));
+    });
+    this.status = el('div', { className: 'status', role: 'status', 'aria-live': 'polite' }, 'Loading the detector…');
+    wrap.append(frame, toolbar, this.legend, this.status);
+    this.attachPointer();
+    this.canvas.addEventListener('keydown', (e) => {
+      if ((e.ctrlKey || e.metaKey) && e.key === 'z') { e.preventDefault(); this.undo(); }
+      if (e.key === 'Delete') { e.preventDefault(); this.clear(); }
+    });
+    return wrap;
+  }
+
+  /** The drawing canvas size in pixels. */
+  canvasSize() { return { width: this.canvas.width, height: this.canvas.height }; }
+
+  get darkInk() { return this.getAttribute('ink') === 'dark'; }
+  flag(name) { return this.getAttribute(name) !== 'false'; }
+  get storageKey() { return this.getAttribute('storage-key'); }
+
+  connectedCallback() {
+    this.resize();
+    this.restore();
+    if (!this.client) this.startDetector();
+  }
+
+  disconnectedCallback() {
+    this.client?.terminate();
+    this.client = null;
+  }
+
+  attributeChangedCallback(name) {
+    if (!this.canvas) return;
+    if (name === 'width' || name === 'height') { this.resize(); this.redraw(); this.schedule(); }
+    if (name === 'backend' && this.isConnected) { this.client?.terminate(); this.startDetector(); }
+    if (name === 'ink') { this.inkButton.setAttribute('aria-pressed', String(this.darkInk)); this.redraw(); this.schedule(); }
+    if (BOOLEAN_ATTRS.includes(name)) {
+      this.heatmapButton.setAttribute('aria-pressed', String(this.flag('show-heatmap')));
+      this.boxesButton.setAttribute('aria-pressed', String(this.flag('show-boxes')));
+      this.paintOverlay();
+    }
+  }
+
+  toggle(name) { this.setAttribute(name, this.flag(name) ? 'false' : 'true'); }
+
+  setTool(tool) {
+    this.tool = tool;
+    this.penButton.setAttribute('aria-pressed', String(tool === 'pen'));
+    this.eraserButton.setAttribute('aria-pressed', String(tool === 'eraser'));
+  }
+
+  startDetector() {
+    this.client = new DetectorClient({ backend: this.getAttribute('backend') ?? 'auto' });
+    this.client.ready.then(
+      () => { this.describeBackend(); this.schedule(); },
+      (e) => { this.status.textContent = `The detector failed to start: ${e.message}`; },
+    );
+  }
+
+  describeBackend(ms) {
+    const b = this.client?.backend;
+    if (!b) return '';
+    const name = b.name === 'webgpu' ? 'WebGPU' : `CPU (${b.cpu})`;
+    return b.reason && b.name !== 'webgpu' ? `${name} — ${b.reason}` : name;
+  }
+
+  resize() {
+    const w = Number(this.getAttribute('width') ?? 280);
+    const h = Number(this.getAttribute('height') ?? 280);
+    for (const c of [this.canvas, this.overlay]) { c.width = w; c.height = h; }
+    this.redraw();
+  }
+
+  attachPointer() {
+    let stroke = null;
+    const point = (e) => {
+      const r = this.canvas.getBoundingClientRect();
+      return [((e.clientX - r.left) * this.canvas.width) / r.width, ((e.clientY - r.top) * this.canvas.height) / r.height];
+    };
+    this.canvas.addEventListener('pointerdown', (e) => {
+      if (e.button !== 0 && e.pointerType === 'mouse') return;
+      this.canvas.setPointerCapture(e.pointerId);
+      stroke = { tool: this.tool, width: this.strokeWidth(), points: [point(e)] };
+      this.strokes.push(stroke);
+      this.redraw();
+    });
+    this.canvas.addEventListener('pointermove', (e) => {
+      if (!stroke) return;
+      const events = e.getCoalescedEvents?.() ?? [e];
+      for (const ev of events.length ? events : [e]) stroke.points.push(point(ev));
+      this.redraw();
+      this.schedule();
+    });
+    const end = () => {
+      if (!stroke) return;
+      stroke = null;
+      this.save();
+      this.schedule();
+    };
+    this.canvas.addEventListener('pointerup', end);
+    this.canvas.addEventListener('pointercancel', end);
+  }
+
+  /** Pen width that matches MNIST's strokes at the chosen digit size (about 12 % of its height). */
+  strokeWidth() { return Math.max(2, Math.round(this.digitSize * 0.12)); }
+
+  redraw() {
+    this.generation++;
+    const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
+    const [ink, page] = this.darkInk ? ['#000', '#fff'] : ['#fff', '#000'];
+    ctx.fillStyle = page;
+    ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
+    if (this.baseImage) {
+      ctx.putImageData(this.baseImage, 0, 0);
+    }
+    ctx.lineCap = 'round';
+    ctx.lineJoin = 'round';
+    for (const s of this.strokes) {
+      ctx.strokeStyle = s.tool === 'eraser' ? page : ink;
+      ctx.fillStyle = ctx.strokeStyle;
+      ctx.lineWidth = s.width;
+      if (s.points.length === 1) {
+        ctx.beginPath();
+        ctx.arc(s.points[0][0], s.points[0][1], s.width / 2, 0, Math.PI * 2);
+        ctx.fill();
+        continue;
+      }
+      ctx.beginPath();
+      ctx.moveTo(...s.points[0]);
+      for (const p of s.points.slice(1)) ctx.lineTo(...p);
+      ctx.stroke();
+    }
+  }
+
+  /** Runs detection on the current drawing, at most one request in flight. */
+  schedule() {
+    if (!this.client) return;
+    if (this.pending) { this.dirty = true; return; }
+    this.pending = true;
+    this.dirty = false;
+    requestAnimationFrame(() => this.runDetection());
+  }
+
+  async runDetection() {
+    const { width, height } = this.canvas;
+    const generation = this.generation;
+    const pixels = this.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
+    try {
+      const result = await this.client.detect(pixels, width, height, { invert: this.darkInk });
+      this.shownGeneration = generation;
+      this.show(result);
+    } catch (e) {
+      this.status.textContent = `Detection failed: ${e.message}`;
+    } finally {
+      this.pending = false;
+      if (this.dirty) this.schedule();
+    }
+  }
+
+  show(result) {
+    this.result = result;
+    this.paintOverlay();
+    const digits = result.detections.map((d) => d.digit).join(', ');
+    const found = result.detections.length === 0 ? 'no digits' : `${result.detections.length} digit${result.detections.length > 1 ? 's' : ''}: ${digits}`;
+    this.status.textContent = `${found} · ${this.describeBackend()} · ${result.ms.toFixed(0)} ms`;
+    this.dispatchEvent(new CustomEvent('detect', { detail: result, bubbles: true, composed: true }));
+  }
+
+  paintOverlay() {
+    const ctx = this.overlay.getContext('2d');
+    ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
+    const r = this.result;
+    if (!r) return;
+    if (this.flag('show-heatmap')) {
+      ctx.globalAlpha = 0.45;
+      for (let row = 0; row < r.rows; row++) {
+        for (let col = 0; col < r.cols; col++) {
+          const k = r.classes[row * r.cols + col];
+          if (k === 10) continue;
+          ctx.fillStyle = `rgb(${classColor(k)})`;
+          ctx.fillRect(r.originX + col * r.stride - 4, r.originY + row * r.stride - 4, r.stride, r.stride);
+        }
+      }
+      ctx.globalAlpha = 1;
+    }
+    if (this.flag('show-boxes')) {
+      ctx.lineWidth = 2;
+      ctx.font = 'bold 13px system-ui, sans-serif';
+      for (const d of r.detections) {
+        const color = `rgb(${classColor(d.digit)})`;
+        ctx.strokeStyle = color;
+        ctx.strokeRect(d.x - d.w / 2, d.y - d.h / 2, d.w, d.h);
+        const label = `${d.digit} ${(d.score * 100).toFixed(0)}%`;
+        ctx.fillStyle = 'rgba(0,0,0,0.7)';
+        ctx.fillRect(d.x - d.w / 2, d.y - d.h / 2 - 16, ctx.measureText(label).width + 6, 16);
+        ctx.fillStyle = color;
+        ctx.fillText(label, d.x - d.w / 2 + 3, d.y - d.h / 2 - 3);
+      }
+    }
+  }
+
+  /** Clears strokes and any loaded image. */
+  clear() {
+    this.strokes = [];
+    this.baseImage = null;
+    this.save();
+    this.redraw();
+    this.schedule();
+  }
+
+  undo() {
+    this.strokes.pop();
+    this.save();
+    this.redraw();
+    this.schedule();
+  }
+
+  /**
+   * Shows `imageData` as the page to draw on (at its own size, centred; shrunk to fit if larger)
+   * and detects. Resolves to the detection result of that image.
+   */
+  async detectImage(imageData) {
+    const { width, height } = this.canvas;
+    const src = new OffscreenCanvas(imageData.width, imageData.height);
+    src.getContext('2d').putImageData(imageData, 0, 0);
+    const dst = new OffscreenCanvas(width, height);
+    const ctx = dst.getContext('2d');
+    ctx.fillStyle = this.darkInk ? '#fff' : '#000';
+    ctx.fillRect(0, 0, width, height);
+    const scale = Math.min(1, width / imageData.width, height / imageData.height);
+    const [w, h] = [imageData.width * scale, imageData.height * scale];
+    ctx.drawImage(src, Math.floor((width - w) / 2), Math.floor((height - h) / 2), w, h);
+    this.baseImage = ctx.getImageData(0, 0, width, height);
+    this.strokes = [];
+    this.save();
+    this.redraw();
+    const wanted = this.generation;
+    const result = new Promise((resolve) => {
+      const onDetect = (e) => {
+        if (this.shownGeneration < wanted) return;
+        this.removeEventListener('detect', onDetect);
+        resolve(e.detail);
+      };
+      this.addEventListener('detect', onDetect);
+    });
+    this.schedule();
+    return result;
+  }
+
+  save() {
+    if (!this.storageKey) return;
+    try {
+      localStorage.setItem(this.storageKey, JSON.stringify({ strokes: this.strokes }));
+    } catch { /* storage full or disabled: drawing still works */ }
+  }
+
+  restore() {
+    if (!this.storageKey) return;
+    try {
+      const saved = JSON.parse(localStorage.getItem(this.storageKey) ?? 'null');
+      if (saved && Array.isArray(saved.strokes)) {
+        this.strokes = saved.strokes.filter((s) => Array.isArray(s.points) && s.points.length && typeof s.width === 'number');
+        this.redraw();
+      }
+    } catch { /* unreadable: start empty */ }
+  }
+}
+
+if (!customElements.get('digit-detector')) customElements.define('digit-detector', DigitDetector);

@@ -1,0 +1,24 @@
+// digitscope: a digit detector made from a convolutionalized MNIST classifier, in WebAssembly.
+//
+//   import { createDetector } from 'digitscope';          // plain API (runs where it is called)
+//   import 'digitscope/element';                           // defines <digit-detector> (worker-backed)
+//
+// The wasm module is found next to this file (import.meta.url): no bundler plugin is needed.
+import init, { Detector } from '../pkg/digitscope.js';
+
+export { DigitDetector } from './digit-detector.js';
+export { DetectorClient } from './client.js';
+export { classColor, CLASS_LABELS } from './colors.js';
+
+let initialised = null;
+
+/**
+ * Creates a detector with the embedded weights. Options: `backend` ("auto" | "webgpu" | "cpu"),
+ * `cpu` ("flex" | "ndarray"). Resolves to an object with `backend` and
+ * `detect(pixels, width, height, { invert })`.
+ */
+export async function createDetector(options = {}) {
+  initialised ??= init();
+  await initialised;
+  return Detector.create(options);
+}

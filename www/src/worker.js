@@ -1,0 +1,31 @@
+// The module Web Worker that owns the wasm Detector: the page stays responsive while it runs.
+// Protocol: { id, type: 'create', options } → { id, backend }
+//           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
+import init, { Detector } from '../pkg/digitscope.js';
+
+let detector = null;
+let ready = null;
+
+async function create(options) {
+  await init();
+  detector = await Detector.create(options ?? {});
+  return detector.backend;
+}
+
+self.onmessage = async ({ data }) => {
+  const { id, type } = data;
+  try {
+    if (type === 'create') {
+      ready = create(data.options);
+      self.postMessage({ id, backend: await ready });
+    } else if (type === 'detect') {
+      await ready;
+      const result = await detector.detect(data.pixels, data.width, data.height, data.options ?? {});
+      self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
+    } else {
+      throw new Error(`unknown request ${type}`);
+    }
+  } catch (e) {
+    self.postMessage({ id, error: String(e?.message ?? e) });
+  }
+};
