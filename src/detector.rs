@@ -113,12 +113,18 @@ impl Detector {
     }
 
     /// The native-size heatmap and the detections of every pyramid level, merged.
+    ///
+    /// The heatmap returned is the one to show: on the native-size grid, each cell takes the
+    /// probabilities of the level that is most sure there is a digit there (see
+    /// [`Heatmap::overlay`]), so digits found by a coarser level are coloured too.
     pub async fn detect_async(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
-        let heatmap = self.heatmap_async(image).await?;
+        let mut heatmap = self.heatmap_async(image).await?;
         let mut levels = vec![decode(&heatmap, &self.options)];
         for &factor in self.pyramid.iter().filter(|&&f| f > 1) {
             let small = image.downscaled(factor);
-            levels.push(rescale(decode(&self.heatmap_async(&small).await?, &self.options), factor));
+            let coarse = self.heatmap_async(&small).await?;
+            levels.push(rescale(decode(&coarse, &self.options), factor));
+            heatmap.overlay(&coarse, factor);
         }
         Ok((heatmap, merge(levels, &self.options)))
     }

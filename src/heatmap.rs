@@ -52,4 +52,33 @@ impl Heatmap {
             self.origin_y + (row * STRIDE) as f32,
         )
     }
+
+    /// Objectness of a cell: 1 − P(background).
+    pub fn objectness(&self, row: usize, col: usize) -> f32 {
+        1.0 - self.prob(BACKGROUND, row, col)
+    }
+
+    /// Merges a heatmap of the same image downscaled by `factor`: every cell takes the
+    /// probabilities of the coarse cell whose window centre is nearest (in input pixels) when
+    /// that cell's objectness is higher than its own.
+    pub fn overlay(&mut self, coarse: &Heatmap, factor: usize) {
+        let f = factor as f32;
+        let plane = self.rows * self.cols;
+        let coarse_plane = coarse.rows * coarse.cols;
+        for r in 0..self.rows {
+            for c in 0..self.cols {
+                let (x, y) = self.cell_centre(r, c);
+                // Input pixel p is at coarse coordinate (p − (f − 1)/2) / f.
+                let nearest = |p: f32, origin: f32, n: usize| {
+                    (((p - (f - 1.0) / 2.0) / f - origin) / STRIDE as f32).round().clamp(0.0, (n - 1) as f32) as usize
+                };
+                let (cr, cc) = (nearest(y, coarse.origin_y, coarse.rows), nearest(x, coarse.origin_x, coarse.cols));
+                if coarse.objectness(cr, cc) > self.objectness(r, c) {
+                    for k in 0..CLASSES {
+                        self.probs[k * plane + r * self.cols + c] = coarse.probs[k * coarse_plane + cr * coarse.cols + cc];
+                    }
+                }
+            }
+        }
+    }
 }

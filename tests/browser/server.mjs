@@ -20,8 +20,11 @@ const TYPES = {
 
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'";
 
-/** Serves `mounts` ({ urlPrefix: directory }) and returns { url, requests, close }. */
-export async function serve(mounts) {
+/**
+ * Serves `mounts` ({ urlPrefix: directory }) and returns { url, requests, close }. `csp: false`
+ * omits the Content-Security-Policy header (for a third-party page, such as a package consumer's).
+ */
+export async function serve(mounts, { csp = true } = {}) {
   const requests = [];
   const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = createServer(async (req, res) => {
@@ -35,7 +38,9 @@ export async function serve(mounts) {
       if ((await stat(file)).isDirectory()) file = join(file, 'index.html');
       const body = await readFile(file);
       const type = file.endsWith('.d.ts') ? TYPES['.d.ts'] : TYPES[extname(file)] ?? 'application/octet-stream';
-      res.writeHead(200, { 'content-type': type, 'content-security-policy': CSP, 'cache-control': 'no-cache' });
+      const headers = { 'content-type': type, 'cache-control': 'no-cache' };
+      if (csp) headers['content-security-policy'] = CSP;
+      res.writeHead(200, headers);
       res.end(body);
     } catch {
       res.writeHead(404).end();

@@ -130,7 +130,7 @@ describe('the npm package', () => {
     const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: `${ROOT}www` }).toString().trim().split('\n').at(-1);
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, tarball)], { cwd: work, stdio: 'pipe' });
-    writeFileSync(join(work, 'index.html'), `<!doctype html><html><head><meta charset="utf-8">
+    writeFileSync(join(work, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <script type="importmap">{"imports": {"digitscope": "./node_modules/digitscope/src/index.js"}}</script>
 </head><body><digit-detector width="160" height="160"></digit-detector><script type="module" src="main.js"></script></body></html>`);
     writeFileSync(join(work, 'main.js'), `import { createDetector } from 'digitscope';
@@ -138,7 +138,7 @@ const detector = await createDetector({ backend: 'cpu' });
 const px = new Uint8ClampedArray(64 * 64 * 4);
 const r = await detector.detect(px, 64, 64);
 window.plainApi = { backend: detector.backend.name, rows: r.rows, detections: r.detections.length };`);
-    const consumer = await serve({ '/': work });
+    const consumer = await serve({ '/': work }, { csp: false });
     try {
       const context = await browser.newContext();
       const page = await context.newPage();

@@ -30,7 +30,7 @@ export class DigitDetector extends HTMLElement {
     this.strokes = [];
     this.baseImage = null;
     this.tool = 'pen';
-    this.digitSize = 56;
+    this.digitSize = 40;
     this.result = null;
     this.pending = false;
     this.dirty = false;
@@ -141,11 +141,13 @@ export class DigitDetector extends HTMLElement {
     );
   }
 
-  describeBackend(ms) {
+  /** "WebGPU", or "CPU (flex) — <why>" with the reason's headline (the full text goes in a tooltip). */
+  describeBackend() {
     const b = this.client?.backend;
     if (!b) return '';
-    const name = b.name === 'webgpu' ? 'WebGPU' : `CPU (${b.cpu})`;
-    return b.reason && b.name !== 'webgpu' ? `${name} — ${b.reason}` : name;
+    this.status.title = b.reason ?? '';
+    if (b.name === 'webgpu') return 'WebGPU';
+    return b.reason ? `CPU (${b.cpu}) — ${b.reason.split(':')[0]}` : `CPU (${b.cpu})`;
   }
 
   resize() {
@@ -313,7 +315,10 @@ export class DigitDetector extends HTMLElement {
     ctx.fillRect(0, 0, width, height);
     const scale = Math.min(1, width / imageData.width, height / imageData.height);
     const [w, h] = [imageData.width * scale, imageData.height * scale];
-    ctx.drawImage(src, Math.floor((width - w) / 2), Math.floor((height - h) / 2), w, h);
+    // Centred, on a multiple of 16 pixels (the stride of the halved pyramid level), so that an
+    // image that fits gives exactly the heatmap and detections the CLI gives for it.
+    const at = (free) => Math.max(0, Math.floor(free / 2 / 16) * 16);
+    ctx.drawImage(src, at(width - w), at(height - h), w, h);
     this.baseImage = ctx.getImageData(0, 0, width, height);
     this.strokes = [];
     this.save();
