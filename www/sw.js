@@ -17,8 +17,11 @@ const ASSETS = [
   'src/colors.js',
   'src/samples.js',
   'src/index.js',
+  'src/load.js',
   'pkg/digitscope.js',
   'pkg/digitscope_bg.wasm',
+  'pkg-webgpu/digitscope.js',
+  'pkg-webgpu/digitscope_bg.wasm',
   'samples/mnist-test-sample.bin',
 ];
 

@@ -9,11 +9,17 @@ import { serve } from './server.mjs';
 import { launch, openPage } from './chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
-const NATIVE = process.env.DIGITSCOPE_BIN ?? `${ROOT}target/release/digitscope`;
+const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? `${ROOT}target`}/release/digitscope`;
 
 let server;
 before(async () => {
-  server = await serve({ '/pkg/': `${ROOT}www/pkg`, '/samples/': `${ROOT}samples`, '/': `${ROOT}tests/browser/pages` });
+  server = await serve({
+    '/pkg/': `${ROOT}www/pkg`,
+    '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`,
+    '/src/': `${ROOT}www/src`,
+    '/samples/': `${ROOT}samples`,
+    '/': `${ROOT}tests/browser/pages`,
+  });
 });
 after(() => server.close());
 
@@ -72,14 +78,14 @@ describe('CPU path (no WebGPU adapter)', () => {
 
   test('asking for WebGPU where there is none is a clear error', async () => {
     const { page } = await harnessPage(browser);
-    const message = await page.evaluate(() => window.harness.Detector.create({ backend: 'webgpu' }).then(() => 'created', (e) => String(e.message)));
+    const message = await page.evaluate(() => window.harness.createDetector({ backend: 'webgpu' }).then(() => 'created', (e) => String(e.message)));
     assert.match(message, /WebGPU unavailable/);
   });
 
   test('bad input throws a clear error and the detector keeps working', async () => {
     const { page, errors } = await harnessPage(browser);
     const outcome = await page.evaluate(async () => {
-      const d = await window.harness.Detector.create({ backend: 'cpu' });
+      const d = await window.harness.createDetector({ backend: 'cpu' });
       const attempt = (...args) => d.detect(...args).then(() => 'ok', (e) => `${e.constructor.name}: ${e.message}`);
       const messages = [
         await attempt(new Uint8ClampedArray(10), 4, 4, {}),

@@ -24,7 +24,7 @@ export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; st
  * Serves `mounts` ({ urlPrefix: directory }) and returns { url, requests, close }. `csp: false`
  * omits the Content-Security-Policy header (for a third-party page, such as a package consumer's).
  */
-export async function serve(mounts, { csp = true } = {}) {
+export async function serve(mounts, { csp = true, port = 0 } = {}) {
   const requests = [];
   const roots = Object.entries(mounts).sort((a, b) => b[0].length - a[0].length);
   const server = createServer(async (req, res) => {
@@ -46,10 +46,10 @@ export async function serve(mounts, { csp = true } = {}) {
       res.writeHead(404).end();
     }
   });
-  await new Promise((ok) => server.listen(0, '127.0.0.1', ok));
-  const { port } = server.address();
+  await new Promise((ok) => server.listen(port, '127.0.0.1', ok));
+  const bound = server.address().port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     requests,
     close: () => new Promise((ok) => { server.closeAllConnections?.(); server.close(ok); }),
   };

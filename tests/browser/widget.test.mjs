@@ -12,6 +12,12 @@ import { serve } from './server.mjs';
 import { launch } from './chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? `${ROOT}target`}/release/digitscope`;
+
+/** The native CLI's detections on the notebook's composite. */
+function nativeComposite() {
+  return JSON.parse(execFileSync(NATIVE, ['detect', '--json', `${ROOT}samples/notebook-composite.png`]).toString()).detections;
+}
 const STROKES = JSON.parse(readFileSync(`${ROOT}tests/browser/fixtures/strokes.json`, 'utf8'));
 
 let server;
@@ -86,13 +92,21 @@ describe('the static site', () => {
     await context.close();
   });
 
-  test("the notebook's composite shows its seven detections", async () => {
+  test("the notebook's composite shows its seven detections, the CLI's exactly", async () => {
     const { context, page, assertClean } = await open(`${server.url}/index.html`);
     await settled(page);
     await page.getByRole('button', { name: "The notebook's composite" }).click();
     await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
     const { detections } = await settled(page);
-    assert.deepEqual(detections.map((d) => d.digit).sort(), [0, 1, 4, 5, 6, 9, 9], JSON.stringify(detections));
+    assert.equal(detections.length, 7, JSON.stringify(detections));
+    // The 128×128 composite sits at (160, 96) in the 448×336 canvas (centred on the 16-px grid).
+    const expected = nativeComposite();
+    assert.equal(expected.length, 7);
+    detections.forEach((d, i) => {
+      const e = expected[i];
+      assert.equal(d.digit, e.digit);
+      assert.ok(Math.abs(d.x - 160 - e.x) < 1e-3 && Math.abs(d.y - 96 - e.y) < 1e-3, `${JSON.stringify(d)} vs ${JSON.stringify(e)}`);
+    });
     const status = await page.locator('digit-detector').locator('[role=status]').textContent();
     assert.match(status, /7 digits: .* · CPU \(flex\)/);
     assertClean();
@@ -121,6 +135,28 @@ describe('the static site', () => {
     assert.ok(controlled, 'the page is served by the service worker');
     assertClean();
     await context.close();
+  });
+});
+
+describe('the deployable site (make site)', () => {
+  test('works from a sub-path, service worker included', async () => {
+    const site = await serve({ '/some/sub/path/': `${ROOT}out/site` });
+    try {
+      const { context, page, assertClean } = await open(`${site.url}/some/sub/path/`, site.url);
+      await page.evaluate(() => navigator.serviceWorker.ready);
+      await settled(page);
+      await page.getByRole('button', { name: "The notebook's composite" }).click();
+      await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
+      const { detections } = await settled(page);
+      assert.equal(detections.length, 7);
+      assert.ok(site.requests.every((p) => p.startsWith('/some/sub/path/')), site.requests.join(' '));
+      const version = await page.evaluate(() => caches.keys());
+      assert.ok(version.some((k) => /^digitscope-[0-9a-f]{16}$/.test(k)), `cache names: ${version}`);
+      assertClean();
+      await context.close();
+    } finally {
+      await site.close();
+    }
   });
 });
 

@@ -4,21 +4,13 @@
 //   import 'digitscope/element';                           // defines <digit-detector> (worker-backed)
 //
 // The wasm module is found next to this file (import.meta.url): no bundler plugin is needed.
-import init, { Detector } from '../pkg/digitscope.js';
-
 export { DigitDetector } from './digit-detector.js';
 export { DetectorClient } from './client.js';
 export { classColor, CLASS_LABELS } from './colors.js';
 
-let initialised = null;
-
 /**
- * Creates a detector with the embedded weights. Options: `backend` ("auto" | "webgpu" | "cpu"),
- * `cpu` ("flex" | "ndarray"). Resolves to an object with `backend` and
- * `detect(pixels, width, height, { invert })`.
+ * Creates a detector with the embedded weights, in the calling thread. Options: `backend`
+ * ("auto" | "webgpu" | "cpu"), `cpu` ("flex" | "ndarray"). Resolves to an object with `backend`
+ * and `detect(pixels, width, height, { invert })`.
  */
-export async function createDetector(options = {}) {
-  initialised ??= init();
-  await initialised;
-  return Detector.create(options);
-}
+export { createDetector } from './load.js';

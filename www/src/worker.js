@@ -1,14 +1,13 @@
 // The module Web Worker that owns the wasm Detector: the page stays responsive while it runs.
 // Protocol: { id, type: 'create', options } → { id, backend }
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
-import init, { Detector } from '../pkg/digitscope.js';
+import { createDetector } from './load.js';
 
 let detector = null;
 let ready = null;
 
 async function create(options) {
-  await init();
-  detector = await Detector.create(options ?? {});
+  detector = await createDetector(options ?? {});
   return detector.backend;
 }
 

@@ -1,8 +1,7 @@
-// Loads the wasm detector and exposes helpers to the browser tests (no inline script: the pages
-// are served under a strict Content-Security-Policy).
-import init, { Detector } from '/pkg/digitscope.js';
-
-await init();
+// Loads the wasm detector the way the package does (src/load.js: CPU module first, WebGPU module
+// where an adapter exists) and exposes helpers to the browser tests. No inline script: the pages
+// are served under a strict Content-Security-Policy.
+import { createDetector } from '/src/load.js';
 
 /** RGBA pixels of a PNG, through a canvas, as a user's page would get them. */
 async function pixelsOf(url) {
@@ -15,7 +14,7 @@ async function pixelsOf(url) {
 
 /** Creates a detector and runs it on a PNG; returns plain data. */
 async function detectPng(options, url = '/samples/notebook-composite.png') {
-  const detector = await Detector.create(options);
+  const detector = await createDetector(options);
   const image = await pixelsOf(url);
   const result = await detector.detect(image.data, image.width, image.height, {});
   return {
@@ -24,4 +23,4 @@ async function detectPng(options, url = '/samples/notebook-composite.png') {
   };
 }
 
-window.harness = { Detector, pixelsOf, detectPng };
+window.harness = { createDetector, pixelsOf, detectPng };
