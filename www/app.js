@@ -6,9 +6,12 @@ import { loadSamples, notebookComposite, sampleScene } from './src/samples.js';
 const detector = document.getElementById('detector');
 const samples = loadSamples(new URL('samples/mnist-test-sample.bin', import.meta.url));
 
+// `?seed=N` makes the sample scenes reproducible (the README's screenshot uses it).
+let seed = Number(new URLSearchParams(location.search).get('seed')) || Date.now();
+
 document.getElementById('sample').addEventListener('click', async () => {
   const { width, height } = detector.canvasSize();
-  detector.detectImage(sampleScene(await samples, width, height, Date.now()));
+  detector.detectImage(sampleScene(await samples, width, height, seed++));
 });
 
 document.getElementById('composite').addEventListener('click', async () => {

@@ -5,7 +5,7 @@ import { CLASS_LABELS, classColor } from './colors.js';
 
 const CSS = `
 :host { display: inline-block; font: 14px/1.4 system-ui, sans-serif; color: #e8e8e8; }
-.frame { position: relative; line-height: 0; border: 1px solid #555; border-radius: 6px; overflow: hidden; }
+.frame { position: relative; width: fit-content; line-height: 0; border: 1px solid #555; border-radius: 6px; overflow: hidden; }
 canvas { display: block; touch-action: none; }
 canvas.overlay { position: absolute; inset: 0; pointer-events: none; }
 canvas.ink:focus-visible { outline: 3px solid #6af; outline-offset: -3px; }

@@ -32,15 +32,25 @@ export function notebookComposite(samples) {
   return toImageData(gray, 128, 128);
 }
 
-/** A random scene: 3–6 sample digits at 28–72 px, not overlapping, on black. */
+/** mulberry32: a small seeded generator of floats in [0, 1). */
+function generator(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
+  };
+}
+
+/** A random scene: 4–7 sample digits at 28–76 px, not overlapping, on black. */
 export function sampleScene(samples, width, height, seed) {
-  let s = seed >>> 0;
-  const rand = () => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+  const rand = generator(seed);
   const gray = new Uint8ClampedArray(width * height);
   const boxes = [];
-  const n = 3 + Math.floor(rand() * 4);
+  const n = 4 + Math.floor(rand() * 4);
   for (let k = 0; k < n; k++) {
-    const size = 28 + Math.floor(rand() * 45);
+    const size = 28 + Math.floor(rand() * 49);
     for (let attempt = 0; attempt < 100; attempt++) {
       const x = Math.floor(rand() * (width - size));
       const y = Math.floor(rand() * (height - size));
