@@ -258,6 +258,17 @@ pub fn evaluate(network: &Network, data: &Dataset, device: &Device) -> (f32, f32
     (correct as f32 / data.len() as f32, (loss / data.len() as f64) as f32)
 }
 
+/// A progress bar over `steps` training steps (hidden when `show` is false).
+fn progress_bar(steps: u64, show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(steps);
+    let template = "{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}";
+    bar.set_style(indicatif::ProgressStyle::with_template(template).expect("valid template"));
+    bar
+}
+
 /// Trains `network` (which must live on an autodiff device) and returns it with per-epoch figures.
 pub fn train(
     mut network: Network,
@@ -275,18 +286,7 @@ pub fn train(
     let full = train_set.len().div_ceil(BATCH);
     let steps = options.steps_per_epoch.unwrap_or(full);
     let total = (options.epochs * steps) as u64;
-    let bar = if options.progress {
-        let bar = indicatif::ProgressBar::new(total);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template(
-                "{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}",
-            )
-            .expect("valid template"),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(total, options.progress);
     let mut cursor = full * BATCH; // forces a shuffle first
     for epoch in 1..=options.epochs {
         let start = Instant::now();
@@ -395,16 +395,7 @@ pub fn train_dense(
     let mut optimizer: ModuleOptimizer = AdamConfig::new().with_epsilon(1e-7).init();
     let mut rng = Rng::new(options.seed);
     let total = options.epochs * options.steps_per_epoch;
-    let bar = if options.progress {
-        let bar = indicatif::ProgressBar::new(total as u64);
-        bar.set_style(
-            indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps ({per_sec}, eta {eta}) {msg}")
-                .expect("valid template"),
-        );
-        bar
-    } else {
-        indicatif::ProgressBar::hidden()
-    };
+    let bar = progress_bar(total as u64, options.progress);
     let mut reports = Vec::new();
     let mut step = 0usize;
     for epoch in 1..=options.epochs {
