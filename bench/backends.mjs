@@ -8,14 +8,17 @@ import { launch } from '../tests/browser/chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const runs = Number(process.argv[2] ?? 20);
-const server = await serve({ '/pkg/': `${ROOT}www/pkg`, '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`, '/src/': `${ROOT}www/src`, '/samples/': `${ROOT}samples`, '/': `${ROOT}tests/browser/pages` });
+const server = await serve({ '/pkg/': `${ROOT}www/pkg`, '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`,
+    '/pkg-simd/': `${ROOT}www/pkg-simd`, '/src/': `${ROOT}www/src`, '/samples/': `${ROOT}samples`, '/': `${ROOT}tests/browser/pages` });
 const rows = [];
 for (const webgpu of [false, true]) {
   const browser = await launch({ webgpu });
   const page = await browser.newPage();
   await page.goto(`${server.url}/index.html`);
   await page.waitForFunction(() => window.harness !== undefined, null, { timeout: 60_000 });
-  const configs = webgpu ? [{ backend: 'webgpu' }] : [{ backend: 'cpu', cpu: 'flex' }, { backend: 'cpu', cpu: 'ndarray' }];
+  const configs = webgpu
+    ? [{ backend: 'webgpu' }]
+    : [{ backend: 'cpu', cpu: 'flex' }, { backend: 'cpu', cpu: 'flex', simd: false }, { backend: 'cpu', cpu: 'ndarray' }];
   for (const options of configs) {
     for (const side of [512, 280]) {
       const ms = await page.evaluate(async ({ options, side, runs }) => {
@@ -28,7 +31,8 @@ for (const webgpu of [false, true]) {
         times.sort((a, b) => a - b);
         return times[Math.floor(times.length / 2)];
       }, { options, side, runs });
-      rows.push({ backend: options.backend === 'cpu' ? `cpu-${options.cpu}` : 'webgpu-swiftshader', side, medianMs: Number(ms.toFixed(2)) });
+      const name = options.backend === 'cpu' ? `cpu-${options.cpu}${options.simd === false || options.cpu === 'ndarray' ? '' : '-simd'}` : 'webgpu-swiftshader';
+      rows.push({ backend: name, side, medianMs: Number(ms.toFixed(2)) });
       console.log(JSON.stringify(rows.at(-1)));
     }
   }

@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
-# Builds the two wasm modules of the detector (weights embedded in both) into www/:
-#   www/pkg/         CPU module: burn-flex (default) and burn-ndarray — loaded first, everywhere;
-#   www/pkg-webgpu/  WebGPU module: burn-wgpu + burn-flex (for its self-test and fallback) —
-#                    loaded only where the browser offers a WebGPU adapter.
+# Builds the wasm modules of the detector (weights embedded in each) into www/:
+#   www/pkg-simd/    CPU module with wasm SIMD: burn-flex with its SIMD kernels — the default;
+#   www/pkg/         CPU module without SIMD: burn-flex and burn-ndarray — for browsers without
+#                    wasm SIMD, and for `cpu: "ndarray"`;
+#   www/pkg-webgpu/  WebGPU module: burn-wgpu + burn-flex with SIMD (for its self-test and
+#                    fallback) — loaded only where the browser offers a WebGPU adapter.
+# A module whose features end in `+simd128` is compiled with that target feature, in a build
+# folder of its own (a change of RUSTFLAGS would otherwise rebuild everything each time).
 # Each: wasm32 build with the `wasm` profile (opt-level s, fat LTO), wasm-bindgen --target web
 # (CLI pinned to the wasm-bindgen version in Cargo.lock, installed if missing), wasm-opt -Oz.
 #
@@ -14,7 +18,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-MODULES="${DIGITSCOPE_WASM_MODULES:-pkg:flex,ndarray pkg-webgpu:flex,webgpu}"
+MODULES="${DIGITSCOPE_WASM_MODULES:-pkg-simd:flex,simd+simd128 pkg:flex,ndarray pkg-webgpu:flex,simd,webgpu+simd128}"
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
@@ -29,13 +33,21 @@ for module in $MODULES; do
   name="${module%%:*}"
   features="${module#*:}"
   out="www/$name"
-  cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features --features "$features"
+  target_dir="$TARGET_DIR"
+  rustflags="${RUSTFLAGS:-}"
+  if [ "${features%+simd128}" != "$features" ]; then
+    features="${features%+simd128}"
+    target_dir="$TARGET_DIR/simd128"
+    rustflags="$rustflags -C target-feature=+simd128"
+  fi
+  RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$target_dir" cargo build --profile wasm --lib \
+    --target wasm32-unknown-unknown --no-default-features --features "$features"
   rm -rf "$out" && mkdir -p "$out"
   wasm-bindgen --target web --out-dir "$out" --out-name digitscope \
-    "$TARGET_DIR/wasm32-unknown-unknown/wasm/digitscope.wasm"
+    "$target_dir/wasm32-unknown-unknown/wasm/digitscope.wasm"
   # The features rustc's wasm32 target emits; all are in current browsers.
   [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
     -o "$out/digitscope_bg.wasm" "$out/digitscope_bg.wasm"
   rm -f "$out/.gitignore" "$out/package.json" "$out/digitscope_bg.wasm.d.ts"
   for f in "$out/digitscope_bg.wasm" "$out/digitscope.js"; do

@@ -178,14 +178,15 @@ impl Detector {
         Ok(Detector { state: Rc::new(RefCell::new(state)) })
     }
 
-    /// The backend that actually runs: `{ name, cpu, reason, parityError }`; `reason` says why
-    /// the CPU runs (or is null on WebGPU).
+    /// The backend that actually runs: `{ name, cpu, simd, reason, parityError }`; `reason`
+    /// says why the CPU runs (or is null on WebGPU); `simd`: this module uses wasm SIMD.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> JsValue {
         let s = self.state.borrow();
         let out = Object::new();
         set(&out, "name", s.name);
         set(&out, "cpu", s.cpu);
+        set(&out, "simd", cfg!(target_feature = "simd128"));
         set(&out, "reason", s.reason.clone().map_or(JsValue::NULL, JsValue::from));
         set(&out, "parityError", s.parity_error.map_or(JsValue::NULL, JsValue::from));
         out.into()

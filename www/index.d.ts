@@ -34,6 +34,8 @@ export interface DetectionResult {
 export interface BackendState {
   name: 'webgpu' | 'cpu';
   cpu: 'flex' | 'ndarray';
+  /** Whether the running module uses wasm SIMD. */
+  simd: boolean;
   reason: string | null;
   parityError: number | null;
 }
@@ -41,7 +43,10 @@ export interface BackendState {
 export interface DetectorOptions {
   /** "auto" (default) tries WebGPU, self-tests it and falls back to the CPU. */
   backend?: 'auto' | 'webgpu' | 'cpu';
+  /** CPU backend: "flex" (default) or the deprecated "ndarray". */
   cpu?: 'flex' | 'ndarray';
+  /** false: use the CPU module built without wasm SIMD even where SIMD exists. */
+  simd?: boolean;
 }
 
 export interface DetectOptions {

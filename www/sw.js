@@ -20,6 +20,8 @@ const ASSETS = [
   'src/load.js',
   'pkg/digitscope.js',
   'pkg/digitscope_bg.wasm',
+  'pkg-simd/digitscope.js',
+  'pkg-simd/digitscope_bg.wasm',
   'pkg-webgpu/digitscope.js',
   'pkg-webgpu/digitscope_bg.wasm',
   'samples/mnist-test-sample.bin',

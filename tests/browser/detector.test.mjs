@@ -16,6 +16,7 @@ before(async () => {
   server = await serve({
     '/pkg/': `${ROOT}www/pkg`,
     '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`,
+    '/pkg-simd/': `${ROOT}www/pkg-simd`,
     '/src/': `${ROOT}www/src`,
     '/samples/': `${ROOT}samples`,
     '/': `${ROOT}tests/browser/pages`,
@@ -65,14 +66,21 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.deepEqual(errors, []);
   });
 
-  test('both CPU backends agree with the native CLI', async () => {
+  test('every CPU module and backend agrees with the native CLI', async () => {
     const { page } = await harnessPage(browser);
     const expected = native();
-    for (const cpu of ['flex', 'ndarray']) {
-      const { backend, result } = await page.evaluate((cpu) => window.harness.detectPng({ backend: 'cpu', cpu }), cpu);
+    const configs = [
+      [{ cpu: 'flex' }, 'flex', true],
+      [{ cpu: 'flex', simd: false }, 'flex', false],
+      [{ cpu: 'ndarray' }, 'ndarray', false],
+    ];
+    for (const [options, cpu, simd] of configs) {
+      const { backend, result } = await page.evaluate((o) => window.harness.detectPng({ backend: 'cpu', ...o }), options);
       assert.equal(backend.cpu, cpu);
+      assert.equal(backend.simd, simd, JSON.stringify(options));
       const diff = maxDiff(result.probs, expected.heatmap.probs);
-      assert.ok(diff <= 1e-4, `${cpu}: heatmap differs from native by ${diff}`);
+      assert.ok(diff <= 1e-4, `${JSON.stringify(options)}: heatmap differs from native by ${diff}`);
+      assertSameDetections(result.detections, expected.detections, 1e-3);
     }
   });
 

@@ -1,9 +1,27 @@
-// Loads the wasm detector: the small CPU module first (a fast first heatmap everywhere), and the
-// WebGPU module only where the browser has a WebGPU adapter. Both embed the same weights and the
-// same Rust code; they differ only in the backends compiled in (see the README for the sizes).
-import initCpu, { Detector as CpuDetector } from '../pkg/digitscope.js';
+// Loads the wasm detector: a CPU module first (a fast first heatmap everywhere) — built with wasm
+// SIMD where the browser has it — and the WebGPU module only where the browser has a WebGPU
+// adapter. All embed the same weights and the same Rust code; they differ only in the backends
+// and target features compiled in (see the README for sizes and speeds).
 
-let cpuReady = null;
+const cpuModules = new Map();
+
+/** Whether this browser runs wasm SIMD (validates a module with one v128 instruction). */
+export function hasWasmSimd() {
+  return WebAssembly.validate(new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 10, 1, 8, 0, 65, 0, 253, 15, 253, 98, 11,
+  ]));
+}
+
+/** The CPU module to use: the SIMD build unless ndarray is asked for, SIMD is missing, or `simd: false`. */
+async function cpuModule(options) {
+  const simd = options.cpu !== 'ndarray' && options.simd !== false && hasWasmSimd();
+  const name = simd ? 'pkg-simd' : 'pkg';
+  if (!cpuModules.has(name)) {
+    const load = simd ? import('../pkg-simd/digitscope.js') : import('../pkg/digitscope.js');
+    cpuModules.set(name, load.then(async (module) => { await module.default(); return module; }));
+  }
+  return cpuModules.get(name);
+}
 
 /** Whether this browser offers a WebGPU adapter at all. */
 async function hasWebGpuAdapter() {
@@ -16,9 +34,8 @@ async function hasWebGpuAdapter() {
 
 /** A detector on the CPU module (flex, or ndarray when asked). */
 export async function createCpuDetector(options = {}, reason = 'CPU requested') {
-  cpuReady ??= initCpu();
-  await cpuReady;
-  const detector = await CpuDetector.create({ ...options, backend: 'cpu' });
+  const { Detector } = await cpuModule(options);
+  const detector = await Detector.create({ ...options, backend: 'cpu' });
   return { detector, reason };
 }
 
