@@ -50,6 +50,7 @@ struct Args {
     steps: Option<usize>,
     pyramid: Option<Vec<usize>>,
     min_score: Option<f32>,
+    decoding: Option<Decoding>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -68,6 +69,7 @@ fn parse() -> Result<Args, String> {
         steps: None,
         pyramid: None,
         min_score: None,
+        decoding: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -78,6 +80,13 @@ fn parse() -> Result<Args, String> {
             "-o" => args.output = Some(value()?.into()),
             "--seed" => args.seed = value()?.parse().map_err(|_| "--seed needs an integer")?,
             "--fashion" => args.fashion = value()?.into(),
+            "--decoding" => {
+                args.decoding = Some(match value()?.as_str() {
+                    "peaks" => Decoding::Peaks,
+                    "components" => Decoding::Components,
+                    other => return Err(format!("unknown decoding {other:?} (peaks, components)")),
+                });
+            }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--count" => args.count = value()?.parse().map_err(|_| "--count needs an integer")?,
             "--steps" => args.steps = Some(value()?.parse().map_err(|_| "--steps needs an integer")?),
@@ -270,6 +279,13 @@ fn run_scenes(args: &Args) -> Result<(), String> {
         if let Some(t) = args.min_score {
             detector.options.min_score = t;
         }
+        if let Some(d) = args.decoding {
+            detector.options.method = d;
+        }
+        let label = match args.decoding {
+            Some(Decoding::Components) => format!("{} (components)", detector.info().recipe),
+            _ => detector.info().recipe.clone(),
+        };
         for (set, scenes) in &sets {
             let mut total = digitscope::scene::Score::default();
             for s in scenes {
@@ -280,7 +296,7 @@ fn run_scenes(args: &Args) -> Result<(), String> {
             let figure = |v: f64| if total.true_positives + total.false_negatives == 0 { "—".to_string() } else { format!("{v:.3}") };
             println!(
                 "| {} | {} | {} | {} | {} | {} | {:.3} |",
-                detector.info().recipe,
+                label,
                 set.name(),
                 total.images,
                 figure(total.precision()),
