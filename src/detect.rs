@@ -65,10 +65,6 @@ pub fn decode(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
     detections
 }
 
-fn objectness(heatmap: &Heatmap, row: usize, col: usize) -> f32 {
-    1.0 - heatmap.prob(BACKGROUND, row, col)
-}
-
 /// In-bounds cells of the 3×3 neighbourhood of (`row`, `col`), itself included.
 fn neighbours(heatmap: &Heatmap, row: usize, col: usize) -> impl Iterator<Item = (usize, usize)> {
     let (rows, cols) = (heatmap.rows, heatmap.cols);
@@ -85,7 +81,7 @@ fn detection(heatmap: &Heatmap, cells: &[(usize, usize)], level: f32) -> Option<
     let (mut sx, mut sy, mut so) = (0.0f32, 0.0f32, 0.0f32);
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     for &(r, c) in cells {
-        let o = objectness(heatmap, r, c);
+        let o = heatmap.objectness(r, c);
         let (x, y) = heatmap.cell_centre(r, c);
         sx += o * x;
         sy += o * y;
@@ -118,20 +114,20 @@ fn peaks(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
     let mut found = Vec::new();
     for r in 0..heatmap.rows {
         for c in 0..heatmap.cols {
-            let o = objectness(heatmap, r, c);
+            let o = heatmap.objectness(r, c);
             if o < options.min_objectness {
                 continue;
             }
             // A peak: no neighbour is higher, and equal neighbours earlier in raster order lose.
             let is_peak = neighbours(heatmap, r, c).all(|(nr, nc)| {
-                let n = objectness(heatmap, nr, nc);
+                let n = heatmap.objectness(nr, nc);
                 n < o || (n == o && (nr, nc) >= (r, c))
             });
             if !is_peak {
                 continue;
             }
             let cells: Vec<(usize, usize)> = neighbours(heatmap, r, c)
-                .filter(|&(nr, nc)| objectness(heatmap, nr, nc) >= options.min_objectness / 2.0)
+                .filter(|&(nr, nc)| heatmap.objectness(nr, nc) >= options.min_objectness / 2.0)
                 .collect();
             found.extend(detection(heatmap, &cells, o));
         }
@@ -176,7 +172,7 @@ fn components(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
                 }
             }
         }
-        let mean = cells.iter().map(|&(r, c)| objectness(heatmap, r, c)).sum::<f32>() / cells.len() as f32;
+        let mean = cells.iter().map(|&(r, c)| heatmap.objectness(r, c)).sum::<f32>() / cells.len() as f32;
         if mean >= options.min_objectness {
             found.extend(detection(heatmap, &cells, mean));
         }
