@@ -58,6 +58,38 @@ pub fn check_size(width: usize, height: usize) -> Result<()> {
     Ok(())
 }
 
+/// Checks a width and a height given as numbers (as JavaScript passes them): each a whole number
+/// from 1 to [`MAX_SIDE`], at most [`MAX_PIXELS`] in all.
+pub fn dimensions(width: f64, height: f64) -> Result<(usize, usize)> {
+    let side = |v: f64, what: &str| {
+        if v.is_finite() && v.fract() == 0.0 && (1.0..=MAX_SIDE as f64).contains(&v) {
+            Ok(v as usize)
+        } else {
+            Err(Error::InvalidInput(format!("{what} must be a whole number from 1 to {MAX_SIDE}, not {v}")))
+        }
+    };
+    let (w, h) = (side(width, "width")?, side(height, "height")?);
+    if w * h > MAX_PIXELS {
+        return Err(Error::InvalidInput(format!("image is {w}×{h}; the limit is {MAX_PIXELS} pixels in all")));
+    }
+    Ok((w, h))
+}
+
+impl PixelFormat {
+    /// The layout of a `width`×`height` byte buffer of `len` bytes: RGBA (a canvas) or gray.
+    pub fn from_len(len: usize, width: usize, height: usize) -> Result<Self> {
+        let pixels = width.saturating_mul(height);
+        match len {
+            n if n == pixels.saturating_mul(4) => Ok(PixelFormat::Rgba8),
+            n if n == pixels => Ok(PixelFormat::Gray8),
+            n => Err(Error::InvalidInput(format!(
+                "pixels hold {n} bytes; a {width}×{height} image needs {} (RGBA) or {pixels} (gray)",
+                pixels.saturating_mul(4)
+            ))),
+        }
+    }
+}
+
 impl GrayImage {
     /// Converts 8-bit pixels. Colour is reduced to luminance (Rec. 601); transparent pixels
     /// count as the page (black, or white when `invert`). With `invert`, dark-on-light input is

@@ -1,4 +1,4 @@
-//! PNG reading and writing for the native tools (8-bit gray, gray+alpha, RGB, RGBA, palette).
+//! PNG reading and writing for the native tools (gray, gray+alpha, RGB, RGBA, palette; 1 to 16 bits).
 
 use std::fs::File;
 use std::io::{BufWriter, Cursor};
@@ -11,7 +11,8 @@ use crate::image::{GrayImage, PixelFormat, check_size};
 pub fn decode_png(bytes: &[u8], invert: bool) -> Result<GrayImage> {
     let bad = |e: png::DecodingError| Error::InvalidInput(format!("not a readable PNG: {e}"));
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
-    decoder.set_transformations(png::Transformations::EXPAND);
+    // Palettes and low bit depths expand to 8 bits; 16-bit samples keep their high byte.
+    decoder.set_transformations(png::Transformations::normalize_to_color8());
     let mut reader = decoder.read_info().map_err(bad)?;
     let (width, height) = {
         let info = reader.info();

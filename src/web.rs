@@ -17,7 +17,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::detect::Detection;
 use crate::error::Error;
-use crate::image::{GrayImage, MAX_PIXELS, MAX_SIDE, PixelFormat};
+use crate::image::{GrayImage, PixelFormat, dimensions};
 use crate::Detector as Core;
 
 /// Largest difference between the WebGPU and CPU heatmaps of the parity image that still passes.
@@ -48,6 +48,17 @@ fn set(target: &Object, key: &str, value: impl Into<JsValue>) {
     let _ = Reflect::set(target, &key.into(), &value.into());
 }
 
+/// The first line of a backend's error, without wasm-bindgen's `JsValue(…)` wrapping: a reason
+/// short enough for a status line (wgpu's errors carry causes and backtraces on later lines).
+fn headline(e: impl std::fmt::Display) -> String {
+    let text = e.to_string();
+    let line = text.lines().next().unwrap_or_default();
+    match line.split_once("JsValue(") {
+        Some((before, after)) => format!("{before}{}", after.strip_suffix(')').unwrap_or(after)),
+        None => line.to_string(),
+    }
+}
+
 fn js_error(e: Error) -> JsValue {
     JsError::new(&e.to_string()).into()
 }
@@ -73,7 +84,7 @@ async fn webgpu_device() -> Result<Device, String> {
     if let Some(device) = WEBGPU.with(|d| d.borrow().clone()) {
         return Ok(device);
     }
-    let device = Device::wgpu_options().init_async().await.map_err(|e| format!("{e}"))?;
+    let device = Device::wgpu_options().init_async().await.map_err(headline)?;
     WEBGPU.with(|d| *d.borrow_mut() = Some(device.clone()));
     Ok(device)
 }
@@ -150,9 +161,9 @@ impl Detector {
                 let attempt = match gpu {
                     Err(e) => Err(format!("WebGPU unavailable: {e}")),
                     Ok(device) => match Core::embedded(device) {
-                        Err(e) => Err(format!("WebGPU failed: {e}")),
+                        Err(e) => Err(format!("WebGPU failed: {}", headline(e))),
                         Ok(gpu_core) => match parity_error(&gpu_core, &cpu_core, parity_offset).await {
-                            Err(e) => Err(format!("WebGPU failed the self-test: {e}")),
+                            Err(e) => Err(format!("WebGPU failed the self-test: {}", headline(e))),
                             Ok(err) if err > PARITY_TOLERANCE => Err(format!(
                                 "WebGPU disagrees with the CPU on the self-test (max difference {err:.2e} > {PARITY_TOLERANCE:.0e})"
                             )),
@@ -192,6 +203,12 @@ impl Detector {
         out.into()
     }
 
+    /// Bytes of linear memory this module holds (wasm memory only grows: the soak test watches it).
+    #[wasm_bindgen(js_name = memoryBytes)]
+    pub fn memory_bytes(&self) -> f64 {
+        (core::arch::wasm32::memory_size(0) * 65536) as f64
+    }
+
     /// Detects digits. `pixels`: RGBA bytes (`Uint8ClampedArray` from a canvas, or
     /// `Uint8Array`) of `width × height × 4`, 8-bit gray of `width × height`, or a
     /// `Float32Array` of `width × height` intensities in [0, 1]. Options: `invert` (dark on
@@ -217,7 +234,8 @@ impl Detector {
                         let mut s = state.borrow_mut();
                         s.core = fallback.clone();
                         s.name = "cpu";
-                        s.reason = Some(format!("WebGPU failed during detection: {e}"));
+                        s.reason = Some(format!("WebGPU failed during detection: {}", headline(e)));
+                        s.parity_error = None;
                     }
                     fallback.detect_async(&image).await.map_err(js_error)?
                 }
@@ -229,33 +247,15 @@ impl Detector {
     }
 }
 
-/// Validates and copies the caller's pixels.
+/// Validates and copies the caller's pixels. A detached buffer reads as empty, so it fails the
+/// length check like any other wrong-sized buffer.
 fn read_image(pixels: &JsValue, width: f64, height: f64, invert: bool) -> Result<GrayImage, Error> {
-    let side = |v: f64, what: &str| {
-        if v.is_finite() && v.fract() == 0.0 && v >= 1.0 && v <= MAX_SIDE as f64 {
-            Ok(v as usize)
-        } else {
-            Err(Error::InvalidInput(format!("{what} must be a whole number from 1 to {MAX_SIDE}, not {v}")))
-        }
-    };
-    let (w, h) = (side(width, "width")?, side(height, "height")?);
-    if w * h > MAX_PIXELS {
-        return Err(Error::InvalidInput(format!("image is {w}×{h}; the limit is {MAX_PIXELS} pixels in all")));
-    }
-    let bytes_format = |len: usize| match len {
-        n if n == w * h * 4 => Ok(PixelFormat::Rgba8),
-        n if n == w * h => Ok(PixelFormat::Gray8),
-        n => Err(Error::InvalidInput(format!(
-            "pixels hold {n} bytes; a {w}×{h} image needs {} (RGBA) or {} (gray)",
-            w * h * 4,
-            w * h
-        ))),
-    };
+    let (w, h) = dimensions(width, height)?;
     if let Some(a) = pixels.dyn_ref::<Uint8ClampedArray>() {
-        let format = bytes_format(a.length() as usize)?;
+        let format = PixelFormat::from_len(a.length() as usize, w, h)?;
         GrayImage::from_bytes(w, h, &a.to_vec(), format, invert)
     } else if let Some(a) = pixels.dyn_ref::<Uint8Array>() {
-        let format = bytes_format(a.length() as usize)?;
+        let format = PixelFormat::from_len(a.length() as usize, w, h)?;
         GrayImage::from_bytes(w, h, &a.to_vec(), format, invert)
     } else if let Some(a) = pixels.dyn_ref::<Float32Array>() {
         let mut values = a.to_vec();

@@ -32,6 +32,16 @@ pub struct WeightsInfo {
     /// Downscale factors of the image pyramid the detector runs (1 = native size).
     #[serde(default = "native_only")]
     pub pyramid: Vec<usize>,
+    /// FNV-1a 64 of the record bytes, in hex: a bit flipped anywhere in the tensors is caught
+    /// (burnpack itself checks shapes and lengths, not values). Written by [`encode`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checksum: Option<String>,
+}
+
+/// FNV-1a, 64-bit, as 16 hex digits.
+pub fn checksum(bytes: &[u8]) -> String {
+    let hash = bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, &b| (h ^ b as u64).wrapping_mul(0x100_0000_01b3));
+    format!("{hash:016x}")
 }
 
 fn native_only() -> Vec<usize> {
@@ -55,11 +65,12 @@ impl WeightsInfo {
 
 /// Serialises a network and its metadata into the envelope.
 pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
-    let meta = serde_json::to_vec(info).map_err(|e| Error::Weights(e.to_string()))?;
     let record = network
         .into_record()
         .into_bytes()
         .map_err(|e| Error::Weights(e.to_string()))?;
+    let info = WeightsInfo { checksum: Some(checksum(&record)), ..info.clone() };
+    let meta = serde_json::to_vec(&info).map_err(|e| Error::Weights(e.to_string()))?;
     let mut out = Vec::with_capacity(12 + meta.len() + record.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
@@ -91,6 +102,15 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
     info.pooling()?;
     if info.pyramid.is_empty() || info.pyramid.iter().any(|&f| !(1..=8).contains(&f)) {
         return Err(Error::Weights(format!("bad pyramid {:?}", info.pyramid)));
+    }
+    if let Some(expected) = &info.checksum {
+        let actual = checksum(record);
+        if &actual != expected {
+            return Err(Error::Weights(format!(
+                "corrupt record: checksum {actual}, expected {expected} ({} bytes)",
+                record.len()
+            )));
+        }
     }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
         .map_err(|e| Error::Weights(e.to_string()))?;

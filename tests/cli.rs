@@ -155,14 +155,20 @@ fn zero_sized_and_huge_pngs_are_refused() {
 }
 
 #[test]
-fn sixteen_bit_png_is_refused() {
+fn sixteen_bit_png_reads_like_its_eight_bit_twin() {
+    let gray = digitscope::pngio::read_png(Path::new(&composite()), false).unwrap();
+    let wide: Vec<u8> = gray.to_gray8().iter().flat_map(|&v| [v, 255 - v]).collect();
     let path = temp("deep.png");
     let file = std::fs::File::create(&path).unwrap();
-    let mut enc = png::Encoder::new(file, 4, 4);
+    let mut enc = png::Encoder::new(file, gray.width as u32, gray.height as u32);
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Sixteen);
-    enc.write_header().unwrap().write_image_data(&[0; 32]).unwrap();
-    assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "16-bit");
+    enc.write_header().unwrap().write_image_data(&wide).unwrap();
+    let (a, b) = (digitscope(&["detect", "--json", &composite()]), digitscope(&["detect", "--json", path.to_str().unwrap()]));
+    assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
+    let dets = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["detections"].clone();
+    assert_eq!(dets(&a), dets(&b));
+    assert_eq!(dets(&a).as_array().unwrap().len(), 7);
 }
 
 #[test]

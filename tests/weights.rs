@@ -27,10 +27,12 @@ fn weights_round_trip() {
         pooling: "max3".into(),
         test_accuracy: 0.5,
         pyramid: vec![1, 2],
+        checksum: None,
     };
     let bytes = weights::encode(net, &info).unwrap();
     let (decoded, decoded_info) = weights::decode(&bytes, &device).unwrap();
-    assert_eq!(decoded_info, info);
+    let (_, record) = weights::read_info(&bytes).unwrap();
+    assert_eq!(decoded_info, WeightsInfo { checksum: Some(weights::checksum(record)), ..info });
     assert_eq!(decoded.architecture(), Architecture::Deep);
 }
 
@@ -49,6 +51,13 @@ fn corrupt_weights_are_a_clear_error() {
     let mut bad = EMBEDDED.to_vec();
     bad[0] ^= 0xff;
     assert!(weights_error(&bad).contains("bad magic"));
+    // A bit flipped in the last tensor's values: shapes and lengths still hold, the checksum not.
+    let (info, _) = weights::read_info(EMBEDDED).unwrap();
+    assert!(info.checksum.is_some(), "the embedded weights carry a checksum");
+    let mut flipped = EMBEDDED.to_vec();
+    let at = flipped.len() - 9;
+    flipped[at] ^= 0x10;
+    assert!(weights_error(&flipped).contains("corrupt record: checksum"), "{}", weights_error(&flipped));
     // Cut the record short.
     assert!(!weights_error(&EMBEDDED[..EMBEDDED.len() - 1000]).is_empty());
     // Claim the other architecture: every tensor shape is checked.

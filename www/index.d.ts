@@ -56,6 +56,8 @@ export interface DetectOptions {
 
 export interface Detector {
   readonly backend: BackendState;
+  /** Bytes of wasm linear memory the module holds (it only grows). */
+  memoryBytes(): number;
   /** RGBA (width × height × 4) or gray (width × height) bytes, or Float32Array intensities in [0, 1]. */
   detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
 }
@@ -74,9 +76,12 @@ export class DetectorClient {
 
 /**
  * <digit-detector width="280" height="280" backend="auto" ink="light|dark" show-heatmap show-boxes storage-key="...">
- * Fires `detect` (CustomEvent<DetectionResult>) after each heatmap.
+ * Fires `detect` (CustomEvent<DetectionResult>) after each heatmap, and `backendchange`
+ * (CustomEvent<BackendState>) when the detector moved to the CPU mid-session (a lost GPU).
  */
 export class DigitDetector extends HTMLElement {
+  /** Extra detector options, read when the detector starts (set before adding the element). */
+  detectorOptions: DetectorOptions;
   clear(): void;
   undo(): void;
   detectImage(image: ImageData): Promise<DetectionResult>;

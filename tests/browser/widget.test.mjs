@@ -3,13 +3,14 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-import { serve } from './server.mjs';
+import { CSP, serve } from './server.mjs';
 import { launch } from './chromium.mjs';
+import { STROKES, drawDigit, settled } from './drawing.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? `${ROOT}target`}/release/digitscope`;
@@ -18,7 +19,6 @@ const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? 
 function nativeComposite() {
   return JSON.parse(execFileSync(NATIVE, ['detect', '--json', `${ROOT}samples/notebook-composite.png`]).toString()).detections;
 }
-const STROKES = JSON.parse(readFileSync(`${ROOT}tests/browser/fixtures/strokes.json`, 'utf8'));
 
 let server;
 let browser;
@@ -47,29 +47,6 @@ async function open(url, base = server.url) {
     assert.deepEqual(foreign, [], 'requests left the origin');
   };
   return { context, page, errors, requests, assertClean };
-}
-
-/** Waits until the element shows the result of its current drawing; returns that result. */
-async function settled(page) {
-  await page.waitForFunction(() => {
-    const el = document.querySelector('digit-detector');
-    return el?.result && el.shownGeneration === el.generation && !el.pending;
-  }, null, { timeout: 60_000 });
-  return page.evaluate(() => {
-    const { detections, backend, rows, cols } = document.querySelector('digit-detector').result;
-    return { detections, backend, rows, cols };
-  });
-}
-
-/** Draws a traced MNIST digit with the mouse, its 28×28 grid scaled by `scale`, at (x, y). */
-async function drawDigit(page, box, digit, x, y, scale) {
-  for (const stroke of digit.strokes) {
-    const [first, ...rest] = stroke;
-    await page.mouse.move(box.x + x + first[0] * scale, box.y + y + first[1] * scale);
-    await page.mouse.down();
-    for (const [px, py] of rest) await page.mouse.move(box.x + x + px * scale, box.y + y + py * scale, { steps: 2 });
-    await page.mouse.up();
-  }
 }
 
 describe('the static site', () => {
@@ -137,6 +114,60 @@ describe('the static site', () => {
     assert.ok(controlled, 'the page is served by the service worker');
     assertClean();
     await context.close();
+  });
+});
+
+describe('security', () => {
+  test('the site runs under its strict Content-Security-Policy: no inline script, no eval', async () => {
+    const html = readFileSync(`${ROOT}www/index.html`, 'utf8');
+    const meta = html.match(/<meta http-equiv="Content-Security-Policy" content="([^"]+)">/);
+    assert.ok(meta, 'index.html carries the policy for hosts that send no header');
+    assert.equal(meta[1], CSP, 'the page and the tests' server use the same policy');
+    for (const directive of ["default-src 'self'", "script-src 'self' 'wasm-unsafe-eval'", "object-src 'none'"]) assert.ok(CSP.includes(directive), directive);
+    assert.doesNotMatch(CSP, /unsafe-inline|unsafe-eval'|\*/);
+    assert.doesNotMatch(html, /<script(?![^>]*\bsrc=)[^>]*>/, 'no inline script in index.html');
+    const { context, page, requests } = await open(`${server.url}/index.html`);
+    await settled(page);
+    const probe = await page.evaluate(async () => {
+      const violations = [];
+      document.addEventListener('securitypolicyviolation', (e) => violations.push(e.violatedDirective));
+      const inline = document.createElement('script');
+      inline.textContent = 'window.inlineRan = true;';
+      document.head.append(inline);
+      let evalResult;
+      try { evalResult = String(eval('1 + 1')); } catch (e) { evalResult = e.name; }
+      let fnResult;
+      try { fnResult = String(new Function('return 2')()); } catch (e) { fnResult = e.name; }
+      await new Promise((r) => setTimeout(r, 100));
+      return { inlineRan: window.inlineRan === true, evalResult, fnResult, violations };
+    });
+    assert.equal(probe.inlineRan, false, 'an injected inline script did not run');
+    assert.equal(probe.evalResult, 'EvalError');
+    assert.equal(probe.fnResult, 'EvalError');
+    assert.ok(probe.violations.some((v) => v.startsWith('script-src')), JSON.stringify(probe.violations));
+    // The detector still works under the policy (wasm compiles with 'wasm-unsafe-eval' only).
+    await page.getByRole('button', { name: "The notebook's composite" }).click();
+    await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
+    assert.equal((await settled(page)).detections.length, 7);
+    const foreign = requests.filter((u) => !u.startsWith(server.url) && !/^(blob|data):/.test(u));
+    assert.deepEqual(foreign, [], 'every request stays on the origin');
+    assert.ok(requests.some((u) => u.endsWith('.wasm')), 'the recorder saw the wasm module');
+    await context.close();
+  });
+
+  test('the shipped JavaScript has no eval, no Function constructor and no HTML parsing of data', () => {
+    const files = [
+      ...readdirSync(`${ROOT}www/src`).filter((f) => f.endsWith('.js')).map((f) => `www/src/${f}`),
+      'www/app.js', 'www/sw.js',
+      'www/pkg/digitscope.js', 'www/pkg-simd/digitscope.js', 'www/pkg-webgpu/digitscope.js',
+    ];
+    const forbidden = [/\beval\s*\(/, /\bnew\s+Function\s*\(/, /\.(inner|outer)HTML\b/, /insertAdjacentHTML/, /document\.write/, /setTimeout\(\s*['"`]/];
+    const hits = files.flatMap((f) => {
+      const text = readFileSync(`${ROOT}${f}`, 'utf8');
+      return forbidden.filter((re) => re.test(text)).map((re) => `${f}: ${re}`);
+    });
+    assert.equal(files.length >= 10, true, files.join(' '));
+    assert.deepEqual(hits, []);
   });
 });
 

@@ -194,6 +194,7 @@ fn run_train(args: &Args) -> Result<(), String> {
             pooling: recipe.pooling().name().into(),
             test_accuracy: epochs.last().map_or(0.0, |e| e.test_accuracy),
             pyramid: if recipe == Recipe::Scenes { vec![1, 2] } else { vec![1] },
+            checksum: None,
         };
         let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
         let path = args.out.join(format!("{}.dsw", recipe.name()));

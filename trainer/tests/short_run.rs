@@ -59,6 +59,35 @@ fn corrupt_mnist_is_a_clear_error() {
     std::fs::remove_file(&labels).unwrap();
     let err = mnist::load(&dir).unwrap_err().to_string();
     assert!(err.contains("make mnist"), "{err}");
+    // One pixel altered, same length: the checksum still catches it.
+    let images = dir.join("train-images-idx3-ubyte");
+    let mut bytes = std::fs::read(&images).unwrap();
+    bytes[5000] ^= 1;
+    std::fs::write(&images, &bytes).unwrap();
+    let err = mnist::load(&dir).unwrap_err().to_string();
+    assert!(err.contains("train-images-idx3-ubyte is corrupt") && err.contains("sha256"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[test]
+fn malformed_idx_is_a_clear_error() {
+    let header = |magic: u32, dims: &[u32]| -> Vec<u8> {
+        std::iter::once(magic).chain(dims.iter().copied()).flat_map(u32::to_be_bytes).collect()
+    };
+    let err = |r: Result<(usize, Vec<u8>), digitscope::Error>| r.unwrap_err().to_string();
+    assert!(err(mnist::parse_images(&[])).contains("not an IDX image file"));
+    assert!(err(mnist::parse_images(&header(0x801, &[1, 28, 28]))).contains("not an IDX image file"));
+    // Claims 1,000,000 images but holds one: no huge allocation, a clear error.
+    let mut one = header(0x803, &[1_000_000, 28, 28]);
+    one.extend_from_slice(&[0; 784]);
+    assert!(err(mnist::parse_images(&one)).contains("holds 800 bytes for 1000000×28×28"));
+    assert!(err(mnist::parse_images(&header(0x803, &[0, 32, 32]))).contains("0×32×32"));
+    let mut labels = header(0x801, &[2]);
+    labels.extend_from_slice(&[3, 11]);
+    assert!(mnist::parse_labels(&labels).unwrap_err().to_string().contains("labels above 9"));
+    assert!(mnist::parse_labels(&labels[..9]).unwrap_err().to_string().contains("truncated"));
+    labels[9] = 9;
+    assert_eq!(mnist::parse_labels(&labels).unwrap(), vec![3, 9]);
 }
 
 #[test]

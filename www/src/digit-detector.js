@@ -35,6 +35,8 @@ export class DigitDetector extends HTMLElement {
     this.pending = false;
     this.dirty = false;
     this.client = null;
+    /** Extra options for the wasm detector (see load.js), read when the detector starts. */
+    this.detectorOptions = {};
     // Counts changes to the drawing; each result carries the count it was computed for.
     this.generation = 0;
     this.shownGeneration = -1;
@@ -134,7 +136,7 @@ export class DigitDetector extends HTMLElement {
   }
 
   startDetector() {
-    this.client = new DetectorClient({ backend: this.getAttribute('backend') ?? 'auto' });
+    this.client = new DetectorClient({ ...this.detectorOptions, backend: this.getAttribute('backend') ?? 'auto' });
     this.client.ready.then(
       () => { this.describeBackend(); this.schedule(); },
       (e) => { this.status.textContent = `The detector failed to start: ${e.message}`; },
@@ -244,11 +246,13 @@ export class DigitDetector extends HTMLElement {
   }
 
   show(result) {
+    const switched = this.result && this.result.backend !== result.backend;
     this.result = result;
     this.paintOverlay();
     const digits = result.detections.map((d) => d.digit).join(', ');
     const found = result.detections.length === 0 ? 'no digits' : `${result.detections.length} digit${result.detections.length > 1 ? 's' : ''}: ${digits}`;
     this.status.textContent = `${found} · ${this.describeBackend()} · ${result.ms.toFixed(0)} ms`;
+    if (switched) this.dispatchEvent(new CustomEvent('backendchange', { detail: this.client.backend, bubbles: true, composed: true }));
     this.dispatchEvent(new CustomEvent('detect', { detail: result, bubbles: true, composed: true }));
   }
 

@@ -1,7 +1,8 @@
 // The module Web Worker that owns the wasm Detector: the page stays responsive while it runs.
 // Protocol: { id, type: 'create', options } → { id, backend }
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
-import { createDetector } from './load.js';
+//           { id, type: 'test-lose-device' } → { id, lost } (browser tests: see load.js)
+import { createDetector, loseGpuDevicesForTest } from './load.js';
 
 let detector = null;
 let ready = null;
@@ -21,6 +22,8 @@ self.onmessage = async ({ data }) => {
       await ready;
       const result = await detector.detect(data.pixels, data.width, data.height, data.options ?? {});
       self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
+    } else if (type === 'test-lose-device') {
+      self.postMessage({ id, lost: loseGpuDevicesForTest() });
     } else {
       throw new Error(`unknown request ${type}`);
     }

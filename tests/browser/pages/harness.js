@@ -24,3 +24,35 @@ async function detectPng(options, url = '/samples/notebook-composite.png') {
 }
 
 window.harness = { createDetector, pixelsOf, detectPng };
+
+/** The soak test's state: one detector and one image, kept across calls. */
+const soak = {};
+
+/** Creates the soak detector and a `size`×`size` crop of the composite; runs `warmup` detections. */
+async function soakStart(options, size, warmup) {
+  soak.detector = await createDetector(options);
+  const image = await pixelsOf('/samples/notebook-composite.png');
+  const canvas = new OffscreenCanvas(size, size);
+  canvas.getContext('2d').putImageData(image, 0, 0);
+  soak.image = canvas.getContext('2d').getImageData(0, 0, size, size);
+  soak.first = await soakRun(warmup);
+  return { backend: soak.detector.backend, memory: soak.detector.memoryBytes() };
+}
+
+/** Runs `n` detections on the soak image; returns the wasm memory after and the ms per detection. */
+async function soakRun(n) {
+  const { detector, image } = soak;
+  const start = performance.now();
+  let last = null;
+  for (let i = 0; i < n; i++) last = await detector.detect(image.data, image.width, image.height, {});
+  return {
+    memory: detector.memoryBytes(),
+    msPerDetection: (performance.now() - start) / n,
+    backend: last.backend,
+    detections: last.detections.map((d) => d.digit),
+    firstDetections: soak.first?.detections ?? null,
+  };
+}
+
+window.harness.soakStart = soakStart;
+window.harness.soakRun = soakRun;

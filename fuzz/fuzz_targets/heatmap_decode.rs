@@ -1,0 +1,40 @@
+//! Detection decoding (both methods) and the pyramid's heatmap merge on arbitrary heatmaps:
+//! any probabilities (NaN and infinities included), any geometry, any options.
+#![no_main]
+use digitscope::Heatmap;
+use digitscope::detect::{DecodeOptions, Decoding, decode};
+use libfuzzer_sys::fuzz_target;
+
+fn heatmap(bytes: &[u8], rows: usize, cols: usize, origin: f32) -> Heatmap {
+    let n = 11 * rows * cols;
+    let probs = (0..n)
+        .map(|i| {
+            let at = (i * 4) % bytes.len().max(1);
+            let b = |k: usize| bytes.get(at + k).copied().unwrap_or(0);
+            f32::from_le_bytes([b(0), b(1), b(2), b(3)])
+        })
+        .collect();
+    Heatmap { width: cols * 8, height: rows * 8, rows, cols, origin_x: origin, origin_y: origin, probs }
+}
+
+fuzz_target!(|data: &[u8]| {
+    if data.len() < 16 {
+        return;
+    }
+    let (rows, cols) = (1 + data[0] as usize % 24, 1 + data[1] as usize % 24);
+    let float = |at: usize| f32::from_le_bytes(data[at..at + 4].try_into().unwrap());
+    let options = DecodeOptions {
+        method: if data[2] & 1 == 0 { Decoding::Peaks } else { Decoding::Components },
+        min_objectness: float(4),
+        min_score: float(8),
+        nms_fraction: float(12),
+    };
+    let body = &data[16..];
+    let mut fine = heatmap(body, rows, cols, 3.5);
+    for d in decode(&fine, &options) {
+        assert!(d.digit <= 9);
+    }
+    let coarse = heatmap(body.get(7..).unwrap_or_default(), rows.div_ceil(2), cols.div_ceil(2), 7.5);
+    fine.overlay(&coarse, 2);
+    decode(&fine, &options);
+});

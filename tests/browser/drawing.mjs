@@ -1,0 +1,29 @@
+// Helpers for tests that drive <digit-detector> like a user: traced MNIST digits drawn with the
+// mouse, and waiting for the element to show the result of its current drawing.
+import { readFileSync } from 'node:fs';
+
+/** Three MNIST test digits (2, 35, 18 of the test set) traced into strokes on a 28×28 grid. */
+export const STROKES = JSON.parse(readFileSync(new URL('./fixtures/strokes.json', import.meta.url), 'utf8'));
+
+/** Waits until the element shows the result of its current drawing; returns that result. */
+export async function settled(page) {
+  await page.waitForFunction(() => {
+    const el = document.querySelector('digit-detector');
+    return el?.result && el.shownGeneration === el.generation && !el.pending;
+  }, null, { timeout: 60_000 });
+  return page.evaluate(() => {
+    const { detections, backend, rows, cols } = document.querySelector('digit-detector').result;
+    return { detections, backend, rows, cols };
+  });
+}
+
+/** Draws a traced MNIST digit with the mouse, its 28×28 grid scaled by `scale`, at (x, y). */
+export async function drawDigit(page, box, digit, x, y, scale) {
+  for (const stroke of digit.strokes) {
+    const [first, ...rest] = stroke;
+    await page.mouse.move(box.x + x + first[0] * scale, box.y + y + first[1] * scale);
+    await page.mouse.down();
+    for (const [px, py] of rest) await page.mouse.move(box.x + x + px * scale, box.y + y + py * scale, { steps: 2 });
+    await page.mouse.up();
+  }
+}
