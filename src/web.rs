@@ -54,7 +54,9 @@ fn headline(e: impl std::fmt::Display) -> String {
     let text = e.to_string();
     let line = text.lines().next().unwrap_or_default();
     match line.split_once("JsValue(") {
-        Some((before, after)) => format!("{before}{}", after.strip_suffix(')').unwrap_or(after)),
+        // The wrapper's closing parenthesis ends the whole text, which may span several lines.
+        Some((before, after)) if !text.contains('\n') => format!("{before}{}", after.strip_suffix(')').unwrap_or(after)),
+        Some((before, after)) => format!("{before}{after}"),
         None => line.to_string(),
     }
 }

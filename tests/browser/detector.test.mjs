@@ -102,18 +102,36 @@ describe('CPU path (no WebGPU adapter)', () => {
         await attempt(new Uint8ClampedArray(4), 1e6, 1e6, {}),
         await attempt(new Float32Array([0, NaN, 0, 1]), 2, 2, {}),
         await attempt('pixels', 2, 2, {}),
+        await attempt(new Float32Array([0, 0, Infinity, 1]), 2, 2, {}),
+        await attempt(new Uint8ClampedArray(4), 2.5, 2, {}),
+        await attempt(new Uint8ClampedArray(2049 * 2049), 2049, 2049, {}),
       ];
+      // A buffer detached before the call reads as empty: a length error.
+      const detached = new Uint8ClampedArray(16 * 16 * 4);
+      structuredClone(detached.buffer, { transfer: [detached.buffer] });
+      messages.push(await attempt(detached, 16, 16, {}));
+      // A buffer transferred away while the call is in flight: the input was already copied.
       const image = await window.harness.pixelsOf('/samples/notebook-composite.png');
-      const after = await d.detect(image.data, image.width, image.height, {});
-      return { messages, detections: after.detections.length };
+      const pending = d.detect(image.data, image.width, image.height, {});
+      structuredClone(image.data.buffer, { transfer: [image.data.buffer] });
+      const transferred = await pending;
+      const fresh = await window.harness.pixelsOf('/samples/notebook-composite.png');
+      const after = await d.detect(fresh.data, fresh.width, fresh.height, {});
+      return { messages, detections: after.detections.length, transferred: transferred.detections.length, emptied: image.data.length };
     });
-    const [length, zero, negative, huge, nan, type] = outcome.messages;
+    const [length, zero, negative, huge, nan, type, infinite, fraction, pixels, detached] = outcome.messages;
     assert.match(length, /^Error: invalid input: pixels hold 10 bytes; a 4×4 image needs 64 \(RGBA\) or 16 \(gray\)/);
     assert.match(zero, /^Error: invalid input: width must be a whole number/);
     assert.match(negative, /^Error: invalid input: width must be a whole number/);
     assert.match(huge, /^Error: invalid input: width must be a whole number from 1 to 4096/);
     assert.match(nan, /^Error: invalid input: pixel 1 is NaN/);
     assert.match(type, /^Error: invalid input: pixels must be a Uint8ClampedArray/);
+    assert.match(infinite, /^Error: invalid input: pixel 2 is inf/);
+    assert.match(fraction, /^Error: invalid input: width must be a whole number from 1 to 4096, not 2\.5/);
+    assert.match(pixels, /^Error: invalid input: image is 2049×2049; the limit is 4194304 pixels in all/);
+    assert.match(detached, /^Error: invalid input: pixels hold 0 bytes; a 16×16 image needs 1024 \(RGBA\)/);
+    assert.equal(outcome.emptied, 0, 'the caller\'s buffer was transferred away mid-call');
+    assert.equal(outcome.transferred, 7, 'the call in flight still saw the whole image');
     assert.equal(outcome.detections, 7);
     assert.deepEqual(errors, []);
   });
