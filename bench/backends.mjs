@@ -18,7 +18,7 @@ for (const webgpu of [false, true]) {
   await page.waitForFunction(() => window.harness !== undefined, null, { timeout: 60_000 });
   const configs = webgpu
     ? [{ backend: 'webgpu' }]
-    : [{ backend: 'cpu', cpu: 'flex' }, { backend: 'cpu', cpu: 'flex', simd: false }, { backend: 'cpu', cpu: 'ndarray' }];
+    : [{ backend: 'cpu', cpu: 'direct' }, { backend: 'cpu', cpu: 'direct', simd: false }, { backend: 'cpu', cpu: 'flex' }, { backend: 'cpu', cpu: 'flex', simd: false }, { backend: 'cpu', cpu: 'ndarray' }];
   for (const options of configs) {
     for (const side of [512, 280]) {
       const ms = await page.evaluate(async ({ options, side, runs }) => {

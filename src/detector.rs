@@ -3,6 +3,7 @@
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::detect::{DecodeOptions, Detection, decode, suppress};
+use crate::direct::DirectNet;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
 use crate::image::GrayImage;
@@ -17,6 +18,8 @@ pub struct Detector {
     info: WeightsInfo,
     pooling: Pooling,
     pyramid: Vec<usize>,
+    /// The direct CPU kernels, when they run the FCN instead of burn (see [`Detector::with_direct_kernels`]).
+    direct: Option<DirectNet>,
     /// Decoding thresholds.
     pub options: DecodeOptions,
 }
@@ -32,7 +35,19 @@ impl Detector {
         let (network, info) = weights::decode(bytes, &device)?;
         let pooling = info.pooling()?;
         let pyramid = info.pyramid.clone();
-        Ok(Self { network, device, info, pooling, pyramid, options: DecodeOptions::default() })
+        Ok(Self { network, device, info, pooling, pyramid, direct: None, options: DecodeOptions::default() })
+    }
+
+    /// Runs the FCN on the direct CPU kernels ([`crate::direct`]) instead of burn: the same
+    /// weights, read back once from a CPU device.
+    pub fn with_direct_kernels(mut self) -> Result<Self> {
+        self.direct = Some(DirectNet::new(&self.network.parameters()?));
+        Ok(self)
+    }
+
+    /// Whether the FCN runs on the direct CPU kernels.
+    pub fn uses_direct_kernels(&self) -> bool {
+        self.direct.is_some()
     }
 
     /// Overrides the FCN pooling the weights file asks for.
@@ -103,6 +118,9 @@ impl Detector {
 
     /// The heatmap of an image, read back asynchronously (what a browser's WebGPU needs).
     pub async fn heatmap_async(&self, image: &GrayImage) -> Result<Heatmap> {
+        if let Some(direct) = &self.direct {
+            return self.assemble(image, direct.heatmap(image, self.pooling)?);
+        }
         let data = self
             .forward(image)
             .into_data_async()

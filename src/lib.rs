@@ -11,6 +11,7 @@
 
 pub mod detect;
 pub mod detector;
+pub mod direct;
 pub mod error;
 pub mod heatmap;
 pub mod image;

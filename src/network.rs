@@ -258,3 +258,75 @@ pub fn cell_centre(architecture: Architecture, pooling: Pooling, size: usize, in
 pub fn cells(size: usize) -> usize {
     size.div_ceil(STRIDE)
 }
+
+/// A 3×3 'same' convolution's parameters as plain arrays: `weight` is `[out, in, 3, 3]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ConvParameters {
+    /// Input channels.
+    pub inputs: usize,
+    /// Output channels.
+    pub outputs: usize,
+    /// 1 or 2.
+    pub stride: usize,
+    /// `[out, in, 3, 3]`, row-major.
+    pub weight: Vec<f32>,
+    /// `[out]`.
+    pub bias: Vec<f32>,
+}
+
+/// A dense layer's parameters as plain arrays: `weight` is `[in, out]`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DenseParameters {
+    /// Input features.
+    pub inputs: usize,
+    /// Output features.
+    pub outputs: usize,
+    /// `[in, out]`, row-major.
+    pub weight: Vec<f32>,
+    /// `[out]`.
+    pub bias: Vec<f32>,
+}
+
+/// Every parameter of a [`Network`], read back as plain arrays (for the direct CPU kernels and
+/// for exporting the weights to other frameworks).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Parameters {
+    /// Which network.
+    pub architecture: Architecture,
+    /// The trunk's convolutions, in order.
+    pub convs: Vec<ConvParameters>,
+    /// Dense 64 (swish).
+    pub dense: DenseParameters,
+    /// Dense 11 (logits).
+    pub output: DenseParameters,
+}
+
+fn values<const D: usize>(tensor: Tensor<D>) -> crate::Result<Vec<f32>> {
+    tensor.try_into_vec_as::<f32>().map_err(|e| crate::Error::Backend(format!("reading parameters: {e:?}")))
+}
+
+impl Network {
+    /// Reads every parameter back (needs a device that reads back synchronously: a CPU).
+    pub fn parameters(&self) -> crate::Result<Parameters> {
+        let bias = |b: &Option<burn::module::Param<Tensor<1>>>, n: usize| match b {
+            Some(p) => values(p.val()),
+            None => Ok(vec![0.0; n]),
+        };
+        let mut convs = Vec::new();
+        for (conv, &(outputs, stride)) in self.convs.iter().zip(self.architecture().layers()) {
+            let [_, inputs, _, _] = conv.weight.val().dims();
+            convs.push(ConvParameters {
+                inputs,
+                outputs,
+                stride,
+                weight: values(conv.weight.val())?,
+                bias: bias(&conv.bias, outputs)?,
+            });
+        }
+        let dense = |layer: &Linear| -> crate::Result<DenseParameters> {
+            let [inputs, outputs] = layer.weight.val().dims();
+            Ok(DenseParameters { inputs, outputs, weight: values(layer.weight.val())?, bias: bias(&layer.bias, outputs)? })
+        };
+        Ok(Parameters { architecture: self.architecture(), convs, dense: dense(&self.dense)?, output: dense(&self.output)? })
+    }
+}

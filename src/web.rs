@@ -3,7 +3,7 @@
 //!
 //! ```js
 //! const detector = await Detector.create({ backend: "auto" });   // "auto" | "webgpu" | "cpu"
-//! detector.backend;   // { name: "webgpu" | "cpu", cpu: "flex" | "ndarray", reason, parityError }
+//! detector.backend;   // { name: "webgpu" | "cpu", cpu: "direct" | "flex" | "ndarray", simd, reason, parityError }
 //! const r = await detector.detect(imageData.data, width, height, { invert: false });
 //! ```
 
@@ -65,21 +65,24 @@ fn js_error(e: Error) -> JsValue {
     JsError::new(&e.to_string()).into()
 }
 
-/// The CPU backend to use: `flex` (burn's recommended pure-Rust CPU backend) or `ndarray`.
-fn cpu_device(name: &str) -> Result<(Device, &'static str), Error> {
+/// A detector on a CPU engine: `direct` (the project's own kernels, see `direct.rs`; weights
+/// loaded through burn-flex), `flex` (burn's recommended pure-Rust CPU backend) or `ndarray`.
+fn cpu_core(name: &str) -> Result<(Core, &'static str), Error> {
     match name {
         #[cfg(feature = "flex")]
-        "flex" => Ok((Device::flex(), "flex")),
+        "direct" => Ok((Core::embedded(Device::flex())?.with_direct_kernels()?, "direct")),
+        #[cfg(feature = "flex")]
+        "flex" => Ok((Core::embedded(Device::flex())?, "flex")),
         // Deprecated in burn 0.22 in favour of flex; kept selectable as the design asks.
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
-        "ndarray" => Ok((Device::ndarray(), "ndarray")),
-        other => Err(Error::InvalidInput(format!("unknown or unavailable CPU backend {other:?} (flex, ndarray)"))),
+        "ndarray" => Ok((Core::embedded(Device::ndarray())?, "ndarray")),
+        other => Err(Error::InvalidInput(format!("unknown or unavailable CPU backend {other:?} (direct, flex, ndarray)"))),
     }
 }
 
-/// Default CPU backend (the faster one measured in the browser; see the README).
-const DEFAULT_CPU: &str = if cfg!(feature = "flex") { "flex" } else { "ndarray" };
+/// Default CPU engine (the fastest measured in the browser; see the README).
+const DEFAULT_CPU: &str = if cfg!(feature = "flex") { "direct" } else { "ndarray" };
 
 #[cfg(feature = "webgpu")]
 async fn webgpu_device() -> Result<Device, String> {
@@ -122,9 +125,8 @@ struct State {
     core: Rc<Core>,
     /// `webgpu` or `cpu`.
     name: &'static str,
-    /// The CPU backend's name and device (the fallback).
+    /// The CPU engine's name (the fallback's).
     cpu: &'static str,
-    cpu_device: Device,
     reason: Option<String>,
     parity_error: Option<f32>,
 }
@@ -146,13 +148,11 @@ impl Detector {
         let cpu_name = get(&options, "cpu").as_string().unwrap_or_else(|| DEFAULT_CPU.into());
         let fail_webgpu = get(&options, "testFailWebGpu").as_bool().unwrap_or(false);
         let parity_offset = get(&options, "testParityOffset").as_f64().unwrap_or(0.0) as f32;
-        let (cpu_device, cpu) = cpu_device(&cpu_name).map_err(|e| JsError::new(&e.to_string()))?;
-        let cpu_core = Core::embedded(cpu_device.clone()).map_err(|e| JsError::new(&e.to_string()))?;
+        let (cpu_core, cpu) = cpu_core(&cpu_name).map_err(|e| JsError::new(&e.to_string()))?;
         let on_cpu = |core: Core, reason: String| State {
             core: Rc::new(core),
             name: "cpu",
             cpu,
-            cpu_device: cpu_device.clone(),
             reason: Some(reason),
             parity_error: None,
         };
@@ -178,7 +178,6 @@ impl Detector {
                         core: Rc::new(gpu_core),
                         name: "webgpu",
                         cpu,
-                        cpu_device: cpu_device.clone(),
                         reason: None,
                         parity_error: Some(err),
                     },
@@ -230,8 +229,8 @@ impl Detector {
                 Ok(r) => r,
                 Err(e) if name == "webgpu" => {
                     // The GPU failed mid-session: continue on the CPU, and say so.
-                    let device = state.borrow().cpu_device.clone();
-                    let fallback = Rc::new(Core::embedded(device).map_err(js_error)?);
+                    let cpu = state.borrow().cpu;
+                    let fallback = Rc::new(cpu_core(cpu).map_err(js_error)?.0);
                     {
                         let mut s = state.borrow_mut();
                         s.core = fallback.clone();

@@ -1,0 +1,245 @@
+//! The FCN on the CPU without a tensor framework: the same weights as the burn [`Network`]
+//! (read back once), run as direct 3×3 convolutions over an NHWC image.
+//!
+//! Every layer — the trunk's convolutions and the head's two dense layers, which are 1×1
+//! convolutions here — is one register-blocked micro-kernel: 4 output pixels × 8 output channels
+//! of accumulators, fed one input channel at a time from the (zero-padded) input rows and a
+//! weight panel packed `[tap][in][8]`. Written with fixed-size arrays and no branches in the inner
+//! loop, so LLVM turns it into `f32x4` code on wasm `simd128` and SSE/AVX natively, with no
+//! `unsafe`. Swish is fused into the kernel's store; swish and softmax use a polynomial `exp`
+//! (relative error about 2e-7). Scratch buffers live in the engine and are reused across calls.
+//!
+//! The burn network stays the definition (training, WebGPU, the classifier); `tests/direct.rs`
+//! checks this engine against it on every architecture and pooling.
+
+use std::sync::Mutex;
+
+use crate::error::{Error, Result};
+use crate::image::GrayImage;
+use crate::network::{CLASSES, ConvParameters, DenseParameters, Parameters, Pooling, same_padding};
+
+/// Output pixels per micro-kernel call.
+const MR: usize = 4;
+/// Output channels per micro-kernel call (two `f32x4`).
+const NR: usize = 8;
+
+/// One layer as the micro-kernel wants it: `k`×`k` taps, stride, weights packed per block of
+/// [`NR`] output channels as `[block][tap][in][NR]` (output channels padded with zeros).
+#[derive(Debug)]
+struct Layer {
+    k: usize,
+    stride: usize,
+    inputs: usize,
+    outputs: usize,
+    /// Output channels rounded up to a multiple of [`NR`].
+    padded_outputs: usize,
+    packed: Vec<f32>,
+    bias: Vec<f32>,
+    swish: bool,
+}
+
+impl Layer {
+    /// `weight(o, i, tap)` gives the weight from input `i` to output `o` at tap `ky·k + kx`.
+    fn pack(k: usize, stride: usize, inputs: usize, outputs: usize, bias: &[f32], swish: bool, weight: impl Fn(usize, usize, usize) -> f32) -> Self {
+        let padded_outputs = outputs.div_ceil(NR) * NR;
+        let taps = k * k;
+        let mut packed = vec![0.0; padded_outputs * taps * inputs];
+        for block in 0..padded_outputs / NR {
+            for tap in 0..taps {
+                for i in 0..inputs {
+                    for j in 0..NR {
+                        let o = block * NR + j;
+                        if o < outputs {
+                            packed[((block * taps + tap) * inputs + i) * NR + j] = weight(o, i, tap);
+                        }
+                    }
+                }
+            }
+        }
+        let mut b = bias.to_vec();
+        b.resize(padded_outputs, 0.0);
+        Self { k, stride, inputs, outputs, padded_outputs, packed, bias: b, swish }
+    }
+
+    fn conv(p: &ConvParameters) -> Self {
+        Self::pack(3, p.stride, p.inputs, p.outputs, &p.bias, true, |o, i, tap| p.weight[(o * p.inputs + i) * 9 + tap])
+    }
+
+    fn dense(p: &DenseParameters, swish: bool) -> Self {
+        Self::pack(1, 1, p.inputs, p.outputs, &p.bias, swish, |o, i, _| p.weight[i * p.outputs + o])
+    }
+
+    /// Runs the layer on an `h`×`w`×`inputs` NHWC map; writes `ho`×`wo`×`padded_outputs` to `out`.
+    fn run(&self, input: &[f32], h: usize, w: usize, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> (usize, usize) {
+        let (c, s, k) = (self.inputs, self.stride, self.k);
+        let ((top, bottom), (left, right)) = (same_padding(h, k, s), same_padding(w, k, s));
+        let (hp, wp) = (h + top + bottom, w + left + right);
+        let source: &[f32] = if top + bottom + left + right == 0 {
+            input
+        } else {
+            padded.clear();
+            padded.resize(hp * wp * c, 0.0);
+            for y in 0..h {
+                let to = ((y + top) * wp + left) * c;
+                padded[to..to + w * c].copy_from_slice(&input[y * w * c..(y + 1) * w * c]);
+            }
+            padded
+        };
+        let (ho, wo) = (h.div_ceil(s), w.div_ceil(s));
+        let n = self.padded_outputs;
+        out.clear();
+        out.resize(ho * wo * n, 0.0);
+        let taps = k * k;
+        let panel = taps * c * NR;
+        for oy in 0..ho {
+            let row = &mut out[oy * wo * n..(oy + 1) * wo * n];
+            for block in 0..n / NR {
+                let weights = &self.packed[block * panel..(block + 1) * panel];
+                let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
+                for ox in (0..wo).step_by(MR) {
+                    let valid = MR.min(wo - ox);
+                    // Pixels past the row's end repeat the last one (computed, not stored).
+                    let base: [usize; MR] = std::array::from_fn(|i| (oy * s * wp + (ox + i.min(valid - 1)) * s) * c);
+                    let mut acc = [*bias; MR];
+                    for ky in 0..k {
+                        for kx in 0..k {
+                            let tap = (ky * wp + kx) * c;
+                            let wt = &weights[(ky * k + kx) * c * NR..][..c * NR];
+                            kernel(&mut acc, source, base.map(|b| b + tap), wt, c);
+                        }
+                    }
+                    for (i, a) in acc.iter_mut().enumerate().take(valid) {
+                        if self.swish {
+                            swish8(a);
+                        }
+                        let at = (ox + i) * n + block * NR;
+                        row[at..at + NR].copy_from_slice(a);
+                    }
+                }
+            }
+        }
+        (ho, wo)
+    }
+}
+
+/// `acc[i][j] += Σ_ci source[at[i] + ci] · wt[ci·NR + j]`: the one micro-kernel.
+#[inline(always)]
+fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
+    let rows: [&[f32]; MR] = at.map(|a| &source[a..a + c]);
+    for (ci, b) in wt.chunks_exact(NR).enumerate().take(c) {
+        let b: &[f32; NR] = b.try_into().expect("NR weights");
+        for i in 0..MR {
+            let a = rows[i][ci];
+            for j in 0..NR {
+                acc[i][j] += a * b[j];
+            }
+        }
+    }
+}
+
+/// `e^x` by range reduction to `[-ln2/2, ln2/2]` and a degree-6 polynomial (Cephes' `expf`
+/// coefficients); branch-free so loops over it vectorize. Inputs are clamped to [-87, 88].
+#[inline(always)]
+pub fn exp(x: f32) -> f32 {
+    const LOG2E: f32 = std::f32::consts::LOG2_E;
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding and subtracting it rounds to an integer
+    let x = x.max(-87.0).min(88.0);
+    let n = (x * LOG2E + ROUND) - ROUND;
+    let r = x - n * LN2_HI - n * LN2_LO;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
+    let e = p * r * r + r + 1.0;
+    e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+}
+
+#[inline(always)]
+fn swish8(v: &mut [f32; NR]) {
+    for x in v.iter_mut() {
+        *x /= 1.0 + exp(-*x);
+    }
+}
+
+/// Scratch buffers reused across calls (the engine is used by one caller at a time).
+#[derive(Debug, Default)]
+struct Scratch {
+    a: Vec<f32>,
+    b: Vec<f32>,
+    padded: Vec<f32>,
+}
+
+/// The FCN as direct CPU kernels.
+#[derive(Debug)]
+pub struct DirectNet {
+    trunk: Vec<Layer>,
+    dense: Layer,
+    output: Layer,
+    scratch: Mutex<Scratch>,
+}
+
+impl DirectNet {
+    /// Packs a network's parameters for the kernels.
+    pub fn new(parameters: &Parameters) -> Self {
+        Self {
+            trunk: parameters.convs.iter().map(Layer::conv).collect(),
+            dense: Layer::dense(&parameters.dense, true),
+            output: Layer::dense(&parameters.output, false),
+            scratch: Mutex::new(Scratch::default()),
+        }
+    }
+
+    /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
+    pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
+        let mut guard = self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))?;
+        let Scratch { a, b, padded } = &mut *guard;
+        let (mut h, mut w) = (image.height, image.width);
+        a.clear();
+        a.extend_from_slice(&image.pixels);
+        for layer in &self.trunk {
+            (h, w) = layer.run(a, h, w, padded, b);
+            std::mem::swap(a, b);
+        }
+        if let Some(k) = pooling.kernel() {
+            let c = self.trunk.last().map_or(1, |l| l.padded_outputs);
+            max_pool(a, h, w, c, k, b);
+            std::mem::swap(a, b);
+        }
+        self.dense.run(a, h, w, padded, b);
+        self.output.run(b, h, w, padded, a);
+        let (cells, n) = (h * w, self.output.padded_outputs);
+        let mut probs = vec![0.0; CLASSES * cells];
+        for (cell, logits) in a.chunks_exact(n).enumerate() {
+            let logits = &logits[..self.output.outputs];
+            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut e = [0.0f32; CLASSES];
+            for (e, &l) in e.iter_mut().zip(logits) {
+                *e = exp(l - max);
+            }
+            let sum: f32 = e.iter().sum();
+            for (class, e) in e.iter().enumerate() {
+                probs[class * cells + cell] = e / sum;
+            }
+        }
+        Ok(probs)
+    }
+}
+
+/// `k`×`k` stride-1 'same' max pool of an NHWC map (padding never wins).
+fn max_pool(input: &[f32], h: usize, w: usize, c: usize, k: usize, out: &mut Vec<f32>) {
+    let ((top, _), (left, _)) = (same_padding(h, k, 1), same_padding(w, k, 1));
+    out.clear();
+    out.resize(h * w * c, f32::NEG_INFINITY);
+    for y in 0..h {
+        for x in 0..w {
+            let dst = (y * w + x) * c;
+            for sy in y.saturating_sub(top)..(y + k - top).min(h) {
+                for sx in x.saturating_sub(left)..(x + k - left).min(w) {
+                    let src = (sy * w + sx) * c;
+                    for ch in 0..c {
+                        out[dst + ch] = out[dst + ch].max(input[src + ch]);
+                    }
+                }
+            }
+        }
+    }
+}

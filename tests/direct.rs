@@ -1,0 +1,80 @@
+//! The direct CPU kernels against the burn network they are read from.
+
+use burn::tensor::Device;
+use digitscope::image::GrayImage;
+use digitscope::network::{Architecture, Network, Pooling};
+use digitscope::weights::{self, EMBEDDED};
+use digitscope::Detector;
+
+fn noise(width: usize, height: usize, seed: u64) -> GrayImage {
+    let mut state = seed;
+    let pixels = (0..width * height)
+        .map(|_| {
+            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((state >> 40) as f32 / (1u64 << 24) as f32).powi(3)
+        })
+        .collect();
+    GrayImage { width, height, pixels }
+}
+
+fn max_diff(a: &[f32], b: &[f32]) -> f32 {
+    assert_eq!(a.len(), b.len());
+    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+}
+
+#[test]
+fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
+    let device = Device::flex();
+    for architecture in [Architecture::Small, Architecture::Deep] {
+        // Random (Glorot-uniform) weights: every layer, bias and padding path is exercised.
+        let net = Network::new(architecture, &device);
+        let info = weights::WeightsInfo {
+            recipe: "test".into(),
+            architecture: architecture.name().into(),
+            pooling: "none".into(),
+            test_accuracy: 0.0,
+            pyramid: vec![1],
+            checksum: None,
+        };
+        let bytes = weights::encode(net, &info).unwrap();
+        for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
+            let burn = Detector::from_weights(&bytes, device.clone()).unwrap().with_pooling(pooling);
+            let direct = Detector::from_weights(&bytes, device.clone()).unwrap().with_pooling(pooling).with_direct_kernels().unwrap();
+            assert!(direct.uses_direct_kernels());
+            for (w, h, seed) in [(28, 28, 1), (61, 37, 2), (8, 8, 3), (1, 5, 4), (130, 96, 5)] {
+                let image = noise(w, h, seed);
+                let (a, b) = (burn.heatmap(&image).unwrap(), direct.heatmap(&image).unwrap());
+                assert_eq!((a.rows, a.cols, a.origin_x, a.origin_y), (b.rows, b.cols, b.origin_x, b.origin_y));
+                let diff = max_diff(&a.probs, &b.probs);
+                assert!(diff < 2e-5, "{architecture:?} {pooling:?} {w}×{h}: max difference {diff}");
+            }
+        }
+    }
+}
+
+#[test]
+fn direct_kernels_match_burn_on_the_shipped_detector() {
+    let burn = Detector::embedded(Device::flex()).unwrap();
+    let direct = Detector::embedded(Device::flex()).unwrap().with_direct_kernels().unwrap();
+    let image = noise(200, 150, 9);
+    let (a, da) = burn.detect(&image).unwrap();
+    let (b, db) = direct.detect(&image).unwrap();
+    assert!(max_diff(&a.probs, &b.probs) < 2e-5, "{}", max_diff(&a.probs, &b.probs));
+    assert_eq!(da.len(), db.len());
+    // Repeated calls reuse the scratch buffers and give the same result.
+    assert_eq!(direct.heatmap(&image).unwrap(), direct.heatmap(&image).unwrap());
+    let _ = EMBEDDED;
+}
+
+#[test]
+fn polynomial_exp_is_accurate() {
+    let mut worst = 0.0f32;
+    let mut x = -87.0f32;
+    while x < 88.0 {
+        let rel = ((digitscope::direct::exp(x) as f64 - (x as f64).exp()) / (x as f64).exp()).abs() as f32;
+        worst = worst.max(rel);
+        x += 0.0137;
+    }
+    assert!(worst < 5e-7, "worst relative error {worst}");
+    assert_eq!(digitscope::direct::exp(-1000.0), digitscope::direct::exp(-87.0));
+}
