@@ -67,16 +67,16 @@ fn js_error(e: Error) -> JsValue {
 
 /// A detector on a CPU engine: `direct` (the project's own kernels, see `direct.rs`; weights
 /// loaded through burn-flex), `flex` (burn's recommended pure-Rust CPU backend) or `ndarray`.
-fn cpu_core(name: &str) -> Result<(Core, &'static str), Error> {
+fn cpu_core(name: &str, weights: &[u8]) -> Result<(Core, &'static str), Error> {
     match name {
         #[cfg(feature = "flex")]
-        "direct" => Ok((Core::embedded(Device::flex())?.with_direct_kernels()?, "direct")),
+        "direct" => Ok((Core::from_weights(weights, Device::flex())?.with_direct_kernels()?, "direct")),
         #[cfg(feature = "flex")]
-        "flex" => Ok((Core::embedded(Device::flex())?, "flex")),
+        "flex" => Ok((Core::from_weights(weights, Device::flex())?, "flex")),
         // Deprecated in burn 0.22 in favour of flex; kept selectable as the design asks.
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
-        "ndarray" => Ok((Core::embedded(Device::ndarray())?, "ndarray")),
+        "ndarray" => Ok((Core::from_weights(weights, Device::ndarray())?, "ndarray")),
         other => Err(Error::InvalidInput(format!("unknown or unavailable CPU backend {other:?} (direct, flex, ndarray)"))),
     }
 }
@@ -127,6 +127,8 @@ struct State {
     name: &'static str,
     /// The CPU engine's name (the fallback's).
     cpu: &'static str,
+    /// The weights file the detector runs (for the fallback).
+    weights: Rc<Vec<u8>>,
     reason: Option<String>,
     parity_error: Option<f32>,
 }
@@ -140,19 +142,26 @@ pub struct Detector {
 #[wasm_bindgen]
 impl Detector {
     /// Creates a detector. Options: `backend` (`"auto"` default, `"webgpu"`, `"cpu"`), `cpu`
-    /// (`"flex"` default, `"ndarray"`). `auto` tries WebGPU, checks it against the CPU on a
-    /// fixed image and falls back to the CPU on no adapter, a failed initialisation or a
-    /// mismatch; `webgpu` fails instead of falling back.
+    /// (`"direct"` default, `"flex"`, `"ndarray"`), `weights` (a weights file's bytes, as
+    /// `Uint8Array`, instead of the embedded ones). `auto` tries WebGPU, checks it against the
+    /// CPU on a fixed image and falls back to the CPU on no adapter, a failed initialisation or
+    /// a mismatch; `webgpu` fails instead of falling back.
     pub async fn create(options: JsValue) -> Result<Detector, JsError> {
         let backend = get(&options, "backend").as_string().unwrap_or_else(|| "auto".into());
         let cpu_name = get(&options, "cpu").as_string().unwrap_or_else(|| DEFAULT_CPU.into());
+        let weights = match get(&options, "weights") {
+            w if w.is_undefined() || w.is_null() => crate::weights::EMBEDDED.to_vec(),
+            w => w.dyn_into::<Uint8Array>().map_err(|_| JsError::new("invalid input: weights must be a Uint8Array"))?.to_vec(),
+        };
+        let weights = Rc::new(weights);
         let fail_webgpu = get(&options, "testFailWebGpu").as_bool().unwrap_or(false);
         let parity_offset = get(&options, "testParityOffset").as_f64().unwrap_or(0.0) as f32;
-        let (cpu_core, cpu) = cpu_core(&cpu_name).map_err(|e| JsError::new(&e.to_string()))?;
+        let (cpu_core, cpu) = cpu_core(&cpu_name, &weights).map_err(|e| JsError::new(&e.to_string()))?;
         let on_cpu = |core: Core, reason: String| State {
             core: Rc::new(core),
             name: "cpu",
             cpu,
+            weights: weights.clone(),
             reason: Some(reason),
             parity_error: None,
         };
@@ -162,7 +171,7 @@ impl Detector {
                 let gpu = if fail_webgpu { Err("WebGPU initialisation failed (test hook)".to_string()) } else { webgpu_device().await };
                 let attempt = match gpu {
                     Err(e) => Err(format!("WebGPU unavailable: {e}")),
-                    Ok(device) => match Core::embedded(device) {
+                    Ok(device) => match Core::from_weights(&weights, device) {
                         Err(e) => Err(format!("WebGPU failed: {}", headline(e))),
                         Ok(gpu_core) => match parity_error(&gpu_core, &cpu_core, parity_offset).await {
                             Err(e) => Err(format!("WebGPU failed the self-test: {}", headline(e))),
@@ -178,6 +187,7 @@ impl Detector {
                         core: Rc::new(gpu_core),
                         name: "webgpu",
                         cpu,
+                        weights: weights.clone(),
                         reason: None,
                         parity_error: Some(err),
                     },
@@ -210,6 +220,23 @@ impl Detector {
         (core::arch::wasm32::memory_size(0) * 65536) as f64
     }
 
+    /// The FCN's heatmap alone, at the image's own size (no pyramid, no decoding): what the
+    /// benchmarks time. Same input and result fields as `detect`, with no detections.
+    pub fn heatmap(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
+        let start = performance_now();
+        let image = read_image(&pixels, width, height, get(&options, "invert").as_bool().unwrap_or(false));
+        let state = self.state.clone();
+        future_to_promise(async move {
+            let image = image.map_err(js_error)?;
+            let (core, name) = {
+                let s = state.borrow();
+                (s.core.clone(), s.name)
+            };
+            let heatmap = core.heatmap_async(&image).await.map_err(js_error)?;
+            Ok(result_object(&heatmap, &[], name, performance_now() - start))
+        })
+    }
+
     /// Detects digits. `pixels`: RGBA bytes (`Uint8ClampedArray` from a canvas, or
     /// `Uint8Array`) of `width × height × 4`, 8-bit gray of `width × height`, or a
     /// `Float32Array` of `width × height` intensities in [0, 1]. Options: `invert` (dark on
@@ -229,8 +256,8 @@ impl Detector {
                 Ok(r) => r,
                 Err(e) if name == "webgpu" => {
                     // The GPU failed mid-session: continue on the CPU, and say so.
-                    let cpu = state.borrow().cpu;
-                    let fallback = Rc::new(cpu_core(cpu).map_err(js_error)?.0);
+                    let (cpu, weights) = (state.borrow().cpu, state.borrow().weights.clone());
+                    let fallback = Rc::new(cpu_core(cpu, &weights).map_err(js_error)?.0);
                     {
                         let mut s = state.borrow_mut();
                         s.core = fallback.clone();

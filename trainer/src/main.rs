@@ -4,6 +4,7 @@
 //! trainer train [--recipe small|small-shift|deep-shift|all] [--mnist DIR] [--out DIR] [--seed N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer composite -o OUT.png [--mnist DIR]
+//! trainer export-tf WEIGHTS.dsw -o OUT.json   (TensorFlow layouts, for the TF.js benchmark)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -367,6 +368,43 @@ fn run_export_strokes(args: &Args) -> Result<(), String> {
     std::fs::write(out, serde_json::to_string(&list).map_err(|e| e.to_string())? + "\n").map_err(|e| format!("{}: {e}", out.display()))
 }
 
+/// Writes a weights file's parameters in TensorFlow's layouts, as JSON, for the TF.js side of
+/// the browser benchmark: convolution kernels `[3, 3, in, out]` (HWIO), dense kernels
+/// `[in, out]`, flattened row-major, with biases, strides, the architecture and the pooling.
+fn run_export_tf(args: &Args) -> Result<(), String> {
+    let out = args.output.as_deref().ok_or("export-tf needs -o FILE.json")?;
+    let [file] = args.positional.as_slice() else { return Err("export-tf needs one WEIGHTS.dsw".into()) };
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+    let p = detector.network().parameters().map_err(|e| e.to_string())?;
+    let convs: Vec<_> = p
+        .convs
+        .iter()
+        .map(|c| {
+            // burn [out, in, ky, kx] → TF [ky, kx, in, out]
+            let mut kernel = vec![0.0f32; c.weight.len()];
+            for o in 0..c.outputs {
+                for i in 0..c.inputs {
+                    for tap in 0..9 {
+                        kernel[(tap * c.inputs + i) * c.outputs + o] = c.weight[(o * c.inputs + i) * 9 + tap];
+                    }
+                }
+            }
+            serde_json::json!({ "shape": [3, 3, c.inputs, c.outputs], "stride": c.stride, "kernel": kernel, "bias": c.bias })
+        })
+        .collect();
+    let dense = |d: &digitscope::network::DenseParameters| serde_json::json!({ "shape": [d.inputs, d.outputs], "kernel": d.weight, "bias": d.bias });
+    let json = serde_json::json!({
+        "recipe": detector.info().recipe,
+        "architecture": p.architecture.name(),
+        "pooling": detector.pooling().name(),
+        "convs": convs,
+        "dense": dense(&p.dense),
+        "output": dense(&p.output),
+    });
+    std::fs::write(out, json.to_string() + "\n").map_err(|e| format!("{}: {e}", out.display()))
+}
+
 fn run_composite(args: &Args) -> Result<(), String> {
     let out = args.output.as_deref().ok_or("composite needs -o OUT.png")?;
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
@@ -383,6 +421,7 @@ fn main() -> ExitCode {
         "scene-pngs" => run_scene_pngs(&args),
         "export-sample" => run_export_sample(&args),
         "export-strokes" => run_export_strokes(&args),
+        "export-tf" => run_export_tf(&args),
         other => Err(format!("unknown command {other:?} (train, eval, composite)")),
     });
     match result {

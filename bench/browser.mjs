@@ -1,0 +1,161 @@
+// The browser benchmark (`make bench-browser`): in Debian's headless Chromium, on the same
+// deterministic image and the same weights, digitscope's wasm detector — every CPU engine, with
+// and without wasm SIMD, and WebGPU (SwiftShader here: a CPU emulation, not a GPU) — against
+// TensorFlow.js running the same network with the weights exported by the trainer (`trainer
+// export-tf`): its wasm backend (XNNPACK, SIMD, one thread) and its WebGPU backend. Median of
+// RUNS runs after 5 warm-up runs, each timed from the pixels to the probabilities read back
+// into JS; every heatmap's max |difference| from TF.js-wasm's is printed (they must agree).
+// Then the full detector (deep net, two pyramid levels, decoding), the time to the first
+// heatmap after a cold page load, and the shipped size per part. Writes out/bench/browser.json.
+// Usage: node bench/browser.mjs [runs]   (needs `make wasm` and out/bench/small-tf.json)
+import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { fileURLToPath } from 'node:url';
+import { serve } from '../tests/browser/server.mjs';
+import { launch } from '../tests/browser/chromium.mjs';
+
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+const RUNS = Number(process.argv[2] ?? 25);
+const WARMUP = 5;
+const SIDES = [512, 280];
+const OUT = `${ROOT}out/bench`;
+
+/** Multiply-adds of the FCN on a side×side image (as digitscope's Architecture::multiply_adds). */
+function multiplyAdds(layers, side) {
+  let [h, c, total] = [side, 1, 0];
+  for (const [out, stride] of layers) {
+    h = Math.ceil(h / stride);
+    total += h * h * out * c * 9;
+    c = out;
+  }
+  return total + h * h * (c * 64 + 64 * 11);
+}
+const SMALL = [[16, 2], [32, 2], [64, 2]];
+const DEEP = [[16, 2], [16, 1], [32, 2], [32, 1], [64, 2], [64, 1]];
+
+// TF.js's browser bundles and wasm binaries, from node_modules (devDependencies, pinned).
+mkdirSync(`${OUT}/tfjs`, { recursive: true });
+const TF = `${ROOT}node_modules/@tensorflow`;
+for (const f of ['tfjs-core/dist/tf-core.min.js', 'tfjs-backend-wasm/dist/tf-backend-wasm.min.js', 'tfjs-backend-webgpu/dist/tf-backend-webgpu.min.js',
+  'tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm', 'tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm', 'tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm']) {
+  copyFileSync(`${TF}/${f}`, `${OUT}/tfjs/${f.split('/').at(-1)}`);
+}
+
+const server = await serve({
+  '/pkg/': `${ROOT}www/pkg`, '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`, '/pkg-simd/': `${ROOT}www/pkg-simd`,
+  '/src/': `${ROOT}www/src`, '/weights/': `${ROOT}weights`, '/tfjs/': `${OUT}/tfjs`, '/out/': OUT,
+  '/': `${ROOT}bench/pages`,
+}, { csp: false });
+
+const maxDiff = (a, b) => (a.length !== b.length ? Infinity : a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0));
+const rows = [];
+const reference = {};
+
+async function onPage(webgpu, body) {
+  const browser = await launch({ webgpu });
+  try {
+    const page = await browser.newPage();
+    page.on('pageerror', (e) => console.error('page error:', String(e)));
+    await page.goto(`${server.url}/index.html`);
+    await page.waitForFunction(() => window.bench !== undefined && window.tf !== undefined, null, { timeout: 60_000 });
+    await body(page);
+  } finally {
+    await browser.close();
+  }
+}
+
+function record(name, side, r, macs, group) {
+  const row = { group, engine: name, side, ms: Number(r.ms.toFixed(2)), 'GFLOP/s': Number(((2 * macs) / r.ms / 1e6).toFixed(1)) };
+  if (group === 'small FCN') {
+    if (name === 'tfjs-wasm') reference[side] = r;
+    row['vs tfjs-wasm'] = reference[side] ? Number((r.ms / reference[side].ms).toFixed(2)) : null;
+    row['max |diff|'] = reference[side] ? Number(maxDiff(r.probs, reference[side].probs).toExponential(2)) : null;
+  }
+  rows.push(row);
+  console.log(JSON.stringify(row));
+}
+
+const smallOptions = { warmup: WARMUP, runs: RUNS, weightsUrl: '/weights/small.dsw', tfWeightsUrl: '/out/small-tf.json' };
+const CPU = [
+  ['direct+simd', { backend: 'cpu', cpu: 'direct' }],
+  ['direct', { backend: 'cpu', cpu: 'direct', simd: false }],
+  ['flex+simd', { backend: 'cpu', cpu: 'flex' }],
+  ['flex', { backend: 'cpu', cpu: 'flex', simd: false }],
+  ['ndarray', { backend: 'cpu', cpu: 'ndarray' }],
+];
+
+// 1. The small FCN (the notebook's recipe 1 with its own weights), CPU engines vs TF.js-wasm.
+await onPage(false, async (page) => {
+  for (const side of SIDES) {
+    const macs = multiplyAdds(SMALL, side);
+    record('tfjs-wasm', side, await page.evaluate(([s, o]) => window.bench.tfjs('wasm', s, o), [side, smallOptions]), macs, 'small FCN');
+    for (const [name, options] of CPU) {
+      record(name, side, await page.evaluate(([o, s, b]) => window.bench.ours(o, s, b), [options, side, smallOptions]), macs, 'small FCN');
+    }
+  }
+  // 2. The full detector (deep net at the image's size and halved, decoding), CPU engines.
+  for (const side of SIDES) {
+    const macs = multiplyAdds(DEEP, side) + multiplyAdds(DEEP, Math.ceil(side / 2));
+    for (const [name, options] of CPU) {
+      record(name, side, await page.evaluate(([o, s, b]) => window.bench.ours(o, s, b), [options, side, { warmup: 3, runs: Math.max(10, Math.floor(RUNS / 2)), full: true }]), macs, 'full detector');
+    }
+  }
+});
+
+// 3. WebGPU (SwiftShader: Chromium's CPU emulation of a GPU; a real GPU's figures differ).
+await onPage(true, async (page) => {
+  for (const side of SIDES) {
+    const macs = multiplyAdds(SMALL, side);
+    const gpuRuns = { ...smallOptions, warmup: 3, runs: 10 };
+    for (const [name, call] of [['tfjs-webgpu', () => page.evaluate(([s, o]) => window.bench.tfjs('webgpu', s, o), [side, gpuRuns])],
+      ['webgpu', () => page.evaluate(([s, o]) => window.bench.ours({ backend: 'webgpu' }, s, o), [side, gpuRuns])]]) {
+      try {
+        record(name, side, await call(), macs, 'small FCN');
+      } catch (e) {
+        console.log(JSON.stringify({ engine: name, side, error: String(e.message ?? e).split('\n')[0] }));
+        rows.push({ group: 'small FCN', engine: name, side, error: String(e.message ?? e).split('\n')[0] });
+      }
+    }
+  }
+});
+
+// 4. Time to the first heatmap after a cold page load of the site (no cache, no service worker).
+const site = await serve({ '/': `${ROOT}www` });
+const firstHeatmap = [];
+{
+  const browser = await launch({ webgpu: false });
+  for (let i = 0; i < 5; i++) {
+    const context = await browser.newContext({ serviceWorkers: 'block' });
+    const page = await context.newPage();
+    await page.goto(`${site.url}/index.html`);
+    const ms = await page.evaluate(() => new Promise((resolve) => {
+      const el = document.querySelector('digit-detector');
+      const done = () => resolve(performance.now());
+      if (el.result) done(); else el.addEventListener('detect', done, { once: true });
+    }));
+    firstHeatmap.push(ms);
+    await context.close();
+  }
+  await browser.close();
+}
+await site.close();
+await server.close();
+firstHeatmap.sort((a, b) => a - b);
+
+// 5. Shipped size per part (gzip -9 of each file; a browser downloads one CPU module).
+const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
+const sizes = {
+  'pkg-simd (CPU, SIMD: default) wasm': gz(`${ROOT}www/pkg-simd/digitscope_bg.wasm`),
+  'pkg (CPU, no SIMD) wasm': gz(`${ROOT}www/pkg/digitscope_bg.wasm`),
+  'pkg-webgpu (WebGPU) wasm': gz(`${ROOT}www/pkg-webgpu/digitscope_bg.wasm`),
+  'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope.js`),
+  'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),
+  'element, worker and loader (www/src/*.js)': ['digit-detector.js', 'client.js', 'worker.js', 'load.js', 'colors.js', 'index.js'].reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
+};
+const report = { runs: RUNS, warmup: WARMUP, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
+writeFileSync(`${OUT}/browser.json`, `${JSON.stringify(report, null, 2)}\n`);
+console.log(`\nmedian of ${RUNS} runs after ${WARMUP} warm-up; GFLOP/s = 2 × multiply-adds / time`);
+console.table(rows.map(({ group, engine, side, ms, ...rest }) => ({ group, engine, side, ms, ...rest })));
+console.log(`time to first heatmap after a cold load of the site: median ${firstHeatmap[2].toFixed(0)} ms (${firstHeatmap.map((t) => t.toFixed(0)).join(', ')})`);
+console.table(Object.entries(sizes).map(([part, bytes]) => ({ part, 'gzip bytes': bytes })));
+console.log(`written to out/bench/browser.json`);
