@@ -6,8 +6,9 @@
 //! of accumulators, fed one input channel at a time from the (zero-padded) input rows and a
 //! weight panel packed `[tap][in][8]`. Written with fixed-size arrays and no branches in the inner
 //! loop, so LLVM turns it into `f32x4` code on wasm `simd128` and SSE/AVX natively, with no
-//! `unsafe`. Swish is fused into the kernel's store; swish and softmax use a polynomial `exp`
-//! (relative error about 2e-7). Scratch buffers live in the engine and are reused across calls.
+//! `unsafe`. Swish runs over each output row while it is in cache; swish and softmax use a
+//! polynomial `exp` (relative error about 2e-7). Scratch buffers live in the engine and are
+//! reused across calls; outputs and padded inputs are overwritten, never cleared.
 //!
 //! The burn network stays the definition (training, WebGPU, the classifier); `tests/direct.rs`
 //! checks this engine against it on every architecture and pooling.
@@ -70,24 +71,48 @@ impl Layer {
     }
 
     /// Runs the layer on an `h`×`w`×`inputs` NHWC map; writes `ho`×`wo`×`padded_outputs` to `out`.
-    fn run(&self, input: &[f32], h: usize, w: usize, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> (usize, usize) {
+    fn run(&self, input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
+        let [padded, cols] = buffers;
         let (c, s, k) = (self.inputs, self.stride, self.k);
         let ((top, bottom), (left, right)) = (same_padding(h, k, s), same_padding(w, k, s));
         let (hp, wp) = (h + top + bottom, w + left + right);
         let source: &[f32] = if top + bottom + left + right == 0 {
             input
         } else {
-            padded.clear();
+            // Every element is written below (rows copied, borders zeroed): no full clear.
             padded.resize(hp * wp * c, 0.0);
+            padded[..top * wp * c].fill(0.0);
+            padded[(top + h) * wp * c..].fill(0.0);
             for y in 0..h {
-                let to = ((y + top) * wp + left) * c;
-                padded[to..to + w * c].copy_from_slice(&input[y * w * c..(y + 1) * w * c]);
+                let row = &mut padded[(y + top) * wp * c..(y + top + 1) * wp * c];
+                row[..left * c].fill(0.0);
+                row[(left + w) * c..].fill(0.0);
+                row[left * c..(left + w) * c].copy_from_slice(&input[y * w * c..(y + 1) * w * c]);
             }
             padded
         };
         let (ho, wo) = (h.div_ceil(s), w.div_ceil(s));
+        // One input channel (the first layer): gather each pixel's 3×3 window into a row
+        // (im2col), so the kernel runs it as a 1×1 convolution over 9 channels — with the same
+        // packed weights, whose layout `[tap][in = 1]` is `[in = 9]`.
+        let (source, c, s, k, wp) = if c == 1 && k > 1 {
+            cols.resize(ho * wo * k * k, 0.0);
+            let mut windows = cols.chunks_exact_mut(k * k);
+            for oy in 0..ho {
+                for ox in 0..wo {
+                    let window = windows.next().expect("one window per output pixel");
+                    for ky in 0..k {
+                        let from = (oy * s + ky) * wp + ox * s;
+                        window[ky * k..(ky + 1) * k].copy_from_slice(&source[from..from + k]);
+                    }
+                }
+            }
+            (&cols[..], k * k, 1, 1, wo)
+        } else {
+            (source, c, s, k, wp)
+        };
         let n = self.padded_outputs;
-        out.clear();
+        // Every element is written below (padding channels included): no clear.
         out.resize(ho * wo * n, 0.0);
         let taps = k * k;
         let panel = taps * c * NR;
@@ -108,14 +133,14 @@ impl Layer {
                             kernel(&mut acc, source, base.map(|b| b + tap), wt, c);
                         }
                     }
-                    for (i, a) in acc.iter_mut().enumerate().take(valid) {
-                        if self.swish {
-                            swish8(a);
-                        }
+                    for (i, a) in acc.iter().enumerate().take(valid) {
                         let at = (ox + i) * n + block * NR;
                         row[at..at + NR].copy_from_slice(a);
                     }
                 }
+            }
+            if self.swish {
+                swish(row);
             }
         }
         (ho, wo)
@@ -125,37 +150,43 @@ impl Layer {
 /// `acc[i][j] += Σ_ci source[at[i] + ci] · wt[ci·NR + j]`: the one micro-kernel.
 #[inline(always)]
 fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
-    let rows: [&[f32]; MR] = at.map(|a| &source[a..a + c]);
-    for (ci, b) in wt.chunks_exact(NR).enumerate().take(c) {
+    let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
+    for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
         let b: &[f32; NR] = b.try_into().expect("NR weights");
-        for i in 0..MR {
-            let a = rows[i][ci];
-            for j in 0..NR {
-                acc[i][j] += a * b[j];
-            }
+        for j in 0..NR {
+            acc[0][j] += a0 * b[j];
+            acc[1][j] += a1 * b[j];
+            acc[2][j] += a2 * b[j];
+            acc[3][j] += a3 * b[j];
         }
     }
 }
 
 /// `e^x` by range reduction to `[-ln2/2, ln2/2]` and a degree-6 polynomial (Cephes' `expf`
-/// coefficients); branch-free so loops over it vectorize. Inputs are clamped to [-87, 88].
+/// coefficients). Branch-free, with no float-to-int conversion (the exponent is read from the
+/// rounding constant's mantissa) and clamps written as selects (one `min`/`max` instruction
+/// each on wasm and x86), so loops over it vectorize into a few dozen `f32x4` operations.
+/// Inputs are clamped to [-87, 88]; NaN stays NaN.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
     const LOG2E: f32 = std::f32::consts::LOG2_E;
     const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding and subtracting it rounds to an integer
-    let x = x.max(-87.0).min(88.0);
-    let n = (x * LOG2E + ROUND) - ROUND;
+    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer, kept in the mantissa
+    let x = if x < -87.0 { -87.0 } else { x };
+    let x = if x > 88.0 { 88.0 } else { x };
+    let t = x * LOG2E + ROUND;
+    let n = t - ROUND;
+    let exponent = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let r = x - n * LN2_HI - n * LN2_LO;
     let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 5.000_000_1e-1;
     let e = p * r * r + r + 1.0;
-    e * f32::from_bits(((n as i32 + 127) << 23) as u32)
+    e * f32::from_bits((exponent.wrapping_add(127) << 23) as u32)
 }
 
-#[inline(always)]
-fn swish8(v: &mut [f32; NR]) {
-    for x in v.iter_mut() {
+/// `x · sigmoid(x)` in place: a plain loop over a row, which the loop vectorizer widens.
+fn swish(values: &mut [f32]) {
+    for x in values.iter_mut() {
         *x /= 1.0 + exp(-*x);
     }
 }
@@ -165,7 +196,8 @@ fn swish8(v: &mut [f32; NR]) {
 struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
-    padded: Vec<f32>,
+    /// The padded input and the im2col rows of the current layer.
+    buffers: [Vec<f32>; 2],
 }
 
 /// The FCN as direct CPU kernels.
@@ -191,12 +223,12 @@ impl DirectNet {
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
     pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
         let mut guard = self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))?;
-        let Scratch { a, b, padded } = &mut *guard;
+        let Scratch { a, b, buffers } = &mut *guard;
         let (mut h, mut w) = (image.height, image.width);
         a.clear();
         a.extend_from_slice(&image.pixels);
         for layer in &self.trunk {
-            (h, w) = layer.run(a, h, w, padded, b);
+            (h, w) = layer.run(a, h, w, buffers, b);
             std::mem::swap(a, b);
         }
         if let Some(k) = pooling.kernel() {
@@ -204,8 +236,8 @@ impl DirectNet {
             max_pool(a, h, w, c, k, b);
             std::mem::swap(a, b);
         }
-        self.dense.run(a, h, w, padded, b);
-        self.output.run(b, h, w, padded, a);
+        self.dense.run(a, h, w, buffers, b);
+        self.output.run(b, h, w, buffers, a);
         let (cells, n) = (h * w, self.output.padded_outputs);
         let mut probs = vec![0.0; CLASSES * cells];
         for (cell, logits) in a.chunks_exact(n).enumerate() {
