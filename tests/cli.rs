@@ -180,3 +180,25 @@ fn bad_usage_exits_non_zero() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("-o OUT.png"), "{stderr}");
 }
+
+#[test]
+fn both_cpu_engines_agree() {
+    let run = |extra: &[&str]| {
+        let mut args = vec!["detect", "--json", "--probs"];
+        args.extend_from_slice(extra);
+        let path = composite();
+        args.push(&path);
+        let out = digitscope(&args);
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
+    };
+    let (direct, flex) = (run(&[]), run(&["--cpu", "flex"]));
+    let probs = |v: &serde_json::Value| v["heatmap"]["probs"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).collect::<Vec<_>>();
+    let diff = probs(&direct).iter().zip(probs(&flex)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+    assert!(diff < 1e-5, "heatmaps differ by {diff}");
+    let digits = |v: &serde_json::Value| v["detections"].as_array().unwrap().iter().map(|d| d["digit"].as_u64().unwrap()).collect::<Vec<_>>();
+    assert_eq!(digits(&direct), digits(&flex));
+    let bad = digitscope(&["detect", "--cpu", "gpu", &composite()]);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("digitscope: unknown CPU engine \"gpu\" (direct, flex)\n"));
+}

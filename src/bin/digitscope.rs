@@ -1,9 +1,11 @@
 //! `digitscope`: detect digits in PNG images, or draw the class heatmap.
 //!
 //! ```text
-//! digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window]
-//! digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N]
+//! digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
+//! digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]
 //! ```
+//!
+//! `--cpu`: the FCN on the project's direct CPU kernels (default) or on burn-flex.
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -13,8 +15,8 @@ use digitscope::pngio::{read_png, write_png};
 use digitscope::render::render;
 use digitscope::{Detector, Pooling};
 
-const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window]
-       digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N]";
+const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
+       digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]";
 
 #[derive(Default)]
 struct Args {
@@ -27,6 +29,8 @@ struct Args {
     pooling: Option<Pooling>,
     output: Option<PathBuf>,
     scale: Option<usize>,
+    /// Run the FCN on burn-flex instead of the direct kernels.
+    burn: bool,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -42,6 +46,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                 let v = value("--pooling")?;
                 args.pooling = Some(Pooling::from_name(&v).ok_or(format!("unknown pooling {v:?}"))?);
             }
+            "--cpu" => match value("--cpu")?.as_str() {
+                "direct" => args.burn = false,
+                "flex" => args.burn = true,
+                other => return Err(format!("unknown CPU engine {other:?} (direct, flex)")),
+            },
             "-o" | "--output" => args.output = Some(value("-o")?.into()),
             "--scale" => {
                 let v = value("--scale")?;
@@ -76,6 +85,7 @@ fn run(args: Args) -> Result<(), String> {
         Some(p) => detector.with_pooling(p),
         None => detector,
     };
+    let detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
     for file in &args.files {
         let image = read_png(file, args.invert).map_err(|e| e.to_string())?;
         let (heatmap, detections) = detector.detect(&image).map_err(|e| e.to_string())?;
