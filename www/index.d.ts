@@ -33,7 +33,7 @@ export interface DetectionResult {
 /** The backend actually in use, and why the CPU runs if it does. */
 export interface BackendState {
   name: 'webgpu' | 'cpu';
-  cpu: 'flex' | 'ndarray';
+  cpu: 'direct' | 'flex' | 'ndarray';
   /** Whether the running module uses wasm SIMD. */
   simd: boolean;
   reason: string | null;
@@ -43,8 +43,10 @@ export interface BackendState {
 export interface DetectorOptions {
   /** "auto" (default) tries WebGPU, self-tests it and falls back to the CPU. */
   backend?: 'auto' | 'webgpu' | 'cpu';
-  /** CPU backend: "flex" (default) or the deprecated "ndarray". */
-  cpu?: 'flex' | 'ndarray';
+  /** CPU engine: "direct" (default: the project's kernels), "flex" (burn-flex) or the deprecated "ndarray". */
+  cpu?: 'direct' | 'flex' | 'ndarray';
+  /** A weights file's bytes (`.dsw`) instead of the embedded weights. */
+  weights?: Uint8Array;
   /** false: use the CPU module built without wasm SIMD even where SIMD exists. */
   simd?: boolean;
 }
@@ -56,6 +58,8 @@ export interface DetectOptions {
 
 export interface Detector {
   readonly backend: BackendState;
+  /** The FCN's heatmap alone at the image's size (no pyramid, no decoding; `detections` is empty). */
+  heatmap(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
   /** Bytes of wasm linear memory the module holds (it only grows). */
   memoryBytes(): number;
   /** RGBA (width × height × 4) or gray (width × height) bytes, or Float32Array intensities in [0, 1]. */

@@ -70,6 +70,8 @@ describe('CPU path (no WebGPU adapter)', () => {
     const { page } = await harnessPage(browser);
     const expected = native();
     const configs = [
+      [{}, 'direct', true],
+      [{ simd: false }, 'direct', false],
       [{ cpu: 'flex' }, 'flex', true],
       [{ cpu: 'flex', simd: false }, 'flex', false],
       [{ cpu: 'ndarray' }, 'ndarray', false],

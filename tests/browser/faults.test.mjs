@@ -80,7 +80,7 @@ describe('GPU faults under <digit-detector> (Chromium with a SwiftShader WebGPU 
       const result = await settled(page);
       assert.equal(result.backend, 'cpu');
       assert.deepEqual(digits(result), STROKES.map((s) => s.digit).sort(), JSON.stringify(result.detections));
-      assert.match(await status(page), /^3 digits: .* · CPU \(flex\) — WebGPU (unavailable|disagrees)/);
+      assert.match(await status(page), /^3 digits: .* · CPU \(direct\) — WebGPU (unavailable|disagrees)/);
       assert.equal(await differenceFromCpu(page), 0);
       assert.deepEqual(errors, []);
       await context.close();
@@ -102,7 +102,7 @@ describe('GPU faults under <digit-detector> (Chromium with a SwiftShader WebGPU 
     const onCpu = await settled(page);
     assert.equal(onCpu.backend, 'cpu');
     assert.deepEqual(digits(onCpu), STROKES.map((s) => s.digit).sort(), JSON.stringify(onCpu.detections));
-    assert.match(await status(page), /^3 digits: .* · CPU \(flex\) — WebGPU failed during detection/);
+    assert.match(await status(page), /^3 digits: .* · CPU \(direct\) — WebGPU failed during detection/);
     const changes = await page.evaluate(() => window.backendChanges);
     assert.equal(changes.length, 1);
     assert.match(changes[0].reason, /^WebGPU failed during detection: .*(destroyed|lost|poisoned)/i);

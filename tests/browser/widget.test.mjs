@@ -87,7 +87,7 @@ describe('the static site', () => {
       assert.ok(d, `no ${e.digit} within 8 px of the CLI's ${JSON.stringify(e)}: ${JSON.stringify(detections)}`);
     }
     const status = await page.locator('digit-detector').locator('[role=status]').textContent();
-    assert.match(status, /7 digits: .* · CPU \(flex\)/);
+    assert.match(status, /7 digits: .* · CPU \(direct\)/);
     assertClean();
     await context.close();
   });

@@ -143,7 +143,7 @@ export class DigitDetector extends HTMLElement {
     );
   }
 
-  /** "WebGPU", or "CPU (flex) — <why>" with the reason's headline (the full text goes in a tooltip). */
+  /** "WebGPU", or "CPU (direct) — <why>" with the reason's headline (the full text goes in a tooltip). */
   describeBackend() {
     const b = this.client?.backend;
     if (!b) return '';

@@ -10,7 +10,7 @@ export { classColor, CLASS_LABELS } from './colors.js';
 
 /**
  * Creates a detector with the embedded weights, in the calling thread. Options: `backend`
- * ("auto" | "webgpu" | "cpu"), `cpu` ("flex" | "ndarray"). Resolves to an object with `backend`
+ * ("auto" | "webgpu" | "cpu"), `cpu` ("direct" | "flex" | "ndarray"). Resolves to an object with `backend`
  * and `detect(pixels, width, height, { invert })`.
  */
 export { createDetector } from './load.js';

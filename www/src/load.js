@@ -33,7 +33,7 @@ async function hasWebGpuAdapter(options) {
   }
 }
 
-/** A detector on the CPU module (flex, or ndarray when asked). */
+/** A detector on the CPU module (the direct kernels by default; flex or ndarray when asked). */
 export async function createCpuDetector(options = {}, reason = 'CPU requested') {
   const { Detector } = await cpuModule(options);
   const detector = await Detector.create({ ...options, backend: 'cpu' });
