@@ -11,7 +11,7 @@
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
-import { serve } from '../tests/browser/server.mjs';
+import { packageMounts, serve } from '../tests/browser/server.mjs';
 import { launch } from '../tests/browser/chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -41,11 +41,9 @@ for (const f of ['tfjs-core/dist/tf-core.min.js', 'tfjs-backend-wasm/dist/tf-bac
   copyFileSync(`${TF}/${f}`, `${OUT}/tfjs/${f.split('/').at(-1)}`);
 }
 
-const server = await serve({
-  '/pkg/': `${ROOT}www/pkg`, '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`, '/pkg-simd/': `${ROOT}www/pkg-simd`,
-  '/src/': `${ROOT}www/src`, '/weights/': `${ROOT}weights`, '/tfjs/': `${OUT}/tfjs`, '/out/': OUT,
-  '/': `${ROOT}bench/pages`,
-}, { csp: false });
+const server = await serve(packageMounts(ROOT, {
+  '/weights/': `${ROOT}weights`, '/tfjs/': `${OUT}/tfjs`, '/out/': OUT, '/': `${ROOT}bench/pages`,
+}), { csp: false });
 
 const maxDiff = (a, b) => (a.length !== b.length ? Infinity : a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0));
 const rows = [];

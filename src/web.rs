@@ -223,17 +223,8 @@ impl Detector {
     /// The FCN's heatmap alone, at the image's own size (no pyramid, no decoding): what the
     /// benchmarks time. Same input and result fields as `detect`, with no detections.
     pub fn heatmap(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
-        let start = performance_now();
-        let image = read_image(&pixels, width, height, get(&options, "invert").as_bool().unwrap_or(false));
-        let state = self.state.clone();
-        future_to_promise(async move {
-            let image = image.map_err(js_error)?;
-            let (core, name) = {
-                let s = state.borrow();
-                (s.core.clone(), s.name)
-            };
-            let heatmap = core.heatmap_async(&image).await.map_err(js_error)?;
-            Ok(result_object(&heatmap, &[], name, performance_now() - start))
+        self.call(pixels, width, height, options, async |core: &Core, image: &GrayImage| {
+            Ok((core.heatmap_async(image).await?, Vec::new()))
         })
     }
 
@@ -243,6 +234,21 @@ impl Detector {
     /// light). The input is copied before anything else happens, so the caller may reuse or
     /// transfer its buffer as soon as this returns.
     pub fn detect(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
+        self.call(pixels, width, height, options, async |core: &Core, image: &GrayImage| core.detect_async(image).await)
+    }
+}
+
+impl Detector {
+    /// Copies the caller's pixels now, then runs `work` on the current backend; if the GPU fails
+    /// mid-session, the detector moves to the CPU for good (and says why) and `work` reruns there.
+    fn call(
+        &self,
+        pixels: JsValue,
+        width: f64,
+        height: f64,
+        options: JsValue,
+        work: impl AsyncFn(&Core, &GrayImage) -> Result<(crate::Heatmap, Vec<Detection>), Error> + 'static,
+    ) -> Promise {
         let start = performance_now();
         let image = read_image(&pixels, width, height, get(&options, "invert").as_bool().unwrap_or(false));
         let state = self.state.clone();
@@ -252,10 +258,9 @@ impl Detector {
                 let s = state.borrow();
                 (s.core.clone(), s.name)
             };
-            let result = match core.detect_async(&image).await {
+            let (heatmap, detections) = match work(&core, &image).await {
                 Ok(r) => r,
                 Err(e) if name == "webgpu" => {
-                    // The GPU failed mid-session: continue on the CPU, and say so.
                     let (cpu, weights) = (state.borrow().cpu, state.borrow().weights.clone());
                     let fallback = Rc::new(cpu_core(cpu, &weights).map_err(js_error)?.0);
                     {
@@ -265,12 +270,12 @@ impl Detector {
                         s.reason = Some(format!("WebGPU failed during detection: {}", headline(e)));
                         s.parity_error = None;
                     }
-                    fallback.detect_async(&image).await.map_err(js_error)?
+                    work(&fallback, &image).await.map_err(js_error)?
                 }
                 Err(e) => return Err(js_error(e)),
             };
             let backend = state.borrow().name;
-            Ok(result_object(&result.0, &result.1, backend, performance_now() - start))
+            Ok(result_object(&heatmap, &detections, backend, performance_now() - start))
         })
     }
 }

@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 
-import { serve } from './server.mjs';
+import { packageMounts, serve } from './server.mjs';
 import { launch, openPage } from './chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -13,14 +13,7 @@ const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? 
 
 let server;
 before(async () => {
-  server = await serve({
-    '/pkg/': `${ROOT}www/pkg`,
-    '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`,
-    '/pkg-simd/': `${ROOT}www/pkg-simd`,
-    '/src/': `${ROOT}www/src`,
-    '/samples/': `${ROOT}samples`,
-    '/': `${ROOT}tests/browser/pages`,
-  });
+  server = await serve(packageMounts(ROOT));
 });
 after(() => server.close());
 

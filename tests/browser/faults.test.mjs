@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { fileURLToPath } from 'node:url';
 
-import { serve } from './server.mjs';
+import { packageMounts, serve } from './server.mjs';
 import { launch } from './chromium.mjs';
 import { STROKES, drawDigit, settled } from './drawing.mjs';
 
@@ -17,13 +17,7 @@ const SCALE = 2;
 let server;
 let browser;
 before(async () => {
-  server = await serve({
-    '/pkg/': `${ROOT}www/pkg`,
-    '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`,
-    '/pkg-simd/': `${ROOT}www/pkg-simd`,
-    '/src/': `${ROOT}www/src`,
-    '/': `${ROOT}tests/browser/pages`,
-  });
+  server = await serve(packageMounts(ROOT));
   browser = await launch({ webgpu: true });
 });
 after(async () => {

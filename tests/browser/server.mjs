@@ -18,6 +18,19 @@ const TYPES = {
   '.d.ts': 'text/plain; charset=utf-8',
 };
 
+/** The package's files as the test pages load them: the three wasm modules, the JS, the pages. */
+export function packageMounts(root, extra = {}) {
+  return {
+    '/pkg/': `${root}www/pkg`,
+    '/pkg-webgpu/': `${root}www/pkg-webgpu`,
+    '/pkg-simd/': `${root}www/pkg-simd`,
+    '/src/': `${root}www/src`,
+    '/samples/': `${root}samples`,
+    '/': `${root}tests/browser/pages`,
+    ...extra,
+  };
+}
+
 export const CSP = "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; style-src 'self'; img-src 'self' blob: data:; connect-src 'self'; worker-src 'self'; object-src 'none'; base-uri 'self'";
 
 /**

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-import { serve } from './server.mjs';
+import { packageMounts, serve } from './server.mjs';
 import { launch, openPage } from './chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -18,14 +18,7 @@ const MAX_GROWTH = 0.05;
 let server;
 const report = [];
 before(async () => {
-  server = await serve({
-    '/pkg/': `${ROOT}www/pkg`,
-    '/pkg-webgpu/': `${ROOT}www/pkg-webgpu`,
-    '/pkg-simd/': `${ROOT}www/pkg-simd`,
-    '/src/': `${ROOT}www/src`,
-    '/samples/': `${ROOT}samples`,
-    '/': `${ROOT}tests/browser/pages`,
-  });
+  server = await serve(packageMounts(ROOT));
 });
 after(async () => {
   await server.close();
