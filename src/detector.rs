@@ -41,7 +41,7 @@ impl Detector {
     /// Runs the FCN on the direct CPU kernels ([`crate::direct`]) instead of burn: the same
     /// weights, read back once from a CPU device.
     pub fn with_direct_kernels(mut self) -> Result<Self> {
-        self.direct = Some(DirectNet::new(&self.network.parameters()?));
+        self.direct = Some(DirectNet::new(&self.network.parameters()?)?);
         Ok(self)
     }
 

@@ -210,14 +210,19 @@ pub struct DirectNet {
 }
 
 impl DirectNet {
-    /// Packs a network's parameters for the kernels.
-    pub fn new(parameters: &Parameters) -> Self {
-        Self {
+    /// Packs a network's parameters for the kernels. Every layer but the last must have a
+    /// multiple of 8 outputs (16, 32, 64 here): a layer reads its input's channels unpadded.
+    pub fn new(parameters: &Parameters) -> Result<Self> {
+        let inner = parameters.convs.iter().map(|c| c.outputs).chain([parameters.dense.outputs]);
+        if let Some(n) = inner.into_iter().find(|n| n % NR != 0) {
+            return Err(Error::Backend(format!("the direct kernels need multiples of {NR} channels, not {n}")));
+        }
+        Ok(Self {
             trunk: parameters.convs.iter().map(Layer::conv).collect(),
             dense: Layer::dense(&parameters.dense, true),
             output: Layer::dense(&parameters.output, false),
             scratch: Mutex::new(Scratch::default()),
-        }
+        })
     }
 
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
