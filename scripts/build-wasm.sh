@@ -7,8 +7,10 @@
 #                    fallback) — loaded only where the browser offers a WebGPU adapter.
 # A module whose features end in `+simd128` is compiled with that target feature, in a build
 # folder of its own (a change of RUSTFLAGS would otherwise rebuild everything each time).
-# Each: wasm32 build with the `wasm` profile (opt-level s, fat LTO), wasm-bindgen --target web
-# (CLI pinned to the wasm-bindgen version in Cargo.lock, installed if missing), wasm-opt -Oz.
+# Each: wasm32 build with the `wasm` profile (opt-level s, 3 for this crate; fat LTO),
+# wasm-bindgen --target web (CLI pinned to the wasm-bindgen version in Cargo.lock, installed if
+# missing), wasm-opt -Oz — the last two skipped when cargo's output and the tools are unchanged
+# (a stamp per module under the build folder's wasm-stamps/).
 #
 # wasm-opt comes from the npm package `binaryen` (version 132, pinned in package.json): Debian
 # bookworm's binaryen 108 rewrites the externref table of wasm-bindgen 0.2.130's output into a
@@ -29,6 +31,12 @@ fi
 WASM_OPT=node_modules/.bin/wasm-opt
 [ -x "$WASM_OPT" ] || npm ci --no-audit --no-fund
 
+sizes() {
+  for f in "$2/digitscope_bg.wasm" "$2/digitscope.js"; do
+    printf '%-32s %9d bytes raw %9d bytes gzip\n' "$1/$(basename "$f")" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"
+  done
+}
+
 for module in $MODULES; do
   name="${module%%:*}"
   features="${module#*:}"
@@ -42,15 +50,25 @@ for module in $MODULES; do
   fi
   RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$target_dir" cargo build --profile wasm --lib \
     --target wasm32-unknown-unknown --no-default-features --features "$features"
-  rm -rf "$out" && mkdir -p "$out"
-  wasm-bindgen --target web --out-dir "$out" --out-name digitscope \
-    "$target_dir/wasm32-unknown-unknown/wasm/digitscope.wasm"
+  # wasm-bindgen and wasm-opt (minutes for the WebGPU module) only when cargo's output, the
+  # tools or the options changed: the stamp, kept outside the package folder, says what the
+  # module in www/ was made from.
+  wasm="$target_dir/wasm32-unknown-unknown/wasm/digitscope.wasm"
+  stamp_file="$TARGET_DIR/wasm-stamps/$name"
+  stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} $("$WASM_OPT" --version)"
+  if [ -f "$out/digitscope_bg.wasm" ] && [ -f "$out/digitscope.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
+    echo "$name: unchanged since its last build"
+    sizes "$name" "$out"
+    continue
+  fi
+  rm -rf "$out" && mkdir -p "$out" "$(dirname "$stamp_file")"
+  rm -f "$stamp_file"
+  wasm-bindgen --target web --out-dir "$out" --out-name digitscope "$wasm"
   # The features rustc's wasm32 target emits; all are in current browsers.
   [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
     -o "$out/digitscope_bg.wasm" "$out/digitscope_bg.wasm"
   rm -f "$out/.gitignore" "$out/package.json" "$out/digitscope_bg.wasm.d.ts"
-  for f in "$out/digitscope_bg.wasm" "$out/digitscope.js"; do
-    printf '%-32s %9d bytes raw %9d bytes gzip\n' "$name/$(basename "$f")" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"
-  done
+  sizes "$name" "$out"
+  echo "$stamp" > "$stamp_file"
 done
