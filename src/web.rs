@@ -143,7 +143,8 @@ pub struct Detector {
 impl Detector {
     /// Creates a detector. Options: `backend` (`"auto"` default, `"webgpu"`, `"cpu"`), `cpu`
     /// (`"direct"` default, `"flex"`, `"ndarray"`), `weights` (a weights file's bytes, as
-    /// `Uint8Array`, instead of the embedded ones). `auto` tries WebGPU, checks it against the
+    /// `Uint8Array`, instead of the embedded ones), `cpuReason` (what `backend.reason` says
+    /// with `backend: "cpu"`; the loader passes why WebGPU was not used). `auto` tries WebGPU, checks it against the
     /// CPU on a fixed image and falls back to the CPU on no adapter, a failed initialisation or
     /// a mismatch; `webgpu` fails instead of falling back.
     pub async fn create(options: JsValue) -> Result<Detector, JsError> {
@@ -154,6 +155,7 @@ impl Detector {
             w => w.dyn_into::<Uint8Array>().map_err(|_| JsError::new("invalid input: weights must be a Uint8Array"))?.to_vec(),
         };
         let weights = Rc::new(weights);
+        let cpu_reason = get(&options, "cpuReason").as_string().unwrap_or_else(|| "CPU requested".into());
         let fail_webgpu = get(&options, "testFailWebGpu").as_bool().unwrap_or(false);
         let parity_offset = get(&options, "testParityOffset").as_f64().unwrap_or(0.0) as f32;
         let (cpu_core, cpu) = cpu_core(&cpu_name, &weights).map_err(|e| JsError::new(&e.to_string()))?;
@@ -166,7 +168,7 @@ impl Detector {
             parity_error: None,
         };
         let state = match backend.as_str() {
-            "cpu" => on_cpu(cpu_core, "CPU requested".into()),
+            "cpu" => on_cpu(cpu_core, cpu_reason),
             "auto" | "webgpu" => {
                 let gpu = if fail_webgpu { Err("WebGPU initialisation failed (test hook)".to_string()) } else { webgpu_device().await };
                 let attempt = match gpu {

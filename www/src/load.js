@@ -33,11 +33,13 @@ async function hasWebGpuAdapter(options) {
   }
 }
 
-/** A detector on the CPU module (the direct kernels by default; flex or ndarray when asked). */
-export async function createCpuDetector(options = {}, reason = 'CPU requested') {
+/**
+ * A detector on the CPU module (the direct kernels by default; flex or ndarray when asked);
+ * `reason` is what its `backend.reason` reports.
+ */
+async function createCpuDetector(options, reason = 'CPU requested') {
   const { Detector } = await cpuModule(options);
-  const detector = await Detector.create({ ...options, backend: 'cpu' });
-  return { detector, reason };
+  return Detector.create({ ...options, backend: 'cpu', cpuReason: reason });
 }
 
 /**
@@ -46,11 +48,11 @@ export async function createCpuDetector(options = {}, reason = 'CPU requested') 
  */
 export async function createDetector(options = {}) {
   const backend = options.backend ?? 'auto';
-  if (backend === 'cpu') return (await createCpuDetector(options)).detector;
+  if (backend === 'cpu') return createCpuDetector(options);
   injectTestFault(options.testFault);
   if (!options.testFailWebGpu && !(await hasWebGpuAdapter(options))) {
     if (backend === 'webgpu') throw new Error('WebGPU unavailable: this browser offers no WebGPU adapter');
-    return CpuWithReason.create(options, 'WebGPU unavailable: this browser offers no WebGPU adapter');
+    return createCpuDetector(options, 'WebGPU unavailable: this browser offers no WebGPU adapter');
   }
   try {
     const gpu = await import('../pkg-webgpu/digitscope.js');
@@ -58,32 +60,7 @@ export async function createDetector(options = {}) {
     return await gpu.Detector.create(options);
   } catch (e) {
     if (backend === 'webgpu') throw e;
-    return CpuWithReason.create(options, `WebGPU failed: ${e?.message ?? e}`);
-  }
-}
-
-/** The CPU detector, reporting why it runs instead of WebGPU. */
-class CpuWithReason {
-  static async create(options, reason) {
-    const { detector } = await createCpuDetector(options, reason);
-    return new CpuWithReason(detector, reason);
-  }
-
-  constructor(detector, reason) {
-    this.inner = detector;
-    this.reason = reason;
-  }
-
-  get backend() {
-    return { ...this.inner.backend, reason: this.reason };
-  }
-
-  memoryBytes() {
-    return this.inner.memoryBytes();
-  }
-
-  detect(...args) {
-    return this.inner.detect(...args);
+    return createCpuDetector(options, `WebGPU failed: ${e?.message ?? e}`);
   }
 }
 
