@@ -1,6 +1,6 @@
 // The browser benchmark (`make bench-browser`): in Debian's headless Chromium, on the same
 // deterministic image and the same weights, digitscope's wasm detector — every CPU engine, with
-// and without wasm SIMD, and WebGPU (SwiftShader here: a CPU emulation, not a GPU) — against
+// and without wasm SIMD (and the direct kernels on relaxed SIMD), and WebGPU (SwiftShader here: a CPU emulation, not a GPU) — against
 // TensorFlow.js running the same network with the weights exported by the trainer (`trainer
 // export-tf`): its wasm backend (XNNPACK, SIMD, one thread) and its WebGPU backend. Median of
 // RUNS runs after 5 warm-up runs, each timed from the pixels to the probabilities read back
@@ -75,9 +75,10 @@ function record(name, side, r, macs, group) {
 
 const smallOptions = { warmup: WARMUP, runs: RUNS, weightsUrl: '/weights/small.dsw', tfWeightsUrl: '/out/small-tf.json' };
 const CPU = [
-  ['direct+simd', { backend: 'cpu', cpu: 'direct' }],
+  ['direct+relaxed', { backend: 'cpu', cpu: 'direct' }],
+  ['direct+simd', { backend: 'cpu', cpu: 'direct', relaxedSimd: false }],
   ['direct', { backend: 'cpu', cpu: 'direct', simd: false }],
-  ['flex+simd', { backend: 'cpu', cpu: 'flex' }],
+  ['flex+simd', { backend: 'cpu', cpu: 'flex', relaxedSimd: false }],
   ['flex', { backend: 'cpu', cpu: 'flex', simd: false }],
   ['ndarray', { backend: 'cpu', cpu: 'ndarray' }],
 ];
@@ -143,7 +144,8 @@ firstHeatmap.sort((a, b) => a - b);
 // 5. Shipped size per part (gzip -9 of each file; a browser downloads one CPU module).
 const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
 const sizes = {
-  'pkg-simd (CPU, SIMD: default) wasm': gz(`${ROOT}www/pkg-simd/digitscope_bg.wasm`),
+  'pkg-relaxed (CPU, relaxed SIMD: default in Chromium) wasm': gz(`${ROOT}www/pkg-relaxed/digitscope_bg.wasm`),
+  'pkg-simd (CPU, SIMD: default without relaxed SIMD) wasm': gz(`${ROOT}www/pkg-simd/digitscope_bg.wasm`),
   'pkg (CPU, no SIMD) wasm': gz(`${ROOT}www/pkg/digitscope_bg.wasm`),
   'pkg-webgpu (WebGPU) wasm': gz(`${ROOT}www/pkg-webgpu/digitscope_bg.wasm`),
   'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope.js`),

@@ -1,6 +1,11 @@
 #!/usr/bin/env bash
 # Builds the wasm modules of the detector (weights embedded in each) into www/:
-#   www/pkg-simd/    CPU module with wasm SIMD: burn-flex with its SIMD kernels — the default;
+#   www/pkg-relaxed/ CPU module with wasm SIMD and relaxed SIMD: as pkg-simd, with the direct
+#                    kernels on fused multiply-add (`relaxed-simd` feature, enabled per function:
+#                    burn-flex's SIMD code does not compile with it on globally) — the default
+#                    where the browser has relaxed SIMD (Chromium 114+);
+#   www/pkg-simd/    CPU module with wasm SIMD: burn-flex with its SIMD kernels — the default
+#                    elsewhere (Safari);
 #   www/pkg/         CPU module without SIMD: burn-flex and burn-ndarray — for browsers without
 #                    wasm SIMD, and for `cpu: "ndarray"`;
 #   www/pkg-webgpu/  WebGPU module: burn-wgpu + burn-flex with SIMD (for its self-test and
@@ -20,7 +25,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-MODULES="${DIGITSCOPE_WASM_MODULES:-pkg-simd:flex,simd+simd128 pkg:flex,ndarray pkg-webgpu:flex,simd,webgpu+simd128}"
+MODULES="${DIGITSCOPE_WASM_MODULES:-pkg-relaxed:flex,simd,relaxed-simd+simd128 pkg-simd:flex,simd+simd128 pkg:flex,ndarray pkg-webgpu:flex,simd,webgpu+simd128}"
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
 version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
@@ -55,7 +60,7 @@ for module in $MODULES; do
   # module in www/ was made from.
   wasm="$target_dir/wasm32-unknown-unknown/wasm/digitscope.wasm"
   stamp_file="$TARGET_DIR/wasm-stamps/$name"
-  stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} $("$WASM_OPT" --version)"
+  stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} $("$WASM_OPT" --version) $features"
   if [ -f "$out/digitscope_bg.wasm" ] && [ -f "$out/digitscope.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
     echo "$name: unchanged since its last build"
     sizes "$name" "$out"
@@ -64,9 +69,12 @@ for module in $MODULES; do
   rm -rf "$out" && mkdir -p "$out" "$(dirname "$stamp_file")"
   rm -f "$stamp_file"
   wasm-bindgen --target web --out-dir "$out" --out-name digitscope "$wasm"
-  # The features rustc's wasm32 target emits; all are in current browsers.
+  # The features rustc's wasm32 target emits; all are in current browsers (relaxed SIMD only in
+  # the module built for it).
+  relaxed=""
+  [ "${features#*relaxed-simd}" = "$features" ] || relaxed="--enable-relaxed-simd"
   [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd $relaxed \
     -o "$out/digitscope_bg.wasm" "$out/digitscope_bg.wasm"
   rm -f "$out/.gitignore" "$out/package.json" "$out/digitscope_bg.wasm.d.ts"
   sizes "$name" "$out"

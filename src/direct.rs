@@ -72,6 +72,23 @@ impl Layer {
 
     /// Runs the layer on an `h`×`w`×`inputs` NHWC map; writes `ho`×`wo`×`padded_outputs` to `out`.
     fn run(&self, input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
+        // (Safe on wasm: an engine without relaxed SIMD refuses the whole module.)
+        #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+        return self.run_relaxed(input, h, w, buffers, out);
+        #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
+        self.run_with(kernel, swish, input, h, w, buffers, out)
+    }
+
+    /// [`Self::run`] with the relaxed-SIMD kernel (fused multiply-add), compiled with the feature
+    /// so that the kernel inlines into the loops.
+    #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    fn run_relaxed(&self, input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
+        self.run_with(|acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c), |row: &mut _| relaxed::swish(row), input, h, w, buffers, out)
+    }
+
+    #[inline(always)]
+    fn run_with(&self, kernel: impl Fn(&mut [[f32; NR]; MR], &[f32], [usize; MR], &[f32], usize), swish: impl Fn(&mut [f32]), input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
         let [padded, cols] = buffers;
         let (c, s, k) = (self.inputs, self.stride, self.k);
         let ((top, bottom), (left, right)) = (same_padding(h, k, s), same_padding(w, k, s));
@@ -126,12 +143,11 @@ impl Layer {
                     // Pixels past the row's end repeat the last one (computed, not stored).
                     let base: [usize; MR] = std::array::from_fn(|i| (oy * s * wp + (ox + i.min(valid - 1)) * s) * c);
                     let mut acc = [*bias; MR];
+                    // A window row's k taps × c channels are contiguous in the padded NHWC
+                    // input, as are their weights: one kernel call per window row.
                     for ky in 0..k {
-                        for kx in 0..k {
-                            let tap = (ky * wp + kx) * c;
-                            let wt = &weights[(ky * k + kx) * c * NR..][..c * NR];
-                            kernel(&mut acc, source, base.map(|b| b + tap), wt, c);
-                        }
+                        let wt = &weights[ky * k * c * NR..][..k * c * NR];
+                        kernel(&mut acc, source, base.map(|b| b + ky * wp * c), wt, k * c);
                     }
                     for (i, a) in acc.iter().enumerate().take(valid) {
                         let at = (ox + i) * n + block * NR;
@@ -149,6 +165,7 @@ impl Layer {
 
 /// `acc[i][j] += Σ_ci source[at[i] + ci] · wt[ci·NR + j]`: the one micro-kernel.
 #[inline(always)]
+#[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), allow(dead_code))]
 fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
     let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
     for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
@@ -158,6 +175,79 @@ fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32]
             acc[1][j] += a1 * b[j];
             acc[2][j] += a2 * b[j];
             acc[3][j] += a3 * b[j];
+        }
+    }
+}
+
+/// [`kernel`] on wasm relaxed SIMD: `f32x4.relaxed_madd` (one fused multiply-add where the
+/// CPU has FMA, a multiply and an add elsewhere) instead of a multiply and an add.
+#[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+mod relaxed {
+    use core::arch::wasm32::*;
+
+    use super::{MR, NR};
+
+    /// [`super::swish`] on `f32x4` with [`super::exp`]'s polynomial as fused multiply-adds.
+    #[inline]
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    pub(super) fn swish(values: &mut [f32]) {
+        let mut chunks = values.chunks_exact_mut(4);
+        for c in &mut chunks {
+            let x = f32x4(c[0], c[1], c[2], c[3]);
+            let y = f32x4_div(x, f32x4_add(f32x4_splat(1.0), exp(f32x4_neg(x))));
+            c.copy_from_slice(&[f32x4_extract_lane::<0>(y), f32x4_extract_lane::<1>(y), f32x4_extract_lane::<2>(y), f32x4_extract_lane::<3>(y)]);
+        }
+        super::swish(chunks.into_remainder());
+    }
+
+    /// [`super::exp`] on four lanes, the same steps and constants.
+    #[inline]
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    fn exp(x: v128) -> v128 {
+        let k = f32x4_splat;
+        let madd = f32x4_relaxed_madd;
+        const ROUND: f32 = 12_582_912.0;
+        let x = f32x4_pmin(f32x4_pmax(x, k(-87.0)), k(88.0));
+        let t = madd(x, k(std::f32::consts::LOG2_E), k(ROUND));
+        let n = f32x4_sub(t, k(ROUND));
+        let exponent = i32x4_sub(t, i32x4_splat(ROUND.to_bits() as i32));
+        let r = madd(n, k(-0.693_359_4), x);
+        let r = madd(n, k(2.121_944_4e-4), r);
+        let p = madd(k(1.987_569_1e-4), r, k(1.398_199_9e-3));
+        let p = madd(p, r, k(8.333_452e-3));
+        let p = madd(p, r, k(4.166_579_6e-2));
+        let p = madd(p, r, k(1.666_666_5e-1));
+        let p = madd(p, r, k(0.5));
+        let e = f32x4_add(madd(p, f32x4_mul(r, r), r), k(1.0));
+        f32x4_mul(e, i32x4_shl(i32x4_add(exponent, i32x4_splat(127)), 23))
+    }
+
+    #[inline]
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    pub(super) fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
+        let half = |a: &[f32; NR], h: usize| f32x4(a[4 * h], a[4 * h + 1], a[4 * h + 2], a[4 * h + 3]);
+        let mut v: [[v128; 2]; MR] = acc.map(|a| [half(&a, 0), half(&a, 1)]);
+        let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
+        for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
+            let b: &[f32; NR] = b.try_into().expect("NR weights");
+            let (b0, b1) = (half(b, 0), half(b, 1));
+            for (v, a) in v.iter_mut().zip([a0, a1, a2, a3]) {
+                let a = f32x4_splat(a);
+                v[0] = f32x4_relaxed_madd(a, b0, v[0]);
+                v[1] = f32x4_relaxed_madd(a, b1, v[1]);
+            }
+        }
+        for (a, v) in acc.iter_mut().zip(v) {
+            *a = [
+                f32x4_extract_lane::<0>(v[0]),
+                f32x4_extract_lane::<1>(v[0]),
+                f32x4_extract_lane::<2>(v[0]),
+                f32x4_extract_lane::<3>(v[0]),
+                f32x4_extract_lane::<0>(v[1]),
+                f32x4_extract_lane::<1>(v[1]),
+                f32x4_extract_lane::<2>(v[1]),
+                f32x4_extract_lane::<3>(v[1]),
+            ];
         }
     }
 }

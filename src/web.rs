@@ -3,7 +3,7 @@
 //!
 //! ```js
 //! const detector = await Detector.create({ backend: "auto" });   // "auto" | "webgpu" | "cpu"
-//! detector.backend;   // { name: "webgpu" | "cpu", cpu: "direct" | "flex" | "ndarray", simd, reason, parityError }
+//! detector.backend;   // { name: "webgpu" | "cpu", cpu: "direct" | "flex" | "ndarray", simd, relaxedSimd, reason, parityError }
 //! const r = await detector.detect(imageData.data, width, height, { invert: false });
 //! ```
 
@@ -202,8 +202,9 @@ impl Detector {
         Ok(Detector { state: Rc::new(RefCell::new(state)) })
     }
 
-    /// The backend that actually runs: `{ name, cpu, simd, reason, parityError }`; `reason`
-    /// says why the CPU runs (or is null on WebGPU); `simd`: this module uses wasm SIMD.
+    /// The backend that actually runs: `{ name, cpu, simd, relaxedSimd, reason, parityError }`;
+    /// `reason` says why the CPU runs (or is null on WebGPU); `simd`: this module uses wasm SIMD;
+    /// `relaxedSimd`: its direct kernels use relaxed SIMD's fused multiply-add.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> JsValue {
         let s = self.state.borrow();
@@ -211,6 +212,7 @@ impl Detector {
         set(&out, "name", s.name);
         set(&out, "cpu", s.cpu);
         set(&out, "simd", cfg!(target_feature = "simd128"));
+        set(&out, "relaxedSimd", cfg!(feature = "relaxed-simd"));
         set(&out, "reason", s.reason.clone().map_or(JsValue::NULL, JsValue::from));
         set(&out, "parityError", s.parity_error.map_or(JsValue::NULL, JsValue::from));
         out.into()

@@ -36,6 +36,8 @@ export interface BackendState {
   cpu: 'direct' | 'flex' | 'ndarray';
   /** Whether the running module uses wasm SIMD. */
   simd: boolean;
+  /** Whether its direct kernels use wasm relaxed SIMD (fused multiply-add). */
+  relaxedSimd: boolean;
   reason: string | null;
   parityError: number | null;
 }
@@ -49,6 +51,8 @@ export interface DetectorOptions {
   weights?: Uint8Array;
   /** false: use the CPU module built without wasm SIMD even where SIMD exists. */
   simd?: boolean;
+  /** false: use the SIMD module even where the browser has relaxed SIMD. */
+  relaxedSimd?: boolean;
 }
 
 export interface DetectOptions {

@@ -22,6 +22,8 @@ const ASSETS = [
   'pkg/digitscope_bg.wasm',
   'pkg-simd/digitscope.js',
   'pkg-simd/digitscope_bg.wasm',
+  'pkg-relaxed/digitscope.js',
+  'pkg-relaxed/digitscope_bg.wasm',
   'pkg-webgpu/digitscope.js',
   'pkg-webgpu/digitscope_bg.wasm',
   'samples/mnist-test-sample.bin',

@@ -63,16 +63,20 @@ describe('CPU path (no WebGPU adapter)', () => {
     const { page } = await harnessPage(browser);
     const expected = native();
     const configs = [
-      [{}, 'direct', true],
-      [{ simd: false }, 'direct', false],
-      [{ cpu: 'flex' }, 'flex', true],
-      [{ cpu: 'flex', simd: false }, 'flex', false],
-      [{ cpu: 'ndarray' }, 'ndarray', false],
+      // Chromium has relaxed SIMD: the default module is the relaxed one.
+      [{}, 'direct', true, true],
+      [{ relaxedSimd: false }, 'direct', true, false],
+      [{ simd: false }, 'direct', false, false],
+      [{ cpu: 'flex' }, 'flex', true, true],
+      [{ cpu: 'flex', relaxedSimd: false }, 'flex', true, false],
+      [{ cpu: 'flex', simd: false }, 'flex', false, false],
+      [{ cpu: 'ndarray' }, 'ndarray', false, false],
     ];
-    for (const [options, cpu, simd] of configs) {
+    for (const [options, cpu, simd, relaxedSimd] of configs) {
       const { backend, result } = await page.evaluate((o) => window.harness.detectPng({ backend: 'cpu', ...o }), options);
       assert.equal(backend.cpu, cpu);
       assert.equal(backend.simd, simd, JSON.stringify(options));
+      assert.equal(backend.relaxedSimd, relaxedSimd, JSON.stringify(options));
       const diff = maxDiff(result.probs, expected.heatmap.probs);
       assert.ok(diff <= 1e-4, `${JSON.stringify(options)}: heatmap differs from native by ${diff}`);
       assertSameDetections(result.detections, expected.detections, 1e-3);

@@ -18,12 +18,13 @@ const TYPES = {
   '.d.ts': 'text/plain; charset=utf-8',
 };
 
-/** The package's files as the test pages load them: the three wasm modules, the JS, the pages. */
+/** The package's files as the test pages load them: the four wasm modules, the JS, the pages. */
 export function packageMounts(root, extra = {}) {
   return {
     '/pkg/': `${root}www/pkg`,
     '/pkg-webgpu/': `${root}www/pkg-webgpu`,
     '/pkg-simd/': `${root}www/pkg-simd`,
+    '/pkg-relaxed/': `${root}www/pkg-relaxed`,
     '/src/': `${root}www/src`,
     '/samples/': `${root}samples`,
     '/': `${root}tests/browser/pages`,

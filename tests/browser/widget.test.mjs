@@ -164,7 +164,7 @@ describe('security', () => {
     const files = [
       ...readdirSync(`${ROOT}www/src`).filter((f) => f.endsWith('.js')).map((f) => `www/src/${f}`),
       'www/app.js', 'www/sw.js',
-      'www/pkg/digitscope.js', 'www/pkg-simd/digitscope.js', 'www/pkg-webgpu/digitscope.js',
+      'www/pkg/digitscope.js', 'www/pkg-simd/digitscope.js', 'www/pkg-relaxed/digitscope.js', 'www/pkg-webgpu/digitscope.js',
     ];
     const forbidden = [/\beval\s*\(/, /\bnew\s+Function\s*\(/, /\.(inner|outer)HTML\b/, /insertAdjacentHTML/, /document\.write/, /setTimeout\(\s*['"`]/];
     const hits = files.flatMap((f) => {
@@ -236,7 +236,7 @@ window.plainApi = { backend: detector.backend.name, rows: r.rows, detections: r.
       assert.deepEqual(errors, []);
       assert.ok(consumer.requests.every((p) => !p.includes('..')));
       // The wasm came from the installed package, found relative to its modules.
-      assert.ok(consumer.requests.includes('/node_modules/digitscope/pkg-simd/digitscope_bg.wasm'), consumer.requests.join(' '));
+      assert.ok(consumer.requests.includes('/node_modules/digitscope/pkg-relaxed/digitscope_bg.wasm'), consumer.requests.join(' '));
       await context.close();
     } finally {
       await consumer.close();

@@ -1,6 +1,6 @@
 // Loads the wasm detector: a CPU module first (a fast first heatmap everywhere) — built with wasm
-// SIMD where the browser has it — and the WebGPU module only where the browser has a WebGPU
-// adapter. All embed the same weights and the same Rust code; they differ only in the backends
+// relaxed SIMD or SIMD where the browser has it — and the WebGPU module only where the browser
+// has a WebGPU adapter. All embed the same weights and the same Rust code; they differ only in the backends
 // and target features compiled in (see the README for sizes and speeds).
 
 const cpuModules = new Map();
@@ -12,12 +12,30 @@ export function hasWasmSimd() {
   ]));
 }
 
-/** The CPU module to use: the SIMD build unless ndarray is asked for, SIMD is missing, or `simd: false`. */
+/**
+ * Whether this browser runs wasm relaxed SIMD (validates a module with one
+ * `f32x4.relaxed_madd`; Chromium has it since version 114).
+ */
+export function hasWasmRelaxedSimd() {
+  return WebAssembly.validate(new Uint8Array([
+    0, 97, 115, 109, 1, 0, 0, 0, 1, 5, 1, 96, 0, 1, 123, 3, 2, 1, 0, 10, 19, 1, 17,
+    0, 65, 0, 253, 15, 65, 0, 253, 15, 65, 0, 253, 15, 253, 133, 2, 11,
+  ]));
+}
+
+/**
+ * The CPU module to use: the relaxed-SIMD build (fused multiply-add in the direct kernels)
+ * where the browser has relaxed SIMD, else the SIMD build, else the one without SIMD; the last
+ * for `cpu: "ndarray"`. `relaxedSimd: false` / `simd: false` skip a step.
+ */
 async function cpuModule(options) {
   const simd = options.cpu !== 'ndarray' && options.simd !== false && hasWasmSimd();
-  const name = simd ? 'pkg-simd' : 'pkg';
+  const relaxed = simd && options.relaxedSimd !== false && hasWasmRelaxedSimd();
+  const name = relaxed ? 'pkg-relaxed' : simd ? 'pkg-simd' : 'pkg';
   if (!cpuModules.has(name)) {
-    const load = simd ? import('../pkg-simd/digitscope.js') : import('../pkg/digitscope.js');
+    // Literal specifiers, so that bundlers see every module.
+    const load = relaxed ? import('../pkg-relaxed/digitscope.js')
+      : simd ? import('../pkg-simd/digitscope.js') : import('../pkg/digitscope.js');
     cpuModules.set(name, load.then(async (module) => { await module.default(); return module; }));
   }
   return cpuModules.get(name);
