@@ -3,12 +3,14 @@
 //!
 //! Every layer — the trunk's convolutions and the head's two dense layers, which are 1×1
 //! convolutions here — is one register-blocked micro-kernel: 4 output pixels × 8 output channels
-//! of accumulators, fed one input channel at a time from the (zero-padded) input rows and a
-//! weight panel packed `[tap][in][8]`. Written with fixed-size arrays and no branches in the inner
-//! loop, so LLVM turns it into `f32x4` code on wasm `simd128` and SSE/AVX natively, with no
-//! `unsafe`. Swish runs over each output row while it is in cache; swish and softmax use a
-//! polynomial `exp` (relative error about 2e-7). Scratch buffers live in the engine and are
-//! reused across calls; outputs and padded inputs are overwritten, never cleared.
+//! of accumulators, fed from the zero-padded input one window row at a time (its 3 taps × the
+//! input channels are contiguous in NHWC, as are their weights, packed `[tap][in][8]`). Written
+//! with fixed-size arrays and no branches in the inner loop, so LLVM turns it into `f32x4` code
+//! on wasm `simd128` and SSE/AVX natively, with no `unsafe`; with the `relaxed-simd` feature
+//! (wasm only) the kernel and swish use `f32x4.relaxed_madd`. Swish runs over each output row
+//! while it is in cache; swish and softmax use a polynomial `exp` (relative error about 2e-7).
+//! Scratch buffers live in the engine and are reused across calls; outputs and padded inputs are
+//! overwritten, never cleared.
 //!
 //! The burn network stays the definition (training, WebGPU, the classifier); `tests/direct.rs`
 //! checks this engine against it on every architecture and pooling.
@@ -71,25 +73,37 @@ impl Layer {
     }
 
     /// Runs the layer on an `h`×`w`×`inputs` NHWC map; writes `ho`×`wo`×`padded_outputs` to `out`.
-    fn run(&self, input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
+    fn run(&self, input: &[f32], h: usize, w: usize, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> (usize, usize) {
         // (Safe on wasm: an engine without relaxed SIMD refuses the whole module.)
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-        return self.run_relaxed(input, h, w, buffers, out);
+        return self.run_relaxed(input, h, w, padded, out);
         #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
-        self.run_with(kernel, swish, input, h, w, buffers, out)
+        self.run_with(kernel, swish, input, h, w, padded, out)
     }
 
     /// [`Self::run`] with the relaxed-SIMD kernel (fused multiply-add), compiled with the feature
     /// so that the kernel inlines into the loops.
     #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
     #[target_feature(enable = "simd128,relaxed-simd")]
-    fn run_relaxed(&self, input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
-        self.run_with(|acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c), |row: &mut _| relaxed::swish(row), input, h, w, buffers, out)
+    fn run_relaxed(&self, input: &[f32], h: usize, w: usize, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> (usize, usize) {
+        let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
+        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, padded, out)
     }
 
+    /// [`Self::run`]'s body, with the micro-kernel and swish as parameters (inlined into each
+    /// caller, so that each compiles with its caller's target features).
     #[inline(always)]
-    fn run_with(&self, kernel: impl Fn(&mut [[f32; NR]; MR], &[f32], [usize; MR], &[f32], usize), swish: impl Fn(&mut [f32]), input: &[f32], h: usize, w: usize, buffers: &mut [Vec<f32>; 2], out: &mut Vec<f32>) -> (usize, usize) {
-        let [padded, cols] = buffers;
+    #[allow(clippy::too_many_arguments)]
+    fn run_with(
+        &self,
+        kernel: impl Fn(&mut [[f32; NR]; MR], &[f32], [usize; MR], &[f32], usize),
+        swish: impl Fn(&mut [f32]),
+        input: &[f32],
+        h: usize,
+        w: usize,
+        padded: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) -> (usize, usize) {
         let (c, s, k) = (self.inputs, self.stride, self.k);
         let ((top, bottom), (left, right)) = (same_padding(h, k, s), same_padding(w, k, s));
         let (hp, wp) = (h + top + bottom, w + left + right);
@@ -109,25 +123,6 @@ impl Layer {
             padded
         };
         let (ho, wo) = (h.div_ceil(s), w.div_ceil(s));
-        // One input channel (the first layer): gather each pixel's 3×3 window into a row
-        // (im2col), so the kernel runs it as a 1×1 convolution over 9 channels — with the same
-        // packed weights, whose layout `[tap][in = 1]` is `[in = 9]`.
-        let (source, c, s, k, wp) = if c == 1 && k > 1 {
-            cols.resize(ho * wo * k * k, 0.0);
-            let mut windows = cols.chunks_exact_mut(k * k);
-            for oy in 0..ho {
-                for ox in 0..wo {
-                    let window = windows.next().expect("one window per output pixel");
-                    for ky in 0..k {
-                        let from = (oy * s + ky) * wp + ox * s;
-                        window[ky * k..(ky + 1) * k].copy_from_slice(&source[from..from + k]);
-                    }
-                }
-            }
-            (&cols[..], k * k, 1, 1, wo)
-        } else {
-            (source, c, s, k, wp)
-        };
         let n = self.padded_outputs;
         // Every element is written below (padding channels included): no clear.
         out.resize(ho * wo * n, 0.0);
@@ -286,8 +281,8 @@ fn swish(values: &mut [f32]) {
 struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
-    /// The padded input and the im2col rows of the current layer.
-    buffers: [Vec<f32>; 2],
+    /// The padded input of the current layer.
+    padded: Vec<f32>,
 }
 
 /// The FCN as direct CPU kernels.
@@ -318,12 +313,12 @@ impl DirectNet {
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
     pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
         let mut guard = self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))?;
-        let Scratch { a, b, buffers } = &mut *guard;
+        let Scratch { a, b, padded } = &mut *guard;
         let (mut h, mut w) = (image.height, image.width);
         a.clear();
         a.extend_from_slice(&image.pixels);
         for layer in &self.trunk {
-            (h, w) = layer.run(a, h, w, buffers, b);
+            (h, w) = layer.run(a, h, w, padded, b);
             std::mem::swap(a, b);
         }
         if let Some(k) = pooling.kernel() {
@@ -331,8 +326,8 @@ impl DirectNet {
             max_pool(a, h, w, c, k, b);
             std::mem::swap(a, b);
         }
-        self.dense.run(a, h, w, buffers, b);
-        self.output.run(b, h, w, buffers, a);
+        self.dense.run(a, h, w, padded, b);
+        self.output.run(b, h, w, padded, a);
         let (cells, n) = (h * w, self.output.padded_outputs);
         let mut probs = vec![0.0; CLASSES * cells];
         for (cell, logits) in a.chunks_exact(n).enumerate() {
