@@ -4,8 +4,10 @@ pub mod scenes;
 
 use std::time::Instant;
 
+use rayon::prelude::*;
+
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::optim::{AdamConfig, GradientsAccumulator, GradientsParams, ModuleOptimizer};
 use burn::tensor::activation::log_softmax;
 use burn::tensor::{Device, Int, Tensor, TensorData};
 use digitscope::mnist::{Mnist, Split};
@@ -269,6 +271,38 @@ fn progress_bar(steps: u64, show: bool) -> indicatif::ProgressBar {
     bar
 }
 
+/// One batch's mean cross-entropy and its gradients, the batch split into one share per thread
+/// of rayon's pool (burn-flex's, one per core): each share runs on a fork of `network` (its own
+/// autodiff graph, the same parameter ids) with its loss weighted by the share's size, so that
+/// the gradients summed over shares are the whole batch's mean-loss gradients — the same step as
+/// on one thread, with every core busy (burn-flex runs its element-wise ops, swish among them,
+/// on one thread each: without this, training used ~1.3 of 2 cores, 8.5 → 5.1 s per epoch).
+fn data_parallel_step(network: &Network, data: &Dataset, indices: &[usize], mut shifts: Option<&mut Rng>, device: &Device) -> (f64, GradientsParams) {
+    let n = indices.len();
+    // The batches are drawn in order on this thread: the augmentation's random stream, and so
+    // the batch, do not depend on the thread count.
+    let shares: Vec<_> = indices
+        .chunks(n.div_ceil(rayon::current_num_threads()))
+        .map(|part| (part.len() as f32 / n as f32, batch(data, part, shifts.as_deref_mut(), device)))
+        .collect();
+    let forks: Vec<_> = shares.into_iter().map(|share| (network.clone().fork(device), share)).collect();
+    let results: Vec<(f64, GradientsParams)> = forks
+        .into_par_iter()
+        .map(|(fork, (weight, (x, y)))| {
+            let loss = cross_entropy(fork.classify_logits(x), y).mul_scalar(weight);
+            let grads = GradientsParams::from_grads(loss.backward(), &fork);
+            (loss.into_scalar::<f32>() as f64, grads)
+        })
+        .collect();
+    let mut accumulator = GradientsAccumulator::<Network>::new();
+    let mut loss = 0.0;
+    for (part_loss, grads) in results {
+        loss += part_loss;
+        accumulator.accumulate(network, grads);
+    }
+    (loss, accumulator.grads())
+}
+
 /// Trains `network` (which must live on an autodiff device) and returns it with per-epoch figures.
 pub fn train(
     mut network: Network,
@@ -300,10 +334,8 @@ pub fn train(
             let indices = &order[cursor..end];
             cursor = end;
             let mut aug_rng = options.shifts.then(|| Rng::new(rng.next_u64()));
-            let (x, y) = batch(train_set, indices, aug_rng.as_mut(), &device);
-            let loss = cross_entropy(network.classify_logits(x), y);
-            let grads = GradientsParams::from_grads(loss.backward(), &network);
-            loss_sum += loss.into_scalar::<f32>() as f64;
+            let (loss, grads) = data_parallel_step(&network, train_set, indices, aug_rng.as_mut(), &device);
+            loss_sum += loss;
             network = optimizer.step(options.learning_rate, network, grads);
             bar.inc(1);
         }
