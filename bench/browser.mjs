@@ -4,7 +4,9 @@
 // TensorFlow.js running the same network with the weights exported by the trainer (`trainer
 // export-tf`): its wasm backend (XNNPACK, SIMD, one thread) and its WebGPU backend. Median of
 // RUNS runs after 5 warm-up runs, each timed from the pixels to the probabilities read back
-// into JS; every heatmap's max |difference| from TF.js-wasm's is printed (they must agree).
+// into JS, each CPU engine's runs interleaved with TF.js-wasm's; every heatmap's max |difference|
+// from TF.js-wasm's is printed (they must agree). The page is cross-origin isolated, so its
+// timer ticks in microseconds (Chromium coarsens it to 0.1 ms otherwise).
 // Then the full detector (deep net, two pyramid levels, decoding), the time to the first
 // heatmap after a cold page load, and the shipped size per part. Writes out/bench/browser.json.
 // Usage: node bench/browser.mjs [runs]   (needs `make wasm` and out/bench/small-tf.json)
@@ -43,11 +45,12 @@ for (const f of ['tfjs-core/dist/tf-core.min.js', 'tfjs-backend-wasm/dist/tf-bac
 
 const server = await serve(packageMounts(ROOT, {
   '/weights/': `${ROOT}weights`, '/tfjs/': `${OUT}/tfjs`, '/out/': OUT, '/': `${ROOT}bench/pages`,
-}), { csp: false });
+}), { csp: false, isolated: true });
 
 const maxDiff = (a, b) => (a.length !== b.length ? Infinity : a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0));
 const rows = [];
 const reference = {};
+let tfjsWasm = null;
 
 async function onPage(webgpu, body) {
   const browser = await launch({ webgpu });
@@ -62,12 +65,16 @@ async function onPage(webgpu, body) {
   }
 }
 
-function record(name, side, r, macs, group) {
+/**
+ * A table row. Small-FCN rows compare with TF.js-wasm: `tf` is its measurement interleaved with
+ * this one (CPU engines), else the side's first TF.js-wasm measurement (WebGPU rows).
+ */
+function record(name, side, r, macs, group, tf = reference[side]) {
   const row = { group, engine: name, side, ms: Number(r.ms.toFixed(2)), 'GFLOP/s': Number(((2 * macs) / r.ms / 1e6).toFixed(1)) };
   if (group === 'small FCN') {
-    if (name === 'tfjs-wasm') reference[side] = r;
-    row['vs tfjs-wasm'] = reference[side] ? Number((r.ms / reference[side].ms).toFixed(2)) : null;
-    row['max |diff|'] = reference[side] ? Number(maxDiff(r.probs, reference[side].probs).toExponential(2)) : null;
+    row['vs tfjs-wasm'] = tf ? Number((r.ms / tf.ms).toFixed(2)) : null;
+    row['tfjs-wasm ms'] = tf ? Number(tf.ms.toFixed(2)) : null;
+    row['max |diff|'] = tf ? Number(maxDiff(r.probs, tf.probs).toExponential(2)) : null;
   }
   rows.push(row);
   console.log(JSON.stringify(row));
@@ -87,9 +94,17 @@ const CPU = [
 await onPage(false, async (page) => {
   for (const side of SIDES) {
     const macs = multiplyAdds(SMALL, side);
-    record('tfjs-wasm', side, await page.evaluate(([s, o]) => window.bench.tfjs('wasm', s, o), [side, smallOptions]), macs, 'small FCN');
+    // Each engine's runs interleaved with TF.js-wasm's (the ratio compares the same stretch of
+    // time); TF.js's own row is its run alongside the default engine.
     for (const [name, options] of CPU) {
-      record(name, side, await page.evaluate(([o, s, b]) => window.bench.ours(o, s, b), [options, side, smallOptions]), macs, 'small FCN');
+      const { tfjs, ours } = await page.evaluate(([o, s, b]) => window.bench.paired(o, s, b), [options, side, smallOptions]);
+      if (!reference[side]) {
+        reference[side] = tfjs;
+        tfjsWasm = tfjs.backend;
+        console.log('TF.js wasm:', JSON.stringify(tfjs.backend));
+        record('tfjs-wasm', side, tfjs, macs, 'small FCN');
+      }
+      record(name, side, ours, macs, 'small FCN', tfjs);
     }
   }
   // 2. The full detector (deep net at the image's size and halved, decoding), CPU engines.
@@ -152,7 +167,7 @@ const sizes = {
   'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),
   'element, worker and loader (www/src/*.js)': ['digit-detector.js', 'client.js', 'worker.js', 'load.js', 'colors.js', 'index.js'].reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
 };
-const report = { runs: RUNS, warmup: WARMUP, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
+const report = { runs: RUNS, warmup: WARMUP, tfjsWasm, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
 writeFileSync(`${OUT}/browser.json`, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\nmedian of ${RUNS} runs after ${WARMUP} warm-up; GFLOP/s = 2 × multiply-adds / time`);
 console.table(rows.map(({ group, engine, side, ms, ...rest }) => ({ group, engine, side, ms, ...rest })));

@@ -44,13 +44,44 @@ async function bytes(url) {
 }
 
 /** digitscope: `options` for createDetector; `full`: the whole detector (pyramid, decoding). */
-async function ours(options, side, { warmup, runs, weightsUrl, full }) {
+async function oursRunner(options, side, { weightsUrl, full }) {
   const weights = weightsUrl ? await bytes(weightsUrl) : undefined;
   const detector = await createDetector({ ...options, weights });
   const px = image(side);
   const call = full ? (p) => detector.detect(p, side, side, {}) : (p) => detector.heatmap(p, side, side, {});
-  const result = await timeRuns(async () => (await call(px)).probs, warmup, runs);
-  return { ...result, backend: detector.backend, probs: Array.from(result.probs) };
+  return { run: async () => (await call(px)).probs, backend: async () => detector.backend };
+}
+
+/** Median time of `runs` runs after `warmup`, the last run's probabilities, and the backend. */
+async function measure(runner, { warmup, runs }) {
+  const result = await timeRuns(runner.run, warmup, runs);
+  return { ...result, backend: await runner.backend(), probs: Array.from(result.probs) };
+}
+
+const ours = async (options, side, o) => measure(await oursRunner(options, side, o), o);
+const tfjs = async (backend, side, o) => measure(await tfjsRunner(backend, side, o), o);
+
+/**
+ * digitscope (`options`) and TF.js-wasm on the same image, their runs interleaved (TF.js, ours,
+ * TF.js, ours…), so that both medians come from the same stretch of machine time: the ratio is
+ * not skewed by a background task that slows one of two back-to-back measurements.
+ */
+async function paired(options, side, o) {
+  const runners = [await tfjsRunner('wasm', side, o), await oursRunner(options, side, o)];
+  const times = [[], []];
+  const probs = [null, null];
+  for (let i = 0; i < o.warmup; i++) for (const [k, r] of runners.entries()) probs[k] = await r.run();
+  for (let i = 0; i < o.runs; i++) {
+    for (const [k, r] of runners.entries()) {
+      const t = performance.now();
+      probs[k] = await r.run();
+      times[k].push(performance.now() - t);
+    }
+  }
+  const [tf, us] = await Promise.all(runners.map(async (r, k) => ({
+    ms: median(times[k]), min: Math.min(...times[k]), probs: Array.from(probs[k]), backend: await r.backend(),
+  })));
+  return { tfjs: tf, ours: us };
 }
 
 /** The FCN in TF.js ops: 'same' convolutions with fused bias, swish, 1×1 convolutions for the head. */
@@ -71,8 +102,11 @@ function tfModel(w) {
 }
 
 /** TF.js on `backend` ("wasm" or "webgpu") with the exported weights. */
-async function tfjs(backend, side, { warmup, runs, tfWeightsUrl }) {
+async function tfjsRunner(backend, side, { tfWeightsUrl }) {
   if (backend === 'wasm') {
+    // The page is cross-origin isolated (for a fine timer); keep TF.js on its single-threaded
+    // SIMD binary all the same, as the benchmark compares one thread with one thread.
+    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     tf.wasm.setWasmPaths('/tfjs/');
     tf.wasm.setThreadsCount?.(1);
   }
@@ -86,11 +120,14 @@ async function tfjs(backend, side, { warmup, runs, tfWeightsUrl }) {
     out.dispose();
     return data;
   };
-  const result = await timeRuns(run, warmup, runs);
-  const wasm = backend === 'wasm';
-  const simd = wasm ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : null;
-  const threads = wasm ? tf.wasm.getThreadsCount?.() ?? null : null;
-  return { ...result, probs: Array.from(result.probs), backend: { name: `tfjs-${backend}`, simd, threads } };
+  const describe = async () => {
+    const wasm = backend === 'wasm';
+    const simd = wasm ? await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT') : null;
+    const threads = wasm ? tf.wasm.getThreadsCount?.() ?? null : null;
+    const binary = performance.getEntriesByType('resource').map((e) => e.name.split('/').at(-1)).filter((n) => n.endsWith('.wasm') && n.startsWith('tfjs-'));
+    return { name: `tfjs-${backend}`, simd, threads, binary, crossOriginIsolated };
+  };
+  return { run, backend: describe };
 }
 
-window.bench = { ours, tfjs };
+window.bench = { ours, tfjs, paired };
