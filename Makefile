@@ -119,7 +119,7 @@ site: wasm
 
 train: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- train --recipe all
-	cp weights/scenes.dsw weights/default.dsw
+	$(CARGO) run --release -p digitscope-trainer -- half weights/scenes.dsw -o weights/default.dsw
 
 eval: mnist
 	$(CARGO) run --release -p digitscope-trainer -- eval weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/scenes.dsw

@@ -3,11 +3,12 @@
 //! Layout: `b"DSCPWTS1"`, a little-endian `u32` length, that many bytes of JSON metadata
 //! ([`WeightsInfo`]), then the burnpack record of the [`Network`]. The metadata says which
 //! architecture the record is for and which FCN pooling its recipe uses, so a file can be
-//! loaded without being told.
+//! loaded without being told. The record's tensors are f32, or f16 ([`encode_half`]: half the
+//! bytes); either loads into the f32 network (cast on load).
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, Device, FloatDType, Tensor};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -79,6 +80,18 @@ pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// [`encode`] with the tensors stored as f16: half the record's bytes. Each value is rounded to
+/// the nearest f16 (relative error ≤ 2⁻¹¹); loading casts them back to f32.
+pub fn encode_half(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
+    struct Half;
+    impl ModuleMapper for Half {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            param.map(|tensor| tensor.cast(FloatDType::F16))
+        }
+    }
+    encode(network.map(&mut Half), info)
+}
+
 /// Reads only the metadata of an envelope.
 pub fn read_info(bytes: &[u8]) -> Result<(WeightsInfo, &[u8])> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
@@ -113,7 +126,9 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
         }
     }
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
-        .map_err(|e| Error::Weights(e.to_string()))?;
+        .map_err(|e| Error::Weights(e.to_string()))?
+        // f16 records (encode_half) load into the f32 network.
+        .cast_to_module_dtype();
     let network = Network::new(architecture, device)
         .try_load_record(record)
         .map_err(|e| Error::Weights(e.to_string()))?;

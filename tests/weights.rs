@@ -36,6 +36,40 @@ fn weights_round_trip() {
     assert_eq!(decoded.architecture(), Architecture::Deep);
 }
 
+#[test]
+fn half_weights_load_into_the_f32_network_and_agree() {
+    let device = Device::flex();
+    // The trainer's f32 output, of which the embedded default is the f16 version.
+    let f32_file = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/weights/scenes.dsw")).unwrap();
+    let (full, info) = weights::decode(&f32_file, &device).unwrap();
+    let f32_bytes = weights::encode(full.clone(), &info).unwrap();
+    let half_bytes = weights::encode_half(full.clone(), &info).unwrap();
+    let record_len = |b: &[u8]| weights::read_info(b).unwrap().1.len();
+    // f16 values: about half the record (the rest is burnpack's per-tensor metadata).
+    assert!(record_len(&half_bytes) * 10 < record_len(&f32_bytes) * 6, "{} vs {}", record_len(&half_bytes), record_len(&f32_bytes));
+    let (half, half_info) = weights::decode(&half_bytes, &device).unwrap();
+    assert_eq!(half_info.recipe, info.recipe);
+    // Loaded as f32, each value the f32 one rounded to f16 (relative error ≤ 2^-11), not equal
+    // to it everywhere (so the file really holds f16).
+    let (a, b) = (full.parameters().unwrap(), half.parameters().unwrap());
+    let (wa, wb) = (&a.convs[2].weight, &b.convs[2].weight);
+    assert_eq!(wa.len(), wb.len());
+    let mut changed = 0;
+    for (x, y) in wa.iter().zip(wb) {
+        assert!((x - y).abs() <= x.abs() * 2f32.powi(-11) + 1e-7, "{x} → {y}");
+        changed += usize::from(x != y);
+    }
+    assert!(changed > wa.len() / 2, "only {changed} of {} weights changed", wa.len());
+    // Rounding to f16 again changes nothing; the embedded weights are these f16 values.
+    let again = weights::decode(&weights::encode_half(half, &info).unwrap(), &device).unwrap().0;
+    let embedded = weights::decode(EMBEDDED, &device).unwrap().0;
+    for net in [again, embedded] {
+        let p = net.parameters().unwrap();
+        assert_eq!(&p.convs[2].weight, wb);
+        assert_eq!(p.output.weight, b.output.weight);
+    }
+}
+
 fn weights_error(bytes: &[u8]) -> String {
     match weights::decode(bytes, &Device::flex()) {
         Err(Error::Weights(msg)) => msg,

@@ -405,6 +405,33 @@ fn run_export_tf(args: &Args) -> Result<(), String> {
     std::fs::write(out, json.to_string() + "\n").map_err(|e| format!("{}: {e}", out.display()))
 }
 
+/// Rewrites a weights file with f16 tensors (half the bytes; see `weights::encode_half`) and
+/// reports what that does to it: the 11-class test accuracy of both, and the largest heatmap
+/// difference between them on the notebook's composite.
+fn run_half(args: &Args) -> Result<(), String> {
+    let out = args.output.as_deref().ok_or("half needs -o OUT.dsw")?;
+    let [file] = args.positional.as_slice() else { return Err("half needs one WEIGHTS.dsw".into()) };
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let full = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+    let half_bytes = weights::encode_half(full.network().clone(), full.info()).map_err(|e| e.to_string())?;
+    let half = Detector::from_weights(&half_bytes, Device::flex()).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let data = mnist::Mnist { train: test.clone(), test: test.clone() };
+    let (_, test_set) = notebook_sets(&data, 42);
+    let device = Device::flex();
+    let (acc_full, _) = evaluate(full.network(), &test_set, &device);
+    let (acc_half, _) = evaluate(half.network(), &test_set, &device);
+    let (scene, _) = notebook_composite(|i| test.image(i), |i| test.labels[i]);
+    let (a, b) = (full.heatmap(&scene).map_err(|e| e.to_string())?, half.heatmap(&scene).map_err(|e| e.to_string())?);
+    let diff = a.probs.iter().zip(&b.probs).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    let (found_full, found_half) = (full.detect(&scene).map_err(|e| e.to_string())?.1, half.detect(&scene).map_err(|e| e.to_string())?.1);
+    let labels = |d: &[digitscope::Detection]| d.iter().map(|d| d.digit.to_string()).collect::<String>();
+    println!("{file}: {} bytes, test accuracy {:.2} %, composite {}", bytes.len(), acc_full * 100.0, labels(&found_full));
+    println!("{}: {} bytes, test accuracy {:.2} %, composite {}", out.display(), half_bytes.len(), acc_half * 100.0, labels(&found_half));
+    println!("largest heatmap difference on the composite: {diff:.2e}");
+    std::fs::write(out, half_bytes).map_err(|e| format!("{}: {e}", out.display()))
+}
+
 fn run_composite(args: &Args) -> Result<(), String> {
     let out = args.output.as_deref().ok_or("composite needs -o OUT.png")?;
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
@@ -422,6 +449,7 @@ fn main() -> ExitCode {
         "export-sample" => run_export_sample(&args),
         "export-strokes" => run_export_strokes(&args),
         "export-tf" => run_export_tf(&args),
+        "half" => run_half(&args),
         other => Err(format!("unknown command {other:?} (train, eval, composite)")),
     });
     match result {
