@@ -283,12 +283,11 @@ fn data_parallel_step(network: &Network, data: &Dataset, indices: &[usize], mut 
     // the batch, do not depend on the thread count.
     let shares: Vec<_> = indices
         .chunks(n.div_ceil(rayon::current_num_threads()))
-        .map(|part| (part.len() as f32 / n as f32, batch(data, part, shifts.as_deref_mut(), device)))
+        .map(|part| (network.clone().fork(device), part.len() as f32 / n as f32, batch(data, part, shifts.as_deref_mut(), device)))
         .collect();
-    let forks: Vec<_> = shares.into_iter().map(|share| (network.clone().fork(device), share)).collect();
-    let results: Vec<(f64, GradientsParams)> = forks
+    let results: Vec<(f64, GradientsParams)> = shares
         .into_par_iter()
-        .map(|(fork, (weight, (x, y)))| {
+        .map(|(fork, weight, (x, y))| {
             let loss = cross_entropy(fork.classify_logits(x), y).mul_scalar(weight);
             let grads = GradientsParams::from_grads(loss.backward(), &fork);
             (loss.into_scalar::<f32>() as f64, grads)

@@ -228,13 +228,19 @@ fn run_train(args: &Args) -> Result<(), String> {
     Ok(())
 }
 
+/// The notebook's 11-class test set (MNIST test + 1,000 background images, seed 42), built from
+/// the test split alone, as `eval` and `half` measure accuracy on it.
+fn eval_set(test: &mnist::Split) -> digitscope_trainer::Dataset {
+    let data = mnist::Mnist { train: test.clone(), test: test.clone() };
+    notebook_sets(&data, 42).1
+}
+
 fn run_eval(args: &Args) -> Result<(), String> {
     if args.positional.is_empty() {
         return Err("eval needs at least one WEIGHTS.dsw".into());
     }
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
-    let data = mnist::Mnist { train: test.clone(), test };
-    let (_, test_set) = notebook_sets(&data, 42);
+    let test_set = eval_set(&test);
     for file in &args.positional {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         let mut detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
@@ -242,7 +248,7 @@ fn run_eval(args: &Args) -> Result<(), String> {
             detector = detector.with_pooling(p);
         }
         let (accuracy, loss) = evaluate(detector.network(), &test_set, &Device::flex());
-        let found = composite_found(&detector, &data.test)?;
+        let found = composite_found(&detector, &test)?;
         println!(
             "{file}: recipe {}, 11-class test accuracy {:.2} % (loss {loss:.4}); notebook composite (pooling {}): {}/7 by components, {}/7 by the detector",
             detector.info().recipe,
@@ -416,8 +422,7 @@ fn run_half(args: &Args) -> Result<(), String> {
     let half_bytes = weights::encode_half(full.network().clone(), full.info()).map_err(|e| e.to_string())?;
     let half = Detector::from_weights(&half_bytes, Device::flex()).map_err(|e| e.to_string())?;
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
-    let data = mnist::Mnist { train: test.clone(), test: test.clone() };
-    let (_, test_set) = notebook_sets(&data, 42);
+    let test_set = eval_set(&test);
     let device = Device::flex();
     let (acc_full, _) = evaluate(full.network(), &test_set, &device);
     let (acc_half, _) = evaluate(half.network(), &test_set, &device);
