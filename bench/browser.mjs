@@ -84,9 +84,7 @@ const smallOptions = { warmup: WARMUP, runs: RUNS, weightsUrl: '/weights/small.d
 const CPU = [
   ['direct+relaxed', { backend: 'cpu', cpu: 'direct' }],
   ['direct+simd', { backend: 'cpu', cpu: 'direct', relaxedSimd: false }],
-  ['direct', { backend: 'cpu', cpu: 'direct', simd: false }],
   ['flex+simd', { backend: 'cpu', cpu: 'flex', relaxedSimd: false }],
-  ['flex', { backend: 'cpu', cpu: 'flex', simd: false }],
   ['ndarray', { backend: 'cpu', cpu: 'ndarray' }],
 ];
 
@@ -164,7 +162,7 @@ const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
 const sizes = {
   'pkg-relaxed (CPU, relaxed SIMD: default in Chromium) wasm': gz(`${ROOT}www/pkg-relaxed/digitscope_bg.wasm`),
   'pkg-simd (CPU, SIMD: default without relaxed SIMD) wasm': gz(`${ROOT}www/pkg-simd/digitscope_bg.wasm`),
-  'pkg (CPU, no SIMD) wasm': gz(`${ROOT}www/pkg/digitscope_bg.wasm`),
+  'pkg-ndarray (CPU, SIMD, with burn-ndarray: only for cpu: "ndarray") wasm': gz(`${ROOT}www/pkg-ndarray/digitscope_bg.wasm`),
   'pkg-webgpu (WebGPU) wasm': gz(`${ROOT}www/pkg-webgpu/digitscope_bg.wasm`),
   'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope.js`),
   'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),

@@ -1,21 +1,27 @@
 #!/usr/bin/env bash
 # Builds the wasm modules of the detector (weights embedded in each) into www/:
-#   www/pkg-relaxed/ CPU module with wasm SIMD and relaxed SIMD: as pkg-simd, with the direct
-#                    kernels on fused multiply-add (`relaxed-simd` feature, enabled per function:
-#                    burn-flex's SIMD code does not compile with it on globally) — the default
-#                    where the browser has relaxed SIMD (Chromium 114+);
-#   www/pkg-simd/    CPU module with wasm SIMD: burn-flex with its SIMD kernels — the default
-#                    elsewhere (Safari);
-#   www/pkg/         CPU module without SIMD: burn-flex and burn-ndarray — for browsers without
-#                    wasm SIMD, and for `cpu: "ndarray"`;
-#   www/pkg-webgpu/  WebGPU module: burn-wgpu + burn-flex with SIMD (for its self-test and
+#   www/pkg-relaxed/ CPU module: the direct kernels on relaxed SIMD's fused multiply-add
+#                    (`relaxed-simd` feature, enabled per function: burn-flex's SIMD code does
+#                    not compile with it on globally) and burn-flex — the default where the
+#                    browser validates relaxed SIMD (Chromium 114+, Firefox);
+#   www/pkg-simd/    the same CPU module on plain wasm SIMD — the default elsewhere (Safari);
+#   www/pkg-ndarray/ the same plus burn-ndarray, loaded only for `cpu: "ndarray"` (burn-ndarray
+#                    adds 229 KB gzip, which the default download should not carry);
+#   www/pkg-webgpu/  WebGPU module: burn-wgpu + the SIMD CPU engines (for its self-test and
 #                    fallback) — loaded only where the browser offers a WebGPU adapter.
-# A module whose features end in `+simd128` is compiled with that target feature, in a build
-# folder of its own (a change of RUSTFLAGS would otherwise rebuild everything each time).
+# Every module is built with the same RUSTFLAGS (`+simd128`, from .cargo/config.toml) into one
+# build folder: burn and its dependencies compile once for the two default CPU modules (whose
+# burn features are identical; only this crate recompiles for relaxed SIMD), and only the burn
+# crates whose features differ compile again for the ndarray and WebGPU modules. Browsers
+# without wasm SIMD (Safari before 16.4, Chrome before 91, Firefox before 89) are not served:
+# the loader says so.
+#
+# Usage: scripts/build-wasm.sh [MODULE...]   (default: all, in the order above)
 # Each: wasm32 build with the `wasm` profile (opt-level s, 3 for this crate; fat LTO),
 # wasm-bindgen --target web (CLI pinned to the wasm-bindgen version in Cargo.lock, installed if
 # missing), wasm-opt -Oz — the last two skipped when cargo's output and the tools are unchanged
-# (a stamp per module under the build folder's wasm-stamps/).
+# (a stamp per module under the build folder's wasm-stamps/). DIGITSCOPE_CARGO_TIMINGS=1 adds
+# cargo's --timings report (target/cargo-timings/).
 #
 # wasm-opt comes from the npm package `binaryen` (version 132, pinned in package.json): Debian
 # bookworm's binaryen 108 rewrites the externref table of wasm-bindgen 0.2.130's output into a
@@ -25,16 +31,25 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 TARGET_DIR="${CARGO_TARGET_DIR:-target}"
-MODULES="${DIGITSCOPE_WASM_MODULES:-pkg-relaxed:flex,simd,relaxed-simd+simd128 pkg-simd:flex,simd+simd128 pkg:flex,ndarray pkg-webgpu:flex,simd,webgpu+simd128}"
+# The modules: name and cargo features. The CPU modules share their burn features.
+declare -A FEATURES=(
+  [pkg-relaxed]=flex,simd,relaxed-simd
+  [pkg-simd]=flex,simd
+  [pkg-ndarray]=flex,ndarray,simd
+  [pkg-webgpu]=flex,simd,webgpu
+)
+ALL="pkg-relaxed pkg-simd pkg-ndarray pkg-webgpu"
+MODULES="${*:-$ALL}"
+for name in $MODULES; do
+  [ -n "${FEATURES[$name]:-}" ] || { echo "build-wasm: unknown module $name (modules: $ALL)" >&2; exit 2; }
+done
 
 rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
-version=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
-if [ "$(wasm-bindgen --version 2>/dev/null | awk '{print $2}')" != "$version" ]; then
-  echo "installing wasm-bindgen-cli $version (the version in Cargo.lock)"
-  cargo install wasm-bindgen-cli --version "$version"
-fi
+scripts/wasm-bindgen-cli.sh
 WASM_OPT=node_modules/.bin/wasm-opt
 [ -x "$WASM_OPT" ] || npm ci --no-audit --no-fund
+TIMINGS=()
+[ "${DIGITSCOPE_CARGO_TIMINGS:-0}" = 0 ] || TIMINGS=(--timings)
 
 sizes() {
   for f in "$2/digitscope_bg.wasm" "$2/digitscope.js"; do
@@ -42,23 +57,16 @@ sizes() {
   done
 }
 
-for module in $MODULES; do
-  name="${module%%:*}"
-  features="${module#*:}"
+for name in $MODULES; do
+  features="${FEATURES[$name]}"
   out="www/$name"
-  target_dir="$TARGET_DIR"
-  rustflags="${RUSTFLAGS:-}"
-  if [ "${features%+simd128}" != "$features" ]; then
-    features="${features%+simd128}"
-    target_dir="$TARGET_DIR/simd128"
-    rustflags="$rustflags -C target-feature=+simd128"
-  fi
-  RUSTFLAGS="$rustflags" CARGO_TARGET_DIR="$target_dir" cargo build --profile wasm --lib \
-    --target wasm32-unknown-unknown --no-default-features --features "$features"
+  echo "building $name (features $features)"
+  cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features \
+    --features "$features" "${TIMINGS[@]}"
   # wasm-bindgen and wasm-opt (minutes for the WebGPU module) only when cargo's output, the
   # tools or the options changed: the stamp, kept outside the package folder, says what the
   # module in www/ was made from.
-  wasm="$target_dir/wasm32-unknown-unknown/wasm/digitscope.wasm"
+  wasm="$TARGET_DIR/wasm32-unknown-unknown/wasm/digitscope.wasm"
   stamp_file="$TARGET_DIR/wasm-stamps/$name"
   stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} $("$WASM_OPT" --version) $features"
   if [ -f "$out/digitscope_bg.wasm" ] && [ -f "$out/digitscope.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then

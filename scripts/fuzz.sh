@@ -9,6 +9,8 @@
 # crash), without a sanitizer (the crate has no unsafe code; stable Rust suffices). Writes
 # out/fuzz/report.json and prints executions and crashes per target; exits non-zero on a crash
 # (the input that crashed is kept in fuzz/artifacts/<target>/).
+#
+# Usage: scripts/fuzz.sh [SECONDS] | --install-only | --build-only
 set -euo pipefail
 cd "$(dirname "$0")/.."
 SECONDS_EACH="${1:-120}"
@@ -19,8 +21,11 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}/fuzz"
 if [ "$(cargo fuzz --version 2>/dev/null | awk '{print $2}')" != "$CARGO_FUZZ_VERSION" ]; then
   cargo install cargo-fuzz --version "$CARGO_FUZZ_VERSION" --locked
 fi
+[ "$SECONDS_EACH" != --install-only ] || exit 0
 FLAGS=(-O -a -s none --target-dir "$TARGET_DIR")
+# All targets in one cargo invocation: the dependencies compile once for all of them.
 (cd fuzz && cargo fuzz build "${FLAGS[@]}")
+[ "$SECONDS_EACH" != --build-only ] || exit 0
 
 mkdir -p out/fuzz
 report=out/fuzz/report.json

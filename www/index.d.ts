@@ -49,8 +49,6 @@ export interface DetectorOptions {
   cpu?: 'direct' | 'flex' | 'ndarray';
   /** A weights file's bytes (`.dsw`) instead of the embedded weights. */
   weights?: Uint8Array;
-  /** false: use the CPU module built without wasm SIMD even where SIMD exists. */
-  simd?: boolean;
   /** false: use the SIMD module even where the browser has relaxed SIMD. */
   relaxedSimd?: boolean;
 }

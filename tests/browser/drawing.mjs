@@ -10,7 +10,7 @@ export async function settled(page) {
   await page.waitForFunction(() => {
     const el = document.querySelector('digit-detector');
     return el?.result && el.shownGeneration === el.generation && !el.pending;
-  }, null, { timeout: 60_000 });
+  });
   return page.evaluate(() => {
     const { detections, backend, rows, cols } = document.querySelector('digit-detector').result;
     return { detections, backend, rows, cols };

@@ -21,10 +21,10 @@ const TYPES = {
 /** The package's files as the test pages load them: the four wasm modules, the JS, the pages. */
 export function packageMounts(root, extra = {}) {
   return {
-    '/pkg/': `${root}www/pkg`,
     '/pkg-webgpu/': `${root}www/pkg-webgpu`,
     '/pkg-simd/': `${root}www/pkg-simd`,
     '/pkg-relaxed/': `${root}www/pkg-relaxed`,
+    '/pkg-ndarray/': `${root}www/pkg-ndarray`,
     '/src/': `${root}www/src`,
     '/samples/': `${root}samples`,
     '/': `${root}tests/browser/pages`,

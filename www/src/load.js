@@ -1,6 +1,7 @@
 // Loads the wasm detector: a CPU module first (a fast first heatmap everywhere) — built with wasm
-// relaxed SIMD or SIMD where the browser has it — and the WebGPU module only where the browser
-// has a WebGPU adapter. All embed the same weights and the same Rust code; they differ only in the backends
+// relaxed SIMD where the browser has it, else with wasm SIMD — and the WebGPU module only where
+// the browser has a WebGPU adapter. Every module needs wasm SIMD (all current browsers: Chrome 91,
+// Firefox 89, Safari 16.4 and later); without it the detector fails to start with that reason. All embed the same weights and the same Rust code; they differ only in the backends
 // and target features compiled in (see the README for sizes and speeds).
 
 const cpuModules = new Map();
@@ -25,17 +26,20 @@ export function hasWasmRelaxedSimd() {
 
 /**
  * The CPU module to use: the relaxed-SIMD build (fused multiply-add in the direct kernels)
- * where the browser has relaxed SIMD, else the SIMD build, else the one without SIMD; the last
- * for `cpu: "ndarray"`. `relaxedSimd: false` / `simd: false` skip a step.
+ * where the browser has relaxed SIMD, else the SIMD build (`relaxedSimd: false` skips the
+ * first); for `cpu: "ndarray"`, the module that carries burn-ndarray.
  */
 async function cpuModule(options) {
-  const simd = options.cpu !== 'ndarray' && options.simd !== false && hasWasmSimd();
-  const relaxed = simd && options.relaxedSimd !== false && hasWasmRelaxedSimd();
-  const name = relaxed ? 'pkg-relaxed' : simd ? 'pkg-simd' : 'pkg';
+  if (!hasWasmSimd()) {
+    throw new Error('WebAssembly SIMD unavailable: this browser is too old for digitscope (it needs Chrome 91, Firefox 89, Safari 16.4 or later)');
+  }
+  const ndarray = options.cpu === 'ndarray';
+  const relaxed = !ndarray && options.relaxedSimd !== false && hasWasmRelaxedSimd();
+  const name = ndarray ? 'pkg-ndarray' : relaxed ? 'pkg-relaxed' : 'pkg-simd';
   if (!cpuModules.has(name)) {
     // Literal specifiers, so that bundlers see every module.
-    const load = relaxed ? import('../pkg-relaxed/digitscope.js')
-      : simd ? import('../pkg-simd/digitscope.js') : import('../pkg/digitscope.js');
+    const load = ndarray ? import('../pkg-ndarray/digitscope.js')
+      : relaxed ? import('../pkg-relaxed/digitscope.js') : import('../pkg-simd/digitscope.js');
     cpuModules.set(name, load.then(async (module) => { await module.default(); return module; }));
   }
   return cpuModules.get(name);

@@ -36,7 +36,7 @@ async function soakStart(options, size, warmup) {
   canvas.getContext('2d').putImageData(image, 0, 0);
   soak.image = canvas.getContext('2d').getImageData(0, 0, size, size);
   soak.first = await soakRun(warmup);
-  return { backend: soak.detector.backend, memory: soak.detector.memoryBytes() };
+  return { backend: soak.detector.backend, memory: soak.detector.memoryBytes(), msPerDetection: soak.first.msPerDetection };
 }
 
 /** Runs `n` detections on the soak image; returns the wasm memory after and the ms per detection. */

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# `make test`: everything CI runs, in stages, each timed. Prints a table of stage times at the end
+# (also written to out/test-stages.txt) and stops at the first failing stage.
+#   setup          MNIST (sha256-checked), npm packages, Chromium, the wasm32 target and
+#                  wasm-bindgen-cli (the version in Cargo.lock), cargo-fuzz
+#   native build   the workspace in release mode, with its tests and benchmarks compiled
+#   native tests   cargo test --release --workspace
+#   wasm build     the three wasm modules and the static site (scripts/build-wasm.sh, make site)
+#   browser tests  real-Chromium tests (tests/browser/), the soaks bounded to 60 s a path
+#   fuzz build     the cargo-fuzz targets, built once for all
+#   fuzz           10 s of fuzzing per target
+set -euo pipefail
+cd "$(dirname "$0")/.."
+MAKE="${MAKE:-make}"
+mkdir -p out
+summary=out/test-stages.txt
+: > "$summary"
+began=$(date +%s)
+
+stage() {
+  local name="$1"; shift
+  local t0; t0=$(date +%s)
+  echo "=== stage: $name ($(date -u +%H:%M:%S) UTC)"
+  if ! "$@"; then
+    local t=$(( $(date +%s) - t0 ))
+    printf '%-14s %5d s  FAILED\n' "$name" "$t" | tee -a "$summary"
+    echo "=== make test failed in stage '$name' after $(( $(date +%s) - began )) s"
+    cat "$summary"
+    exit 1
+  fi
+  local t=$(( $(date +%s) - t0 ))
+  printf '%-14s %5d s\n' "$name" "$t" >> "$summary"
+  echo "=== stage $name: ${t} s"
+}
+
+setup() {
+  $MAKE --no-print-directory mnist browser-deps
+  rustup target list --installed | grep -qx wasm32-unknown-unknown || rustup target add wasm32-unknown-unknown
+  scripts/wasm-bindgen-cli.sh
+  scripts/fuzz.sh --install-only
+}
+
+stage setup setup
+stage "native build" cargo build --release --workspace --all-targets
+stage "native tests" cargo test --release --workspace
+stage "wasm build" $MAKE --no-print-directory site
+stage "browser tests" npm run test:browser
+stage "fuzz build" scripts/fuzz.sh --build-only
+stage fuzz scripts/fuzz.sh 10
+
+echo "=== make test passed in $(( $(date +%s) - began )) s; stage times:"
+printf '%-14s %5d s\n' total "$(( $(date +%s) - began ))" >> "$summary"
+cat "$summary"
