@@ -3,7 +3,7 @@
 # (also written to out/test-stages.txt) and stops at the first failing stage.
 #   setup          MNIST (sha256-checked), npm packages, Chromium, the wasm32 target and
 #                  wasm-bindgen-cli (the version in Cargo.lock), cargo-fuzz
-#   native build   the workspace in release mode, with its tests and benchmarks compiled
+#   native build   the workspace in release mode: the CLI, the trainer and their tests
 #   native tests   cargo test --release --workspace
 #   wasm build     the three wasm modules and the static site (scripts/build-wasm.sh, make site)
 #   browser tests  real-Chromium tests (tests/browser/), the soaks bounded to 60 s a path
@@ -41,7 +41,7 @@ setup() {
 }
 
 stage setup setup
-stage "native build" cargo build --release --workspace --all-targets
+stage "native build" cargo test --release --workspace --no-run
 stage "native tests" cargo test --release --workspace
 stage "wasm build" $MAKE --no-print-directory site
 stage "browser tests" npm run test:browser
