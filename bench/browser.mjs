@@ -7,7 +7,8 @@
 // into JS, each CPU engine's runs interleaved with TF.js-wasm's; every heatmap's max |difference|
 // from TF.js-wasm's is printed (they must agree). The page is cross-origin isolated, so its
 // timer ticks in microseconds (Chromium coarsens it to 0.1 ms otherwise).
-// Then the full detector (deep net, two pyramid levels, decoding), the time to the first
+// Then the full detector (deep net over its whole pyramid, decoding) at the site's 448×336 pad
+// and at 512² and 280², the time to the first
 // heatmap after a cold page load, and the shipped size per part. Writes out/bench/browser.json.
 // Usage: node bench/browser.mjs [runs]   (needs `make wasm` and out/bench/small-tf.json)
 import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -22,16 +23,29 @@ const WARMUP = 5;
 const SIDES = [512, 280];
 const OUT = `${ROOT}out/bench`;
 
-/** Multiply-adds of the FCN on a side×side image (as digitscope's Architecture::multiply_adds). */
-function multiplyAdds(layers, side) {
-  let [h, c, total] = [side, 1, 0];
+/** Multiply-adds of the FCN on a side×side (or w×h) image (as Architecture::multiply_adds). */
+function multiplyAdds(layers, side, height = side) {
+  let [w, h, c, total] = [side, height, 1, 0];
   for (const [out, stride] of layers) {
-    h = Math.ceil(h / stride);
-    total += h * h * out * c * 9;
+    [w, h] = [Math.ceil(w / stride), Math.ceil(h / stride)];
+    total += w * h * out * c * 9;
     c = out;
   }
-  return total + h * h * (c * 64 + 64 * 11);
+  return total + w * h * (c * 64 + 64 * 11);
 }
+
+/**
+ * The pyramid the shipped detector runs on a w×h image (as Detector::levels: 1 and ½, then
+ * further halvings while the level's shorter side keeps at least 20 px).
+ */
+function levels(w, h) {
+  const factors = [1, 2];
+  for (let f = 4; Math.floor(Math.min(w, h) / f) >= 20; f *= 2) factors.push(f);
+  return factors;
+}
+
+/** The full detector's image sizes: the site's pad, and squares. */
+const FULL_SIZES = [[448, 336], [512, 512], [280, 280]];
 const SMALL = [[16, 2], [32, 2], [64, 2]];
 const DEEP = [[16, 2], [16, 1], [32, 2], [32, 1], [64, 2], [64, 1]];
 
@@ -108,11 +122,11 @@ await onPage(false, async (page) => {
       record(name, side, ours, macs, 'small FCN', tfjs);
     }
   }
-  // 2. The full detector (deep net at the image's size and halved, decoding), CPU engines.
-  for (const side of SIDES) {
-    const macs = multiplyAdds(DEEP, side) + multiplyAdds(DEEP, Math.ceil(side / 2));
+  // 2. The full detector (deep net over its whole pyramid, decoding), CPU engines.
+  for (const [w, h] of FULL_SIZES) {
+    const macs = levels(w, h).reduce((sum, f) => sum + multiplyAdds(DEEP, Math.ceil(w / f), Math.ceil(h / f)), 0);
     for (const [name, options] of CPU) {
-      record(name, side, await page.evaluate(([o, s, b]) => window.bench.ours(o, s, b), [options, side, { warmup: 3, runs: Math.max(10, Math.floor(RUNS / 2)), full: true }]), macs, 'full detector');
+      record(name, `${w}×${h}`, await page.evaluate(([o, s, b]) => window.bench.ours(o, s, b), [options, [w, h], { warmup: 3, runs: Math.max(10, Math.floor(RUNS / 2)), full: true }]), macs, 'full detector');
     }
   }
 });

@@ -6,7 +6,7 @@ use crate::detect::{DecodeOptions, Detection, decode, suppress};
 use crate::direct::DirectNet;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
-use crate::image::GrayImage;
+use crate::image::{Downscale, GrayImage};
 use crate::network::{CLASSES, Network, Pooling, cell_centre, cells};
 use crate::weights::{self, WeightsInfo};
 
@@ -18,6 +18,10 @@ pub struct Detector {
     info: WeightsInfo,
     pooling: Pooling,
     pyramid: Vec<usize>,
+    /// Whether the pyramid grows with the image (see [`Detector::levels`]).
+    adaptive: bool,
+    /// How coarser levels are made.
+    downscale: Downscale,
     /// The direct CPU kernels, when they run the FCN instead of burn (see [`Detector::with_direct_kernels`]).
     direct: Option<DirectNet>,
     /// Decoding thresholds.
@@ -35,7 +39,19 @@ impl Detector {
         let (network, info) = weights::decode(bytes, &device)?;
         let pooling = info.pooling()?;
         let pyramid = info.pyramid.clone();
-        Ok(Self { network, device, info, pooling, pyramid, direct: None, options: DecodeOptions::default() })
+        // Weights trained for a pyramid (more than one level) get one that grows with the image.
+        let adaptive = pyramid.len() > 1;
+        Ok(Self {
+            network,
+            device,
+            info,
+            pooling,
+            pyramid,
+            adaptive,
+            downscale: Downscale::default(),
+            direct: None,
+            options: DecodeOptions::default(),
+        })
     }
 
     /// Runs the FCN on the direct CPU kernels ([`crate::direct`]) instead of burn: the same
@@ -56,10 +72,46 @@ impl Detector {
         self
     }
 
-    /// Overrides the image pyramid (downscale factors; `[1]` = native size only).
+    /// Overrides the image pyramid (downscale factors; `[1]` = native size only): exactly these
+    /// levels, whatever the image's size.
     pub fn with_pyramid(mut self, pyramid: Vec<usize>) -> Self {
         self.pyramid = pyramid;
+        self.adaptive = false;
         self
+    }
+
+    /// Overrides how the coarser levels are made.
+    pub fn with_downscale(mut self, downscale: Downscale) -> Self {
+        self.downscale = downscale;
+        self
+    }
+
+    /// The downscale factors run on a `width`×`height` image: the weights' own levels and, when
+    /// the pyramid is adaptive, further doublings while the level's shorter side is at least
+    /// [`MIN_LEVEL_SIDE`] pixels. Each level finds digits of about 12–30 px at its scale, so
+    /// doubling until the image is that small finds digits as tall as the image.
+    pub fn levels(&self, width: usize, height: usize) -> Vec<usize> {
+        let mut levels = self.pyramid.clone();
+        if self.adaptive {
+            // Octaves and the half-octaves between them (3, 6, 12 …): a level's range of digit
+            // sizes is about 2.5×, so octaves alone leave the digits at either end of a range
+            // to the level least sure of them.
+            let top = levels.iter().copied().max().unwrap_or(1);
+            let mut octave = top * 2;
+            'grow: loop {
+                for f in [octave / 4 * 3, octave] {
+                    if f <= top || levels.contains(&f) {
+                        continue;
+                    }
+                    if width.min(height) / f < MIN_LEVEL_SIDE {
+                        break 'grow;
+                    }
+                    levels.push(f);
+                }
+                octave *= 2;
+            }
+        }
+        levels
     }
 
     /// The downscale factors the detector runs at.
@@ -135,13 +187,23 @@ impl Detector {
     /// The heatmap returned is the one to show: on the native-size grid, each cell takes the
     /// probabilities of the level that is most sure there is a digit there (see
     /// [`Heatmap::overlay`]), so digits found by a coarser level are coloured too.
+    ///
+    /// The image's page is flattened first ([`GrayImage::flattened`]: a no-op on a clean page).
     pub async fn detect_async(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
+        let image = &image.flattened();
         let mut heatmap = self.heatmap_async(image).await?;
         let mut levels = vec![decode(&heatmap, &self.options)];
-        for &factor in self.pyramid.iter().filter(|&&f| f > 1) {
-            let small = image.downscaled(factor);
-            let coarse = self.heatmap_async(&small).await?;
-            levels.push(rescale(decode(&coarse, &self.options), factor));
+        for factor in self.levels(image.width, image.height).into_iter().filter(|&f| f > 1) {
+            let small = image.level(factor, self.downscale);
+            // A margin of background around the level, so that a digit that fills the image
+            // is seen whole by the cells next to its edges; then back to the level's frame.
+            let mut coarse = self.heatmap_async(&small.padded(LEVEL_MARGIN)).await?;
+            coarse.origin_x -= LEVEL_MARGIN as f32;
+            coarse.origin_y -= LEVEL_MARGIN as f32;
+            (coarse.width, coarse.height) = (small.width, small.height);
+            let mut found = decode(&coarse, &self.options);
+            found.retain(|d| d.x >= 0.0 && d.y >= 0.0 && d.x < small.width as f32 && d.y < small.height as f32);
+            levels.push(rescale(found, factor));
             heatmap.overlay(&coarse, factor);
         }
         Ok((heatmap, merge(levels, &self.options)))
@@ -157,6 +219,11 @@ impl Detector {
         block_on(self.detect_async(image))
     }
 }
+
+/// The shortest side, in pixels, that an adaptive pyramid level may have.
+pub const MIN_LEVEL_SIDE: usize = 24;
+/// Background added around every coarser level (pixels at its scale).
+pub const LEVEL_MARGIN: usize = 8;
 
 /// Runs a future to completion on this thread. The CPU backends complete read-backs without
 /// waiting on anything, so this only polls.
@@ -193,4 +260,21 @@ pub fn merge(levels: Vec<Vec<Detection>>, options: &DecodeOptions) -> Vec<Detect
         return levels.into_iter().next().unwrap_or_default();
     }
     suppress(levels.into_iter().flatten().collect(), options.nms_fraction)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_adaptive_pyramid_grows_with_the_image() {
+        let detector = Detector::embedded(Device::flex()).unwrap();
+        assert_eq!(detector.pyramid(), [1, 2], "the embedded weights ask for 1 and ½");
+        assert_eq!(detector.levels(128, 128), [1, 2, 3, 4]);
+        assert_eq!(detector.levels(448, 336), [1, 2, 3, 4, 6, 8, 12]);
+        assert_eq!(detector.levels(512, 512), [1, 2, 3, 4, 6, 8, 12, 16]);
+        assert_eq!(detector.levels(30, 400), [1, 2]);
+        let fixed = Detector::embedded(Device::flex()).unwrap().with_pyramid(vec![1, 2]);
+        assert_eq!(fixed.levels(448, 336), [1, 2]);
+    }
 }

@@ -4,6 +4,10 @@ use crate::error::{Error, Result};
 
 /// Largest accepted side, in pixels.
 pub const MAX_SIDE: usize = 4096;
+/// Side of the blocks over which [`GrayImage::flattened`] estimates the page.
+pub const PAGE_BLOCK: usize = 32;
+/// What stays of the page after flattening (paper grain) is dropped below this.
+pub const PAGE_NOISE: f32 = 0.08;
 /// Largest accepted pixel count (a 2048×2048 image; about 300 MB of activations on the CPU).
 pub const MAX_PIXELS: usize = 2048 * 2048;
 
@@ -90,17 +94,99 @@ impl PixelFormat {
     }
 }
 
+/// Which way an image's ink runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Ink {
+    /// Light ink on a dark page (MNIST's convention, a canvas drawn in white).
+    Light,
+    /// Dark ink on a light page (paper, a scan, a photo): inverted for the model.
+    Dark,
+    /// Decided from the image: dark ink when most of the page is light (the median luminance of
+    /// the opaque pixels is above one half: ink covers less than half of any page people draw on).
+    #[default]
+    Auto,
+}
+
+impl Ink {
+    /// Parses `light`, `dark` or `auto`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "light" => Some(Ink::Light),
+            "dark" => Some(Ink::Dark),
+            "auto" => Some(Ink::Auto),
+            _ => None,
+        }
+    }
+}
+
+/// The median of values in [0, 1] (to 1/256), from a histogram; `None` for no values.
+fn median(values: impl Iterator<Item = f32>) -> Option<f32> {
+    let mut histogram = [0usize; 256];
+    let mut n = 0;
+    for v in values {
+        histogram[(v.clamp(0.0, 1.0) * 255.0).round() as usize] += 1;
+        n += 1;
+    }
+    let mut seen = 0;
+    for (bin, count) in histogram.iter().enumerate() {
+        seen += count;
+        if 2 * seen > n {
+            return Some(bin as f32 / 255.0);
+        }
+    }
+    None
+}
+
+/// The `q`-quantile (0–1) of values in [0, 1] (to 1/256); 0 for no values.
+fn quantile(values: impl Iterator<Item = f32>, q: f32) -> f32 {
+    let mut histogram = [0usize; 256];
+    let mut n = 0usize;
+    for v in values {
+        histogram[(v.clamp(0.0, 1.0) * 255.0).round() as usize] += 1;
+        n += 1;
+    }
+    let target = (q * n as f32).ceil().max(1.0) as usize;
+    let mut seen = 0;
+    for (bin, count) in histogram.iter().enumerate() {
+        seen += count;
+        if seen >= target {
+            return bin as f32 / 255.0;
+        }
+    }
+    0.0
+}
+
+/// How the pyramid's coarser levels are made from the image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Downscale {
+    /// A box filter: thin strokes fade as the image shrinks.
+    Box,
+    /// A box filter, then the level's ink brought back to full strength (divided by the 95th
+    /// percentile of its inked pixels): a thin stroke stays as bright as a thick one.
+    #[default]
+    Gain,
+    /// The maximum of each `factor`×`factor` block: every stroke stays at full strength and at
+    /// least a pixel wide.
+    Max,
+}
+
+impl Downscale {
+    /// Parses `box`, `gain` or `max`.
+    pub fn from_name(name: &str) -> Option<Self> {
+        match name {
+            "box" => Some(Downscale::Box),
+            "gain" => Some(Downscale::Gain),
+            "max" => Some(Downscale::Max),
+            _ => None,
+        }
+    }
+}
+
 impl GrayImage {
     /// Converts 8-bit pixels. Colour is reduced to luminance (Rec. 601); transparent pixels
-    /// count as the page (black, or white when `invert`). With `invert`, dark-on-light input is
-    /// turned into the model's light-on-dark.
-    pub fn from_bytes(
-        width: usize,
-        height: usize,
-        bytes: &[u8],
-        format: PixelFormat,
-        invert: bool,
-    ) -> Result<Self> {
+    /// count as the page. `ink` says which way the ink runs ([`Ink::Auto`]: decided from the
+    /// opaque pixels); dark-on-light input is turned into the model's light-on-dark.
+    pub fn from_bytes(width: usize, height: usize, bytes: &[u8], format: PixelFormat, ink: Ink) -> Result<Self> {
         check_size(width, height)?;
         let expected = width * height * format.channels();
         if bytes.len() != expected {
@@ -109,17 +195,26 @@ impl GrayImage {
                 bytes.len()
             )));
         }
+        let sample = |p: &[u8]| match *p {
+            [g] => (g as f32, 255.0),
+            [g, a] => (g as f32, a as f32),
+            [r, g, b] => (luma(r, g, b), 255.0),
+            [r, g, b, a] => (luma(r, g, b), a as f32),
+            _ => unreachable!("chunks_exact yields 1 to 4 bytes"),
+        };
+        let invert = match ink {
+            Ink::Light => false,
+            Ink::Dark => true,
+            Ink::Auto => {
+                let opaque = bytes.chunks_exact(format.channels()).map(sample).filter(|&(_, a)| a >= 128.0);
+                median(opaque.map(|(v, _)| v / 255.0)).is_some_and(|m| m > 0.5)
+            }
+        };
         let page = if invert { 1.0 } else { 0.0 };
         let pixels = bytes
             .chunks_exact(format.channels())
             .map(|p| {
-                let (value, alpha) = match *p {
-                    [g] => (g as f32, 255.0),
-                    [g, a] => (g as f32, a as f32),
-                    [r, g, b] => (luma(r, g, b), 255.0),
-                    [r, g, b, a] => (luma(r, g, b), a as f32),
-                    _ => unreachable!("chunks_exact yields 1 to 4 bytes"),
-                };
+                let (value, alpha) = sample(p);
                 let alpha = alpha / 255.0;
                 let v = value / 255.0 * alpha + page * (1.0 - alpha);
                 if invert { 1.0 - v } else { v }
@@ -145,6 +240,114 @@ impl GrayImage {
             )));
         }
         Ok(Self { width, height, pixels })
+    }
+
+    /// With `ink` resolved for float intensities (`Dark`, or `Auto` on a mostly light image:
+    /// inverted; otherwise unchanged).
+    pub fn with_ink(mut self, ink: Ink) -> Self {
+        let invert = match ink {
+            Ink::Light => false,
+            Ink::Dark => true,
+            Ink::Auto => median(self.pixels.iter().copied()).is_some_and(|m| m > 0.5),
+        };
+        if invert {
+            self.pixels.iter_mut().for_each(|v| *v = 1.0 - *v);
+        }
+        self
+    }
+
+    /// The page flattened, for uploads of paper under uneven light: a smooth estimate of the
+    /// page (per block of [`PAGE_BLOCK`] pixels, its 20th percentile; then the least of each
+    /// block's 3×3 neighbourhood; bilinear between block centres) is subtracted, what stays
+    /// under [`PAGE_NOISE`] (grain) is dropped, and the ink is stretched so that its 99.5th
+    /// percentile is full strength. An image whose page is already clean (the estimate nowhere
+    /// above 0.03) and whose ink is strong is returned unchanged (but for values outside
+    /// [0, 1], clamped): drawings and MNIST-like scenes go through untouched.
+    pub fn flattened(&self) -> Self {
+        let (w, h) = (self.width, self.height);
+        let (bw, bh) = (w.div_ceil(PAGE_BLOCK), h.div_ceil(PAGE_BLOCK));
+        let mut blocks = vec![0.0f32; bw * bh];
+        for by in 0..bh {
+            for bx in 0..bw {
+                let rows = by * PAGE_BLOCK..((by + 1) * PAGE_BLOCK).min(h);
+                let values = rows.flat_map(|y| {
+                    let row = &self.pixels[y * w..(y + 1) * w];
+                    row[bx * PAGE_BLOCK..((bx + 1) * PAGE_BLOCK).min(w)].iter().copied()
+                });
+                blocks[by * bw + bx] = quantile(values, 0.2);
+            }
+        }
+        let page: Vec<f32> = (0..bw * bh)
+            .map(|i| {
+                let (bx, by) = (i % bw, i / bw);
+                let mut least = f32::MAX;
+                for y in by.saturating_sub(1)..(by + 2).min(bh) {
+                    for x in bx.saturating_sub(1)..(bx + 2).min(bw) {
+                        least = least.min(blocks[y * bw + x]);
+                    }
+                }
+                least
+            })
+            .collect();
+        let strongest_ink = quantile(self.pixels.iter().copied(), 0.995);
+        if page.iter().all(|&p| p <= 0.03) && strongest_ink >= 0.5 {
+            // Only values outside [0, 1] (a caller's floats) change.
+            return Self { width: w, height: h, pixels: self.pixels.iter().map(|v| v.clamp(0.0, 1.0)).collect() };
+        }
+        // The page at pixel (x, y): bilinear between block centres.
+        let at = |x: usize, y: usize| {
+            let gx = ((x as f32 + 0.5) / PAGE_BLOCK as f32 - 0.5).clamp(0.0, (bw - 1) as f32);
+            let gy = ((y as f32 + 0.5) / PAGE_BLOCK as f32 - 0.5).clamp(0.0, (bh - 1) as f32);
+            let (x0, y0) = (gx.floor() as usize, gy.floor() as usize);
+            let (x1, y1) = ((x0 + 1).min(bw - 1), (y0 + 1).min(bh - 1));
+            let (fx, fy) = (gx - x0 as f32, gy - y0 as f32);
+            let top = page[y0 * bw + x0] * (1.0 - fx) + page[y0 * bw + x1] * fx;
+            let bottom = page[y1 * bw + x0] * (1.0 - fx) + page[y1 * bw + x1] * fx;
+            top * (1.0 - fy) + bottom * fy
+        };
+        let mut pixels: Vec<f32> = (0..w * h).map(|i| (self.pixels[i] - at(i % w, i / w) - PAGE_NOISE).max(0.0)).collect();
+        let ink = quantile(pixels.iter().copied(), 0.995).max(0.25);
+        pixels.iter_mut().for_each(|v| *v = (*v / ink).min(1.0));
+        Self { width: w, height: h, pixels }
+    }
+
+    /// Shrunk by `factor` for a pyramid level, the way `mode` says (see [`Downscale`]).
+    pub fn level(&self, factor: usize, mode: Downscale) -> Self {
+        match mode {
+            Downscale::Box => self.downscaled(factor),
+            Downscale::Gain => {
+                let mut small = self.downscaled(factor);
+                let ink = quantile(small.pixels.iter().copied().filter(|&v| v > 0.05), 0.95);
+                // Up to tenfold: a 2-px stroke at a sixteenth of the size is 1/8 as bright.
+                if ink > 0.1 && ink < 1.0 {
+                    small.pixels.iter_mut().for_each(|v| *v = (*v / ink).min(1.0));
+                }
+                small
+            }
+            Downscale::Max => {
+                let f = factor.max(1);
+                let (w, h) = (self.width.div_ceil(f), self.height.div_ceil(f));
+                let mut pixels = vec![f32::MIN; w * h];
+                for y in 0..self.height {
+                    for x in 0..self.width {
+                        let out = &mut pixels[(y / f) * w + x / f];
+                        *out = out.max(self.pixels[y * self.width + x]);
+                    }
+                }
+                Self { width: w, height: h, pixels }
+            }
+        }
+    }
+
+    /// With `margin` pixels of background added on every side.
+    pub fn padded(&self, margin: usize) -> Self {
+        let (w, h) = (self.width + 2 * margin, self.height + 2 * margin);
+        let mut pixels = vec![0.0; w * h];
+        for (y, row) in self.pixels.chunks(self.width).enumerate() {
+            let at = (y + margin) * w + margin;
+            pixels[at..at + self.width].copy_from_slice(row);
+        }
+        Self { width: w, height: h, pixels }
     }
 
     /// A black image.
@@ -196,4 +399,83 @@ impl GrayImage {
 
 fn luma(r: u8, g: u8, b: u8) -> f32 {
     0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A `w`×`h` page of `page` with a `ink` bar (rows 10–13, columns 5–w−5).
+    fn bar(w: usize, h: usize, page: u8, ink: u8) -> Vec<u8> {
+        (0..w * h).map(|i| if (10..14).contains(&(i / w)) && (5..w - 5).contains(&(i % w)) { ink } else { page }).collect()
+    }
+
+    #[test]
+    fn auto_ink_reads_dark_on_light_as_light_on_dark() {
+        let dark_on_light = GrayImage::from_bytes(40, 30, &bar(40, 30, 230, 20), PixelFormat::Gray8, Ink::Auto).unwrap();
+        let light_on_dark = GrayImage::from_bytes(40, 30, &bar(40, 30, 25, 235), PixelFormat::Gray8, Ink::Auto).unwrap();
+        for image in [&dark_on_light, &light_on_dark] {
+            assert!(image.pixels[11 * 40 + 20] > 0.9, "the bar is ink");
+            assert!(image.pixels[0] < 0.1, "the page is background");
+        }
+        // Forcing it still works both ways.
+        let forced = GrayImage::from_bytes(40, 30, &bar(40, 30, 230, 20), PixelFormat::Gray8, Ink::Light).unwrap();
+        assert!(forced.pixels[0] > 0.9);
+        // Transparent pixels are the page whatever the ink: dark ink on a transparent page.
+        let rgba: Vec<u8> = bar(40, 30, 0, 20).into_iter().flat_map(|v| if v == 0 { [0, 0, 0, 0] } else { [v, v, v, 255] }).collect();
+        let image = GrayImage::from_bytes(40, 30, &rgba, PixelFormat::Rgba8, Ink::Dark).unwrap();
+        assert!(image.pixels[11 * 40 + 20] > 0.9 && image.pixels[0] < 0.1);
+        let floats = GrayImage::from_f32(2, 2, vec![0.9, 0.9, 0.9, 0.1]).unwrap().with_ink(Ink::Auto);
+        let expected = [0.1, 0.1, 0.1, 0.9];
+        assert!(floats.pixels.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{:?}", floats.pixels);
+    }
+
+    #[test]
+    fn flattening_leaves_a_clean_page_alone() {
+        let image = GrayImage::from_bytes(64, 48, &bar(64, 48, 0, 255), PixelFormat::Gray8, Ink::Light).unwrap();
+        assert_eq!(image.flattened(), image);
+        // A caller's floats outside [0, 1] are clamped (found by the image_input fuzzer).
+        let mut loud = image.clone();
+        loud.pixels[11 * 64 + 20] = 7.5;
+        loud.pixels[0] = -2.0;
+        let flat = loud.flattened();
+        assert!(flat.pixels.iter().all(|v| (0.0..=1.0).contains(v)));
+        assert_eq!((flat.pixels[11 * 64 + 20], flat.pixels[0]), (1.0, 0.0));
+    }
+
+    #[test]
+    fn flattening_removes_uneven_light_and_keeps_the_ink() {
+        // A page lit from the left (0.05 → 0.45 after inversion) with a bar of ink 0.35 above it.
+        let (w, h) = (256, 64);
+        let pixels: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                let page = 0.05 + 0.4 * x as f32 / w as f32;
+                if (30..34).contains(&y) && (20..236).contains(&x) { page + 0.35 } else { page }
+            })
+            .collect();
+        let flat = GrayImage { width: w, height: h, pixels }.flattened();
+        let ink: Vec<f32> = (20..236).map(|x| flat.pixels[31 * w + x]).collect();
+        let page: Vec<f32> = (0..w).map(|x| flat.pixels[5 * w + x]).collect();
+        assert!(ink.iter().all(|&v| v > 0.8), "ink kept at full strength: {:?}", &ink[..8]);
+        assert!(page.iter().all(|&v| v < 0.05), "page flattened: max {}", page.iter().fold(0.0f32, |m, v| m.max(*v)));
+    }
+
+    #[test]
+    fn every_downscale_keeps_the_geometry_and_gain_and_max_keep_thin_strokes() {
+        // A one-pixel line at full strength: a box filter at 8× leaves an eighth of it.
+        let (w, h) = (64, 64);
+        let pixels: Vec<f32> = (0..w * h).map(|i| if i % w == 17 { 1.0 } else { 0.0 }).collect();
+        let image = GrayImage { width: w, height: h, pixels };
+        let strongest = |g: &GrayImage| g.pixels.iter().fold(0.0f32, |m, v| m.max(*v));
+        for mode in [Downscale::Box, Downscale::Gain, Downscale::Max] {
+            let level = image.level(8, mode);
+            assert_eq!((level.width, level.height), (8, 8));
+        }
+        assert!((strongest(&image.level(8, Downscale::Box)) - 0.125).abs() < 1e-6);
+        assert!(strongest(&image.level(8, Downscale::Gain)) > 0.99);
+        assert_eq!(strongest(&image.level(8, Downscale::Max)), 1.0);
+        // Odd sides: partial blocks.
+        assert_eq!(image.level(3, Downscale::Max).width, 22);
+    }
 }

@@ -5,10 +5,10 @@ use std::io::{BufWriter, Cursor};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::image::{GrayImage, PixelFormat, check_size};
+use crate::image::{GrayImage, Ink, PixelFormat, check_size};
 
 /// Decodes PNG bytes into the model's convention (see [`GrayImage::from_bytes`]).
-pub fn decode_png(bytes: &[u8], invert: bool) -> Result<GrayImage> {
+pub fn decode_png(bytes: &[u8], ink: Ink) -> Result<GrayImage> {
     let bad = |e: png::DecodingError| Error::InvalidInput(format!("not a readable PNG: {e}"));
     let mut decoder = png::Decoder::new(Cursor::new(bytes));
     // Palettes and low bit depths expand to 8 bits; 16-bit samples keep their high byte.
@@ -41,14 +41,14 @@ pub fn decode_png(bytes: &[u8], invert: bool) -> Result<GrayImage> {
     let mut buf = vec![0; size];
     let frame = reader.next_frame(&mut buf).map_err(bad)?;
     buf.truncate(frame.buffer_size());
-    GrayImage::from_bytes(width, height, &buf, format, invert)
+    GrayImage::from_bytes(width, height, &buf, format, ink)
 }
 
 /// Reads and decodes a PNG file.
-pub fn read_png(path: &Path, invert: bool) -> Result<GrayImage> {
+pub fn read_png(path: &Path, ink: Ink) -> Result<GrayImage> {
     let bytes = std::fs::read(path)
         .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    decode_png(&bytes, invert).map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))
+    decode_png(&bytes, ink).map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))
 }
 
 /// Writes an 8-bit gray (1 byte/pixel) or RGB (3 bytes/pixel) PNG.

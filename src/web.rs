@@ -17,7 +17,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::detect::Detection;
 use crate::error::Error;
-use crate::image::{GrayImage, PixelFormat, dimensions};
+use crate::image::{GrayImage, Ink, PixelFormat, dimensions};
 use crate::Detector as Core;
 
 /// Largest difference between the WebGPU and CPU heatmaps of the parity image that still passes.
@@ -225,20 +225,22 @@ impl Detector {
     }
 
     /// The FCN's heatmap alone, at the image's own size (no pyramid, no decoding): what the
-    /// benchmarks time. Same input and result fields as `detect`, with no detections.
+    /// benchmarks time. Same input and result fields as `detect`, with no detections; the ink
+    /// is taken as light unless the options say otherwise.
     pub fn heatmap(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
-        self.call(pixels, width, height, options, async |core: &Core, image: &GrayImage| {
+        self.call(pixels, width, height, options, Ink::Light, async |core: &Core, image: &GrayImage| {
             Ok((core.heatmap_async(image).await?, Vec::new()))
         })
     }
 
     /// Detects digits. `pixels`: RGBA bytes (`Uint8ClampedArray` from a canvas, or
     /// `Uint8Array`) of `width × height × 4`, 8-bit gray of `width × height`, or a
-    /// `Float32Array` of `width × height` intensities in [0, 1]. Options: `invert` (dark on
-    /// light). The input is copied before anything else happens, so the caller may reuse or
-    /// transfer its buffer as soon as this returns.
+    /// `Float32Array` of `width × height` intensities in [0, 1]. Options: `ink` (`"auto"`, the
+    /// default: dark ink on a light page is recognised from the image; `"light"`; `"dark"`) or
+    /// `invert` (`true` = dark ink, `false` = light ink). The input is copied before anything
+    /// else happens, so the caller may reuse or transfer its buffer as soon as this returns.
     pub fn detect(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
-        self.call(pixels, width, height, options, async |core: &Core, image: &GrayImage| core.detect_async(image).await)
+        self.call(pixels, width, height, options, Ink::Auto, async |core: &Core, image: &GrayImage| core.detect_async(image).await)
     }
 }
 
@@ -251,10 +253,11 @@ impl Detector {
         width: f64,
         height: f64,
         options: JsValue,
+        default_ink: Ink,
         work: impl AsyncFn(&Core, &GrayImage) -> Result<(crate::Heatmap, Vec<Detection>), Error> + 'static,
     ) -> Promise {
         let start = performance_now();
-        let image = read_image(&pixels, width, height, get(&options, "invert").as_bool().unwrap_or(false));
+        let image = ink_option(&options, default_ink).and_then(|ink| read_image(&pixels, width, height, ink));
         let state = self.state.clone();
         future_to_promise(async move {
             let image = image.map_err(js_error)?;
@@ -284,22 +287,35 @@ impl Detector {
     }
 }
 
+/// The ink of a call's options: `ink` ("light", "dark", "auto"), else `invert` (a boolean), else
+/// `default`.
+fn ink_option(options: &JsValue, default: Ink) -> Result<Ink, Error> {
+    let ink = get(options, "ink");
+    if let Some(name) = ink.as_string() {
+        return Ink::from_name(&name).ok_or_else(|| Error::InvalidInput(format!("ink must be \"light\", \"dark\" or \"auto\", not {name:?}")));
+    }
+    if !ink.is_undefined() && !ink.is_null() {
+        return Err(Error::InvalidInput("ink must be \"light\", \"dark\" or \"auto\"".into()));
+    }
+    Ok(match get(options, "invert").as_bool() {
+        Some(true) => Ink::Dark,
+        Some(false) => Ink::Light,
+        None => default,
+    })
+}
+
 /// Validates and copies the caller's pixels. A detached buffer reads as empty, so it fails the
 /// length check like any other wrong-sized buffer.
-fn read_image(pixels: &JsValue, width: f64, height: f64, invert: bool) -> Result<GrayImage, Error> {
+fn read_image(pixels: &JsValue, width: f64, height: f64, ink: Ink) -> Result<GrayImage, Error> {
     let (w, h) = dimensions(width, height)?;
     if let Some(a) = pixels.dyn_ref::<Uint8ClampedArray>() {
         let format = PixelFormat::from_len(a.length() as usize, w, h)?;
-        GrayImage::from_bytes(w, h, &a.to_vec(), format, invert)
+        GrayImage::from_bytes(w, h, &a.to_vec(), format, ink)
     } else if let Some(a) = pixels.dyn_ref::<Uint8Array>() {
         let format = PixelFormat::from_len(a.length() as usize, w, h)?;
-        GrayImage::from_bytes(w, h, &a.to_vec(), format, invert)
+        GrayImage::from_bytes(w, h, &a.to_vec(), format, ink)
     } else if let Some(a) = pixels.dyn_ref::<Float32Array>() {
-        let mut values = a.to_vec();
-        if invert {
-            values.iter_mut().for_each(|v| *v = 1.0 - *v);
-        }
-        GrayImage::from_f32(w, h, values)
+        Ok(GrayImage::from_f32(w, h, a.to_vec())?.with_ink(ink))
     } else {
         Err(Error::InvalidInput("pixels must be a Uint8ClampedArray, Uint8Array or Float32Array".into()))
     }

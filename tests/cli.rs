@@ -54,9 +54,10 @@ fn detect_json_prints_one_line_per_file() {
 }
 
 #[test]
-fn invert_makes_dark_on_light_equivalent() {
-    // The composite drawn dark on light, read with --invert, gives the same detections.
-    let scene = digitscope::pngio::read_png(Path::new(&composite()), false).unwrap();
+fn dark_on_light_is_read_without_a_flag_and_with_invert() {
+    // The composite drawn dark on light, read with --invert or with no flag (auto), gives the
+    // same detections.
+    let scene = digitscope::pngio::read_png(Path::new(&composite()), digitscope::image::Ink::Light).unwrap();
     let light: Vec<u8> = scene.to_gray8().iter().map(|v| 255 - v).collect();
     let path = temp("light.png");
     write_png(&path, 128, 128, &light).unwrap();
@@ -78,8 +79,14 @@ fn invert_makes_dark_on_light_equivalent() {
             })
     };
     assert!(same(&dets(&a), &dets(&b)), "{} vs {}", dets(&a), dets(&b));
+    // Without a flag the ink's direction is read from the image: the same detections.
     let plain = digitscope(&["detect", path.to_str().unwrap(), "--json"]);
-    assert!(!same(&dets(&a), &dets(&plain)), "without --invert a light page is not the same scene");
+    assert!(same(&dets(&a), &dets(&plain)), "auto ink: {} vs {}", dets(&a), dets(&plain));
+    // Forced the wrong way, the light page is not the same scene.
+    let forced = digitscope(&["detect", path.to_str().unwrap(), "--json", "--ink", "light"]);
+    assert!(!same(&dets(&a), &dets(&forced)), "--ink light must read the page as ink");
+    let bad = digitscope(&["detect", path.to_str().unwrap(), "--ink", "sideways"]);
+    assert_eq!(bad.status.code(), Some(2), "a bad --ink is a usage error");
 }
 
 #[test]
@@ -87,7 +94,7 @@ fn heatmap_writes_a_png_with_legend() {
     let out_path = temp("heat.png");
     let out = digitscope(&["heatmap", &composite(), "-o", out_path.to_str().unwrap()]);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let picture = digitscope::pngio::read_png(&out_path, false).unwrap();
+    let picture = digitscope::pngio::read_png(&out_path, digitscope::image::Ink::Light).unwrap();
     // 128 px scaled by 4, plus the legend strip.
     assert_eq!(picture.width, 512);
     assert!(picture.height > 512);
@@ -156,7 +163,7 @@ fn zero_sized_and_huge_pngs_are_refused() {
 
 #[test]
 fn sixteen_bit_png_reads_like_its_eight_bit_twin() {
-    let gray = digitscope::pngio::read_png(Path::new(&composite()), false).unwrap();
+    let gray = digitscope::pngio::read_png(Path::new(&composite()), digitscope::image::Ink::Light).unwrap();
     let wide: Vec<u8> = gray.to_gray8().iter().flat_map(|&v| [v, 255 - v]).collect();
     let path = temp("deep.png");
     let file = std::fs::File::create(&path).unwrap();

@@ -54,7 +54,12 @@ export interface DetectorOptions {
 }
 
 export interface DetectOptions {
-  /** Dark digits on a light page. */
+  /**
+   * Which way the ink runs: "auto" (detect's default: dark ink when most of the image is light,
+   * as paper), "light" on dark (MNIST's way; heatmap's default) or "dark" on light.
+   */
+  ink?: 'auto' | 'light' | 'dark';
+  /** The older switch: true = "dark", false = "light" (`ink` wins when both are given). */
   invert?: boolean;
 }
 
@@ -81,7 +86,7 @@ export class DetectorClient {
 }
 
 /**
- * <digit-detector width="280" height="280" backend="auto" ink="light|dark" show-heatmap show-boxes storage-key="...">
+ * <digit-detector width="280" height="280" backend="auto" ink="light|dark" pen-width="8" show-heatmap show-boxes storage-key="...">
  * Fires `detect` (CustomEvent<DetectionResult>) after each heatmap, and `backendchange`
  * (CustomEvent<BackendState>) when the detector moved to the CPU mid-session (a lost GPU).
  */
@@ -90,7 +95,10 @@ export class DigitDetector extends HTMLElement {
   detectorOptions: DetectorOptions;
   clear(): void;
   undo(): void;
-  detectImage(image: ImageData): Promise<DetectionResult>;
+  /** Shows an image as the page and detects; the ink follows the image's unless given. */
+  detectImage(image: ImageData, options?: { ink?: 'light' | 'dark' }): Promise<DetectionResult>;
+  /** Sets the pen width in pixels (2–24; the `pen-width` attribute). */
+  setPenWidth(width: number): void;
   canvasSize(): { width: number; height: number };
 }
 

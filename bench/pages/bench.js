@@ -4,17 +4,17 @@
 // probabilities read back into JS. Driven by bench/browser.mjs.
 import { createDetector } from '/src/load.js';
 
-/** A deterministic test image: sparse strokes of ink on black, intensities in [0, 1]. */
-function image(side) {
-  const px = new Float32Array(side * side);
+/** A deterministic w×h test image: sparse strokes of ink on black, intensities in [0, 1]. */
+function image(w, h = w) {
+  const px = new Float32Array(w * h);
   let s = 12345;
   const rand = () => ((s = (s * 1103515245 + 12345) >>> 0) / 2 ** 32);
-  for (let k = 0; k < (side * side) / 300; k++) {
-    let x = rand() * side, y = rand() * side;
+  for (let k = 0; k < (w * h) / 300; k++) {
+    let x = rand() * w, y = rand() * h;
     const [dx, dy] = [rand() - 0.5, rand() - 0.5];
     for (let t = 0; t < 20; t++, x += dx * 2, y += dy * 2) {
       const [ix, iy] = [Math.floor(x), Math.floor(y)];
-      if (ix >= 0 && iy >= 0 && ix < side && iy < side) px[iy * side + ix] = 1;
+      if (ix >= 0 && iy >= 0 && ix < w && iy < h) px[iy * w + ix] = 1;
     }
   }
   return px;
@@ -43,12 +43,16 @@ async function bytes(url) {
   return weightCache.get(url);
 }
 
-/** digitscope: `options` for createDetector; `full`: the whole detector (pyramid, decoding). */
+/**
+ * digitscope: `options` for createDetector; `side` a number or [width, height]; `full`: the whole
+ * detector (pyramid, decoding).
+ */
 async function oursRunner(options, side, { weightsUrl, full }) {
   const weights = weightsUrl ? await bytes(weightsUrl) : undefined;
   const detector = await createDetector({ ...options, weights });
-  const px = image(side);
-  const call = full ? (p) => detector.detect(p, side, side, {}) : (p) => detector.heatmap(p, side, side, {});
+  const [w, h] = Array.isArray(side) ? side : [side, side];
+  const px = image(w, h);
+  const call = full ? (p) => detector.detect(p, w, h, { ink: 'light' }) : (p) => detector.heatmap(p, w, h, {});
   return { run: async () => (await call(px)).probs, backend: async () => detector.backend };
 }
 

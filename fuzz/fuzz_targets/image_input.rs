@@ -1,7 +1,8 @@
 //! The wasm detector's input validation on arbitrary sizes and buffers (JS numbers for width and
-//! height, a byte or float buffer of any length), then the pyramid's downscaling of what passes.
+//! height, a byte or float buffer of any length, any ink), then what the detector does to what
+//! passes: the page flattened and the pyramid's levels in each downscale mode.
 #![no_main]
-use digitscope::image::{GrayImage, PixelFormat, dimensions};
+use digitscope::image::{Downscale, GrayImage, Ink, PixelFormat, dimensions};
 use libfuzzer_sys::fuzz_target;
 
 fn f64_at(data: &[u8], at: usize) -> f64 {
@@ -23,7 +24,7 @@ fuzz_target!(|data: &[u8]| {
     assert!(w >= 1 && h >= 1 && w * h <= digitscope::image::MAX_PIXELS);
     let image = if mode & 4 == 0 {
         let Ok(format) = PixelFormat::from_len(rest.len(), w, h) else { return };
-        GrayImage::from_bytes(w, h, rest, format, mode & 1 == 1)
+        GrayImage::from_bytes(w, h, rest, format, [Ink::Light, Ink::Dark, Ink::Auto][(mode as usize >> 3) % 3])
     } else {
         let values = rest.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
         GrayImage::from_f32(w, h, values)
@@ -32,4 +33,15 @@ fuzz_target!(|data: &[u8]| {
     assert!(image.pixels.iter().all(|v| v.is_finite()));
     let half = image.downscaled(2);
     assert_eq!((half.width, half.height), (w.div_ceil(2), h.div_ceil(2)));
+    // The detector's preparation: the page flattened (any finite input → [0, 1]), and each way
+    // of making a pyramid level.
+    let flat = image.flattened();
+    assert_eq!((flat.width, flat.height), (w, h));
+    assert!(flat.pixels.iter().all(|v| (0.0..=1.0).contains(v)), "flattened pixels leave [0, 1]");
+    let factor = 1 << (mode >> 5 & 3);
+    for downscale in [Downscale::Box, Downscale::Gain, Downscale::Max] {
+        let level = flat.level(factor, downscale);
+        assert_eq!((level.width, level.height), (w.div_ceil(factor), h.div_ceil(factor)));
+        assert!(level.pixels.iter().all(|v| v.is_finite()));
+    }
 });

@@ -1,8 +1,8 @@
 //! `digitscope`: detect digits in PNG images, or draw the class heatmap.
 //!
 //! ```text
-//! digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
-//! digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]
+//! digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
+//! digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]
 //! ```
 //!
 //! `--cpu`: the FCN on the project's direct CPU kernels (default) or on burn-flex.
@@ -11,12 +11,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use burn::tensor::Device;
+use digitscope::image::Ink;
 use digitscope::pngio::{read_png, write_png};
 use digitscope::render::render;
 use digitscope::{Detector, Pooling};
 
-const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
-       digitscope heatmap FILE.png -o OUT.png [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]";
+const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
+       digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]";
 
 #[derive(Default)]
 struct Args {
@@ -24,7 +25,7 @@ struct Args {
     files: Vec<PathBuf>,
     json: bool,
     probs: bool,
-    invert: bool,
+    ink: Ink,
     weights: Option<PathBuf>,
     pooling: Option<Pooling>,
     output: Option<PathBuf>,
@@ -40,7 +41,11 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         match arg.as_str() {
             "--json" => args.json = true,
             "--probs" => args.probs = true,
-            "--invert" => args.invert = true,
+            "--invert" => args.ink = Ink::Dark,
+            "--ink" => {
+                let v = value("--ink")?;
+                args.ink = Ink::from_name(&v).ok_or(format!("unknown ink {v:?} (auto, light, dark)"))?;
+            }
             "--weights" => args.weights = Some(value("--weights")?.into()),
             "--pooling" => {
                 let v = value("--pooling")?;
@@ -87,7 +92,7 @@ fn run(args: Args) -> Result<(), String> {
     };
     let detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
     for file in &args.files {
-        let image = read_png(file, args.invert).map_err(|e| e.to_string())?;
+        let image = read_png(file, args.ink).map_err(|e| e.to_string())?;
         let (heatmap, detections) = detector.detect(&image).map_err(|e| e.to_string())?;
         if args.command == "heatmap" {
             let out = args.output.as_ref().expect("checked by parse");

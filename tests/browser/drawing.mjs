@@ -5,6 +5,9 @@ import { readFileSync } from 'node:fs';
 /** Three MNIST test digits (2, 35, 18 of the test set) traced into strokes on a 28×28 grid. */
 export const STROKES = JSON.parse(readFileSync(new URL('./fixtures/strokes.json', import.meta.url), 'utf8'));
 
+/** More traced MNIST test digits, by digit: a 7 (test image 0). */
+export const MORE_STROKES = JSON.parse(readFileSync(new URL('./fixtures/more-strokes.json', import.meta.url), 'utf8'));
+
 /** Waits until the element shows the result of its current drawing; returns that result. */
 export async function settled(page) {
   await page.waitForFunction(() => {
@@ -26,4 +29,16 @@ export async function drawDigit(page, box, digit, x, y, scale) {
     for (const [px, py] of rest) await page.mouse.move(box.x + x + px * scale, box.y + y + py * scale, { steps: 2 });
     await page.mouse.up();
   }
+}
+
+/**
+ * Draws a traced digit with the mouse so that its skeleton spans `height` pixels (the pen adds
+ * its width), its top-left at (x, y) of the canvas.
+ */
+export async function drawDigitTall(page, box, digit, x, y, height) {
+  const ys = digit.strokes.flat().map(([, py]) => py);
+  const xs = digit.strokes.flat().map(([px]) => px);
+  const scale = height / (Math.max(...ys) - Math.min(...ys));
+  const [x0, y0] = [Math.min(...xs) * scale, Math.min(...ys) * scale];
+  await drawDigit(page, box, digit, x - x0, y - y0, scale);
 }

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 
 import { CSP, serve } from './server.mjs';
 import { launch } from './chromium.mjs';
-import { STROKES, drawDigit, settled } from './drawing.mjs';
+import { MORE_STROKES, STROKES, drawDigit, drawDigitTall, settled } from './drawing.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? `${ROOT}target`}/release/digitscope`;
@@ -65,6 +65,26 @@ describe('the static site', () => {
     assert.deepEqual(last, detections, 'the last detect event carries the shown result');
     const found = detections.map((d) => d.digit).sort();
     assert.deepEqual(found, STROKES.map((s) => s.digit).sort(), JSON.stringify(detections));
+    assertClean();
+    await context.close();
+  });
+
+  test('a 7 drawn 250 px tall and a 3 drawn 40 px tall with the default pen are both found', async () => {
+    const { context, page, assertClean } = await open(`${server.url}/index.html`);
+    await page.evaluate(() => {
+      window.detectEvents = [];
+      document.querySelector('digit-detector').addEventListener('detect', (e) => window.detectEvents.push(e.detail.detections));
+    });
+    await settled(page);
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    const seven = MORE_STROKES.find((s) => s.digit === 7);
+    const three = STROKES.find((s) => s.digit === 3);
+    await drawDigitTall(page, box, seven, 30, 40, 250);
+    await drawDigitTall(page, box, three, 340, 150, 40);
+    const { detections } = await settled(page);
+    const last = await page.evaluate(() => window.detectEvents.at(-1));
+    assert.deepEqual(last, detections, 'the last detect event carries the shown result');
+    assert.deepEqual(detections.map((d) => d.digit).sort(), [3, 7], JSON.stringify(detections));
     assertClean();
     await context.close();
   });

@@ -15,9 +15,10 @@ use burn::tensor::Device;
 use digitscope::mnist;
 use digitscope::network::Network;
 use digitscope::pngio::write_png;
-use digitscope::scene::{notebook_composite, score};
+use digitscope::scene::{Outcome, assess, notebook_composite, score};
 use digitscope::weights::{self, WeightsInfo};
 use digitscope::detect::{DecodeOptions, Decoding, decode};
+use digitscope::image::{Downscale, Ink};
 use digitscope::{Detector, Pooling};
 use digitscope_trainer::scenes::{SceneSet, Sources, scene};
 use digitscope_trainer::{DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense};
@@ -52,6 +53,8 @@ struct Args {
     pyramid: Option<Vec<usize>>,
     min_score: Option<f32>,
     decoding: Option<Decoding>,
+    sets: Vec<SceneSet>,
+    downscale: Option<Downscale>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -71,6 +74,8 @@ fn parse() -> Result<Args, String> {
         pyramid: None,
         min_score: None,
         decoding: None,
+        sets: SceneSet::ALL.to_vec(),
+        downscale: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -95,6 +100,16 @@ fn parse() -> Result<Args, String> {
                 let v = value()?;
                 let levels: Result<Vec<usize>, _> = v.split(',').map(str::parse).collect();
                 args.pyramid = Some(levels.map_err(|_| format!("--pyramid takes factors like 1,2, not {v:?}"))?);
+            }
+            "--downscale" => {
+                let v = value()?;
+                args.downscale = Some(Downscale::from_name(&v).ok_or(format!("unknown downscale {v:?} (box, gain, max)"))?);
+            }
+            "--sets" => {
+                let v = value()?;
+                let sets: Option<Vec<SceneSet>> = v.split(',').map(SceneSet::from_name).collect();
+                let names: Vec<&str> = SceneSet::ALL.iter().map(|s| s.name()).collect();
+                args.sets = sets.ok_or(format!("--sets takes scene sets from {}, not {v:?}", names.join(",")))?;
             }
             "--pooling" => {
                 let v = value()?;
@@ -269,12 +284,16 @@ fn run_scenes(args: &Args) -> Result<(), String> {
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
     let sources = Sources { digits: &test, fashion: Some(&fashion) };
-    let sets: Vec<(SceneSet, Vec<_>)> = SceneSet::ALL
-        .into_iter()
-        .map(|set| (set, (0..args.count).map(|i| scene(set, &sources, 2026, i)).collect()))
+    let sets: Vec<(SceneSet, Vec<_>)> = args
+        .sets
+        .iter()
+        .map(|&set| (set, (0..args.count).map(|i| scene(set, &sources, 2026, i)).collect()))
         .collect();
-    println!("| weights | set | scenes | precision | recall | F1 | FP/img |");
-    println!("|---|---|---:|---:|---:|---:|---:|");
+    let buckets = digitscope_trainer::scenes::HEIGHT_BUCKETS;
+    let bucket_names: Vec<String> = buckets.iter().map(|(lo, hi)| format!("R {lo}–{hi} px")).collect();
+    println!("| weights | set | scenes | precision | recall | F1 | FP/img | {} |", bucket_names.join(" | "));
+    println!("|---|---|---:|---:|---:|---:|---:|{}", "---:|".repeat(buckets.len()));
+    let mut confusions = Vec::new();
     for file in &args.positional {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         let mut detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
@@ -284,34 +303,75 @@ fn run_scenes(args: &Args) -> Result<(), String> {
         if let Some(p) = &args.pyramid {
             detector = detector.with_pyramid(p.clone());
         }
+        if let Some(d) = args.downscale {
+            detector = detector.with_downscale(d);
+        }
         if let Some(t) = args.min_score {
             detector.options.min_score = t;
         }
         if let Some(d) = args.decoding {
             detector.options.method = d;
         }
+        // Rows are named after the file (`weights/small.dsw` → `small`): two files of one recipe
+        // (the shipped f16 default and its f32 source, a retrained candidate) stay apart.
+        let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
         let label = match args.decoding {
-            Some(Decoding::Components) => format!("{} (components)", detector.info().recipe),
-            _ => detector.info().recipe.clone(),
+            Some(Decoding::Components) => format!("{stem} (components)"),
+            _ => stem,
         };
+        // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).
+        let mut confusion = [[0usize; 12]; 10];
         for (set, scenes) in &sets {
             let mut total = digitscope::scene::Score::default();
+            let mut by_height = vec![(0usize, 0usize); buckets.len()];
             for s in scenes {
-                let (_, detections) = detector.detect(&s.image).map_err(|e| e.to_string())?;
-                total.add(score(&detections, &s.truths));
+                // As a user's upload: the ink's direction decided from the image.
+                let image = s.image.clone().with_ink(Ink::Auto);
+                let (_, detections) = detector.detect(&image).map_err(|e| e.to_string())?;
+                let (score, outcomes) = assess(&detections, &s.truths);
+                total.add(score);
+                for (t, outcome) in s.truths.iter().zip(&outcomes) {
+                    let column = match outcome {
+                        Outcome::Found => 0,
+                        Outcome::ReadAs(d) => 1 + *d as usize,
+                        Outcome::Missed => 11,
+                    };
+                    confusion[t.digit as usize][column] += 1;
+                    let height = t.y1 - t.y0 + 1;
+                    // The last bucket whose lower bound the height reaches (taller ones go in the last).
+                    if let Some(b) = buckets.iter().rposition(|&(lo, _)| height >= lo) {
+                        by_height[b].1 += 1;
+                        by_height[b].0 += usize::from(*outcome == Outcome::Found);
+                    }
+                }
             }
             // Precision, recall and F1 mean nothing on a set without digits.
             let figure = |v: f64| if total.true_positives + total.false_negatives == 0 { "—".to_string() } else { format!("{v:.3}") };
+            let heights: Vec<String> = by_height
+                .iter()
+                .map(|&(found, n)| if n == 0 { "—".to_string() } else { format!("{:.3} ({n})", found as f64 / n as f64) })
+                .collect();
             println!(
-                "| {} | {} | {} | {} | {} | {} | {:.3} |",
+                "| {} | {} | {} | {} | {} | {} | {:.3} | {} |",
                 label,
                 set.name(),
                 total.images,
                 figure(total.precision()),
                 figure(total.recall()),
                 figure(total.f1()),
-                total.false_positives_per_image()
+                total.false_positives_per_image(),
+                heights.join(" | ")
             );
+        }
+        confusions.push((label, confusion));
+    }
+    for (label, confusion) in confusions {
+        println!("\nWhat became of each digit, {label} (all sets with digits): found, read as another digit, missed");
+        println!("\n| digit | found | {} | missed |", (0..10).map(|d| format!("as {d}")).collect::<Vec<_>>().join(" | "));
+        println!("|---:|---:|{}---:|", "---:|".repeat(10));
+        for (digit, row) in confusion.iter().enumerate() {
+            let cells: Vec<String> = row.iter().enumerate().map(|(k, n)| if k == digit + 1 { "·".to_string() } else { n.to_string() }).collect();
+            println!("| {digit} | {} |", cells.join(" | "));
         }
     }
     Ok(())
@@ -329,6 +389,8 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
             let s = scene(set, &sources, 2026, i);
             let path = out.join(format!("{}-{i}.png", set.name()));
             write_png(&path, s.image.width, s.image.height, &s.image.to_gray8()).map_err(|e| e.to_string())?;
+            let truths: Vec<String> = s.truths.iter().map(|t| format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)).collect();
+            println!("{}-{i}: {}", set.name(), truths.join("; "));
         }
     }
     let mut rng = digitscope_trainer::Rng::new(1);

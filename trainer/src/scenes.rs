@@ -4,6 +4,7 @@
 //! evaluation sets, the train split for training) with fixed seeds.
 
 use digitscope::GrayImage;
+use digitscope::image::Downscale;
 use digitscope::mnist::Split;
 use digitscope::network::BACKGROUND;
 use digitscope::scene::Truth;
@@ -248,6 +249,181 @@ pub fn drawn_digit(img: &[u8], size: usize, width: f32, blur: bool) -> Canvas {
     if blur { out.blurred() } else { out }
 }
 
+/// A geometric distortion of a digit's strokes, in 28×28 MNIST coordinates: what other hands do
+/// to the same digit.
+#[derive(Debug, Clone, Default)]
+pub struct Warp {
+    /// Slant: x shifts by `tan(slant) · (centre − y)` (radians; positive leans right).
+    pub slant: f32,
+    /// Rotation about the centre (radians).
+    pub rotation: f32,
+    /// Width over height (1 = MNIST's).
+    pub aspect: f32,
+    /// Elastic displacement on a 4×4 grid of control points (pixels, 28×28 units), interpolated
+    /// bilinearly: empty for none.
+    pub elastic: Vec<(f32, f32)>,
+}
+
+impl Warp {
+    /// No distortion.
+    pub fn none() -> Self {
+        Self { aspect: 1.0, ..Self::default() }
+    }
+
+    /// A random hand: slant within ±`slant`, rotation within ±`rotation`, aspect within
+    /// 1 ± `aspect`, elastic control points displaced up to `elastic` pixels.
+    pub fn random(rng: &mut Rng, slant: f32, rotation: f32, aspect: f32, elastic: f32) -> Self {
+        let mut sym = |a: f32| (rng.uniform() * 2.0 - 1.0) * a;
+        let (slant, rotation, aspect) = (sym(slant), sym(rotation), 1.0 + sym(aspect));
+        let elastic = (0..16).map(|_| (sym(elastic), sym(elastic))).collect();
+        Self { slant, rotation, aspect, elastic }
+    }
+
+    /// Where the point `p` (28×28 coordinates) goes.
+    pub fn apply(&self, p: (f32, f32)) -> (f32, f32) {
+        let (mut x, mut y) = (p.0, p.1);
+        if self.elastic.len() == 16 {
+            // Control points at 0, 28/3, 56/3, 28 on each axis.
+            let (gx, gy) = ((x / 28.0 * 3.0).clamp(0.0, 2.999), (y / 28.0 * 3.0).clamp(0.0, 2.999));
+            let (ix, iy) = (gx as usize, gy as usize);
+            let (fx, fy) = (gx - ix as f32, gy - iy as f32);
+            let at = |i: usize, j: usize| self.elastic[j * 4 + i];
+            let lerp = |a: (f32, f32), b: (f32, f32), t: f32| (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
+            let d = lerp(lerp(at(ix, iy), at(ix + 1, iy), fx), lerp(at(ix, iy + 1), at(ix + 1, iy + 1), fx), fy);
+            x += d.0;
+            y += d.1;
+        }
+        let (cx, cy) = (x - 14.0, y - 14.0);
+        let cx = (cx - self.slant.tan() * cy) * self.aspect;
+        let (s, c) = self.rotation.sin_cos();
+        (14.0 + c * cx - s * cy, 14.0 + s * cx + c * cy)
+    }
+}
+
+/// The skeleton of a digit as a graph of smooth segments: every pair of 8-connected skeleton
+/// pixels is a segment (so no stroke is broken where the skeleton branches), and every pixel is
+/// moved to the mean of itself and its skeleton neighbours, twice (so the pixel staircase of
+/// a diagonal or a curve becomes the smooth line a pen draws). 28×28 coordinates.
+pub fn smooth_segments(img: &[u8]) -> Vec<((f32, f32), (f32, f32))> {
+    let skel = skeleton(img);
+    let on = |x: isize, y: isize| x >= 0 && y >= 0 && x < 28 && y < 28 && skel[(y * 28 + x) as usize];
+    let mut pos: Vec<(f32, f32)> = (0..784).map(|i| ((i % 28) as f32 + 0.5, (i / 28) as f32 + 0.5)).collect();
+    let around = |i: usize| {
+        let (x, y) = ((i % 28) as isize, (i / 28) as isize);
+        (-1..=1).flat_map(move |dy| (-1..=1).map(move |dx| (x + dx, y + dy)))
+    };
+    for _ in 0..2 {
+        let next: Vec<(f32, f32)> = (0..784)
+            .map(|i| {
+                if !skel[i] {
+                    return pos[i];
+                }
+                let near: Vec<usize> = around(i).filter(|&(x, y)| on(x, y)).map(|(x, y)| (y * 28 + x) as usize).collect();
+                let n = near.len() as f32;
+                (near.iter().map(|&j| pos[j].0).sum::<f32>() / n, near.iter().map(|&j| pos[j].1).sum::<f32>() / n)
+            })
+            .collect();
+        pos = next;
+    }
+    let mut segments = Vec::new();
+    for i in (0..784).filter(|&i| skel[i]) {
+        let (x, y) = ((i % 28) as isize, (i / 28) as isize);
+        // Each pair once: the neighbours to the right and below.
+        for (dx, dy) in [(1, 0), (0, 1), (1, 1), (-1, 1)] {
+            if on(x + dx, y + dy) {
+                segments.push((pos[i], pos[((y + dy) * 28 + x + dx) as usize]));
+            }
+        }
+        if around(i).all(|(nx, ny)| (nx, ny) == (x, y) || !on(nx, ny)) {
+            segments.push((pos[i], pos[i]));
+        }
+    }
+    segments
+}
+
+/// A digit drawn as a person draws it on a canvas: its skeleton's smoothed segments
+/// ([`smooth_segments`]), distorted by `warp`, traced with a round pen `pen` pixels wide and
+/// scaled so that the ink is `height` pixels tall (pen included; the width follows the digit's
+/// own proportions). Returns the patch; the ink fills it but for a 2-pixel margin.
+pub fn pen_digit(img: &[u8], height: f32, pen: f32, warp: &Warp) -> Canvas {
+    let segments: Vec<((f32, f32), (f32, f32))> = smooth_segments(img).into_iter().map(|(a, b)| (warp.apply(a), warp.apply(b))).collect();
+    let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
+    for &(x, y) in segments.iter().flat_map(|(a, b)| [a, b]) {
+        (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
+    }
+    if x0 > x1 {
+        return Canvas::new(1, 1);
+    }
+    let pen = pen.min(height);
+    let k = (height - pen).max(1.0) / (y1 - y0).max(1.0);
+    let margin = 2.0 + pen / 2.0;
+    let w = ((x1 - x0) * k + 2.0 * margin).ceil() as usize;
+    let h = ((y1 - y0) * k + 2.0 * margin).ceil() as usize;
+    let mut out = Canvas::new(w.max(1), h.max(1));
+    let to = |p: (f32, f32)| ((p.0 - x0) * k + margin, (p.1 - y0) * k + margin);
+    for (a, b) in segments {
+        out.line(to(a), to(b), pen, 1.0);
+    }
+    out
+}
+
+/// The height buckets (ink height, px) that `make scenes` reports recall for on the `pad` set.
+pub const HEIGHT_BUCKETS: [(usize, usize); 4] = [(14, 40), (40, 80), (80, 160), (160, 320)];
+
+/// Places rectangles (`(w, h)`, largest first) without overlap, `gap` pixels apart (up to 200
+/// tries each); returns `(index into sizes, x, y)` of those placed.
+fn place_rects(rng: &mut Rng, w: usize, h: usize, sizes: &[(usize, usize)], gap: isize) -> Vec<(usize, isize, isize)> {
+    let mut order: Vec<usize> = (0..sizes.len()).collect();
+    order.sort_by_key(|&i| std::cmp::Reverse(sizes[i].0 * sizes[i].1));
+    let mut placed: Vec<(usize, isize, isize)> = Vec::new();
+    for i in order {
+        let (sw, sh) = sizes[i];
+        if sw > w || sh > h {
+            continue;
+        }
+        for _ in 0..200 {
+            let (x, y) = (rng.below(w - sw + 1) as isize, rng.below(h - sh + 1) as isize);
+            let b = (x, y, x + sw as isize - 1, y + sh as isize - 1);
+            let clear = placed.iter().all(|&(j, px, py)| {
+                !boxes_overlap(b, (px, py, px + sizes[j].0 as isize - 1, py + sizes[j].1 as isize - 1), gap)
+            });
+            if clear {
+                placed.push((i, x, y));
+                break;
+            }
+        }
+    }
+    placed
+}
+
+/// Paper under uneven light: a bright sheet with a lighting gradient, broad shading and grain
+/// (values in [0, 1], 1 = white).
+fn paper(rng: &mut Rng, w: usize, h: usize) -> Vec<f32> {
+    let base = 0.72 + 0.2 * rng.uniform();
+    let angle = rng.uniform() * std::f32::consts::TAU;
+    let (gx, gy) = (angle.cos(), angle.sin());
+    let gradient = 0.1 + 0.2 * rng.uniform();
+    let blobs: Vec<(f32, f32, f32, f32)> = (0..3)
+        .map(|_| (rng.uniform() * w as f32, rng.uniform() * h as f32, 30.0 + 80.0 * rng.uniform(), (rng.uniform() - 0.6) * 0.25))
+        .collect();
+    let side = w.max(h) as f32;
+    let mut px = vec![0.0; w * h];
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / side - 0.5, y as f32 / side - 0.5);
+            let mut v = base + gradient * (fx * gx + fy * gy);
+            for &(bx, by, r, a) in &blobs {
+                let d2 = ((x as f32 - bx).powi(2) + (y as f32 - by).powi(2)) / (r * r);
+                v += a * (-d2).exp();
+            }
+            // Grain: the sum of three uniforms, centred (σ ≈ 0.02).
+            v += (rng.uniform() + rng.uniform() + rng.uniform() - 1.5) * 0.04;
+            px[y * w + x] = v.clamp(0.0, 1.0);
+        }
+    }
+    px
+}
+
 /// A scene and its digits.
 #[derive(Debug, Clone)]
 pub struct Scene {
@@ -268,11 +444,33 @@ pub enum SceneSet {
     Negatives,
     /// 256×256, digits redrawn with a round pen (skeleton + brush), softened, 24–64 px.
     Drawn,
+    /// The site's pad, 448×336: 1–4 digits of 14–320 px ink height (a quarter of them in each
+    /// of [`HEIGHT_BUCKETS`]), drawn along their skeleton with one round pen of 2–16 px per
+    /// scene (at most a quarter of the digit's height: nobody writes a 14-px digit with a
+    /// 16-px pen).
+    Pad,
+    /// 256×256, 3–6 digits of 20–64 px in other hands: strong elastic distortion, slant ±25°,
+    /// rotation ±10°, aspect ±25 %, pen 5–25 % of the height.
+    Hands,
+    /// 128×128, 3–6 Fashion-MNIST items of 28–64 px and no digit.
+    Clutter,
+    /// 256×256, 3–6 digits of 20–64 px, dark ink on light paper under uneven light, with grain:
+    /// an upload of a photo or scan, detected without any polarity flag.
+    Paper,
 }
 
 impl SceneSet {
     /// All sets.
-    pub const ALL: [SceneSet; 4] = [SceneSet::SeedLike, SceneSet::MultiScale, SceneSet::Negatives, SceneSet::Drawn];
+    pub const ALL: [SceneSet; 8] = [
+        SceneSet::SeedLike,
+        SceneSet::MultiScale,
+        SceneSet::Negatives,
+        SceneSet::Drawn,
+        SceneSet::Pad,
+        SceneSet::Hands,
+        SceneSet::Clutter,
+        SceneSet::Paper,
+    ];
 
     /// Stable name.
     pub fn name(self) -> &'static str {
@@ -281,6 +479,10 @@ impl SceneSet {
             SceneSet::MultiScale => "multi-scale",
             SceneSet::Negatives => "negatives",
             SceneSet::Drawn => "drawn",
+            SceneSet::Pad => "pad",
+            SceneSet::Hands => "hands",
+            SceneSet::Clutter => "clutter",
+            SceneSet::Paper => "paper",
         }
     }
 
@@ -336,12 +538,77 @@ fn add_digit(canvas: &mut Canvas, truths: &mut Vec<Truth>, patch: &Canvas, x: is
     }
 }
 
+/// Kinds of [`clutter`]: the first five are the original ones (the `negatives` set draws from
+/// them), the rest the hard negatives of training.
+pub const CLUTTER_KINDS: usize = 10;
+
 /// Random clutter that is not a digit: long lines, rectangles, zig-zags, a noise patch, a
-/// Fashion-MNIST item.
+/// Fashion-MNIST item; then (kinds 5–9) a large circle or ellipse, hatching, a row of small
+/// text-like marks, a letter-like looping scribble, several Fashion-MNIST items at once.
 pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind: usize) {
     let (w, h) = (canvas.w as f32, canvas.h as f32);
     let width = 1.5 + rng.uniform() * 4.0;
-    match kind % 5 {
+    match kind % CLUTTER_KINDS {
+        5 => {
+            // A circle or ellipse larger than any digit at this scale (≥ 48 px across).
+            let (rx, ry) = (24.0 + rng.uniform() * 24.0, 24.0 + rng.uniform() * 24.0);
+            let (cx, cy) = (rng.uniform() * w, rng.uniform() * h);
+            let n = 48;
+            for i in 0..n {
+                let (a0, a1) = (i as f32 / n as f32 * std::f32::consts::TAU, (i + 1) as f32 / n as f32 * std::f32::consts::TAU);
+                canvas.line((cx + rx * a0.cos(), cy + ry * a0.sin()), (cx + rx * a1.cos(), cy + ry * a1.sin()), width, 1.0);
+            }
+        }
+        6 => {
+            // Hatching: parallel strokes 4–10 px apart over a patch.
+            let (pw, ph) = (20.0 + rng.uniform() * 40.0, 20.0 + rng.uniform() * 40.0);
+            let (x0, y0) = (rng.uniform() * (w - pw).max(1.0), rng.uniform() * (h - ph).max(1.0));
+            let gap = 4.0 + rng.uniform() * 6.0;
+            let slope = rng.uniform() * 2.0 - 1.0;
+            let pen = 1.0 + rng.uniform() * 2.0;
+            let mut t = 0.0;
+            while t < pw {
+                canvas.line((x0 + t, y0), (x0 + t + slope * ph, y0 + ph), pen, 1.0);
+                t += gap;
+            }
+        }
+        7 => {
+            // A row of small text-like marks (4–9 px tall, too small to be digits here).
+            let size = 4.0 + rng.uniform() * 5.0;
+            let (mut x, y) = (rng.uniform() * w * 0.5, size + rng.uniform() * (h - 2.0 * size).max(1.0));
+            let pen = 1.0 + rng.uniform() * 1.0;
+            while x < w - size {
+                let mut p = (x, y + rng.uniform() * size);
+                for _ in 0..3 {
+                    let q = (x + rng.uniform() * size * 0.8, y + rng.uniform() * size);
+                    canvas.line(p, q, pen, 1.0);
+                    p = q;
+                }
+                x += size * (1.0 + rng.uniform() * 0.6);
+            }
+        }
+        8 => {
+            // A cursive, letter-like scribble: loops along a line (like handwriting, not digits).
+            let (mut x, y) = (rng.uniform() * w * 0.4, rng.uniform() * h);
+            let (loop_w, loop_h) = (6.0 + rng.uniform() * 10.0, 8.0 + rng.uniform() * 14.0);
+            let pen = 1.5 + rng.uniform() * 2.5;
+            let mut p = (x, y);
+            for i in 0..(4 + rng.below(6)) {
+                let steps = 10;
+                for k in 1..=steps {
+                    let a = k as f32 / steps as f32 * std::f32::consts::TAU;
+                    let q = (x + loop_w * (k as f32 / steps as f32) - 0.6 * loop_w * a.sin(), y - loop_h * 0.5 * (1.0 - a.cos()) * if i % 3 == 2 { 1.6 } else { 1.0 });
+                    canvas.line(p, q, pen, 1.0);
+                    p = q;
+                }
+                x += loop_w;
+            }
+        }
+        9 => {
+            for _ in 0..(2 + rng.below(3)) {
+                clutter(canvas, rng, fashion, 4);
+            }
+        }
         0 => {
             // A long straight line (at least 60 % of the canvas side), wholly inside the canvas.
             let side = w.min(h);
@@ -389,7 +656,7 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
             Some(items) if !items.is_empty() => {
                 let n = items.len() / 784;
                 let item = Canvas::from_mnist(&items[rng.below(n) * 784..][..784]);
-                let s = 24 + rng.below(48);
+                let s = 16 + rng.below(57);
                 let patch = item.resized(s, s);
                 let (x, y) = (rng.below(canvas.w.saturating_sub(s).max(1)), rng.below(canvas.h.saturating_sub(s).max(1)));
                 canvas.paste(&patch, x as isize, y as isize, 0.6 + 0.4 * rng.uniform(), false);
@@ -446,7 +713,79 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
             }
             Scene { image: canvas.into_image(), truths: Vec::new() }
         }
+        SceneSet::Pad => {
+            let (w, h) = (448, 336);
+            let pen = 2.0 + 14.0 * rng.uniform();
+            let n = 1 + rng.below(4);
+            let patches: Vec<(Canvas, u8)> = (0..n)
+                .map(|_| {
+                    let (lo, hi) = HEIGHT_BUCKETS[rng.below(HEIGHT_BUCKETS.len())];
+                    let height = lo as f32 * (hi as f32 / lo as f32).powf(rng.uniform());
+                    let i = pick(&mut rng);
+                    (pen_digit(digits.image(i), height, pen.min(height / 4.0).max(1.5), &Warp::none()), digits.labels[i])
+                })
+                .collect();
+            compose(&mut rng, w, h, &patches, 4)
+        }
+        SceneSet::Hands => {
+            let n = 3 + rng.below(4);
+            let patches: Vec<(Canvas, u8)> = (0..n)
+                .map(|_| {
+                    let height = 20.0 + 44.0 * rng.uniform();
+                    let pen = height * (0.05 + 0.2 * rng.uniform());
+                    let warp = Warp::random(&mut rng, 25f32.to_radians(), 10f32.to_radians(), 0.25, 2.5);
+                    let i = pick(&mut rng);
+                    (pen_digit(digits.image(i), height, pen.max(1.5), &warp).blurred(), digits.labels[i])
+                })
+                .collect();
+            compose(&mut rng, 256, 256, &patches, 2)
+        }
+        SceneSet::Clutter => {
+            let mut canvas = Canvas::new(128, 128);
+            let items = sources.fashion.unwrap_or(&[]);
+            let count = items.len() / 784;
+            if count > 0 {
+                let n = 3 + rng.below(4);
+                let sizes: Vec<usize> = (0..n).map(|_| 28 + rng.below(37)).collect();
+                let spots = place(&mut rng, 128, 128, &sizes, -8);
+                for (x, y, s) in spots {
+                    let item = Canvas::from_mnist(&items[rng.below(count) * 784..][..784]).resized(s, s);
+                    canvas.paste(&item, x, y, 0.6 + 0.4 * rng.uniform(), false);
+                }
+            }
+            Scene { image: canvas.into_image(), truths: Vec::new() }
+        }
+        SceneSet::Paper => {
+            let n = 3 + rng.below(4);
+            let patches: Vec<(Canvas, u8)> = (0..n)
+                .map(|_| {
+                    let s = 28 + rng.below(62);
+                    let i = pick(&mut rng);
+                    (Canvas::from_mnist(digits.image(i)).resized(s, s), digits.labels[i])
+                })
+                .collect();
+            let mut scene = compose(&mut rng, 256, 256, &patches, 2);
+            // Dark ink on the paper: the ink darkens the sheet by up to 85 %.
+            let sheet = paper(&mut rng, 256, 256);
+            let strength = 0.7 + 0.15 * rng.uniform();
+            for (v, p) in scene.image.pixels.iter_mut().zip(sheet) {
+                *v = p * (1.0 - strength * *v);
+            }
+            scene
+        }
     }
+}
+
+/// Pastes `patches` (ink patch, digit) at places found by [`place_rects`] on a black `w`×`h`
+/// canvas and records each digit's truth.
+fn compose(rng: &mut Rng, w: usize, h: usize, patches: &[(Canvas, u8)], gap: isize) -> Scene {
+    let sizes: Vec<(usize, usize)> = patches.iter().map(|(p, _)| (p.w, p.h)).collect();
+    let mut canvas = Canvas::new(w, h);
+    let mut truths = Vec::new();
+    for (i, x, y) in place_rects(rng, w, h, &sizes, gap) {
+        add_digit(&mut canvas, &mut truths, &patches[i].0, x, y, patches[i].1, false);
+    }
+    Scene { image: canvas.into_image(), truths }
 }
 
 /// Side of a training crop (8 × 8 cells).
@@ -458,9 +797,10 @@ pub const DETECT_SIZES: (usize, usize) = (16, 40);
 /// per-cell weight (0 = ignored).
 pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, Vec<f32>) {
     let digits = sources.digits;
-    // A third of the crops are composed at twice the size and box-filtered down, as the second
-    // pyramid level sees its input: clutter and digits as they look after the halving.
-    let factor = if rng.uniform() < 0.33 { 2 } else { 1 };
+    // Some crops are composed at twice or four times the size and brought down the way the
+    // detector makes its pyramid levels: clutter and digits as they look after the shrinking
+    // (thin pens included).
+    let factor = [1, 1, 1, 2, 2, 4][rng.below(6)];
     let side = CROP * factor;
     let mut canvas = Canvas::new(side, side);
     if rng.uniform() < 0.3 {
@@ -477,9 +817,34 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         let s = (12.0 * (64.0f32 / 12.0).powf(rng.uniform())) as usize * factor;
         let i = rng.below(digits.len());
         let style = rng.uniform();
-        let mut patch = if style < 0.3 {
+        let mut patch = if style < 0.2 {
             let width = s as f32 * (0.05 + 0.08 * rng.uniform());
             drawn_digit(digits.image(i), s, width.max(1.5), rng.uniform() < 0.7)
+        } else if style < 0.6 {
+            // Another hand: the skeleton slanted, rotated, stretched and bent, redrawn with a pen
+            // of 3–30 % of the digit's height, sometimes broken or doubled.
+            let height = s as f32 * 20.0 / 28.0;
+            let bend = 2.5 * rng.uniform();
+            let warp = Warp::random(rng, 25f32.to_radians(), 12f32.to_radians(), 0.25, bend);
+            let pen = (height * (0.03 + 0.27 * rng.uniform() * rng.uniform())).max(1.0);
+            let mut c = pen_digit(digits.image(i), height, pen, &warp);
+            if rng.uniform() < 0.15 {
+                // A gap cut across the ink.
+                let (gx, gy) = (rng.uniform() * c.w as f32, rng.uniform() * c.h as f32);
+                let r = pen.max(1.5);
+                for (k, v) in c.px.iter_mut().enumerate() {
+                    let (x, y) = ((k % c.w) as f32, (k / c.w) as f32);
+                    if (x - gx).abs() < r && (y - gy).abs() < r * 2.0 {
+                        *v = 0.0;
+                    }
+                }
+            } else if rng.uniform() < 0.15 {
+                // Doubled strokes: the same digit again, a little offset.
+                let copy = c.clone();
+                let d = 1 + rng.below(3) as isize;
+                c.paste(&copy, d, d / 2, 1.0, false);
+            }
+            if rng.uniform() < 0.5 { c.blurred() } else { c }
         } else {
             let mut c = Canvas::from_mnist(digits.image(i)).resized(s, s);
             if style > 0.85 {
@@ -502,13 +867,13 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         canvas.paste(&patch, x, y, 1.0, false);
         pasted.push((cx, cy, s, digits.labels[i]));
     }
-    // Clutter in most crops, sometimes twice: non-digit ink is background.
-    for _ in 0..[0, 1, 1, 1, 2][rng.below(5)] {
-        let kind = rng.below(5);
+    // Clutter in most crops, sometimes twice or three times: non-digit ink is background.
+    for _ in 0..[0, 1, 1, 1, 2, 2, 3][rng.below(7)] {
+        let kind = rng.below(CLUTTER_KINDS);
         clutter(&mut canvas, rng, sources.fashion, kind);
     }
     if factor > 1 {
-        let image = GrayImage { width: side, height: side, pixels: canvas.px }.downscaled(factor);
+        let image = GrayImage { width: side, height: side, pixels: canvas.px }.level(factor, Downscale::default());
         canvas = Canvas { w: CROP, h: CROP, px: image.pixels };
         // Pixel i of the halved crop covers pixels f·i .. f·i + f − 1.
         let f = factor as f32;

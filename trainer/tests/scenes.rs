@@ -25,9 +25,27 @@ fn scenes_are_deterministic_and_their_truths_hold_ink() {
             assert_eq!(a.image, b.image, "{set:?} {i} differs between runs");
             assert_eq!(a.truths, b.truths);
             match set {
-                SceneSet::Negatives => assert!(a.truths.is_empty()),
+                SceneSet::Negatives | SceneSet::Clutter => assert!(a.truths.is_empty()),
                 SceneSet::SeedLike => assert!((5..=7).contains(&a.truths.len()), "{:?}", a.truths),
+                SceneSet::Pad => assert!((1..=4).contains(&a.truths.len()), "{:?}", a.truths),
+                // Up to 6 digits: those that find no room are left out.
+                SceneSet::Hands | SceneSet::Paper => assert!((2..=6).contains(&a.truths.len()), "{:?}", a.truths),
                 _ => assert!((3..=6).contains(&a.truths.len()), "{:?}", a.truths),
+            }
+            if set == SceneSet::Paper {
+                // Dark ink on a light page: the page is light, and each box holds ink much darker.
+                let mut sorted = a.image.pixels.clone();
+                sorted.sort_by(f32::total_cmp);
+                let page = sorted[sorted.len() / 2];
+                assert!(page > 0.5, "paper is light");
+                for t in &a.truths {
+                    let darkest = (t.y0..=t.y1)
+                        .flat_map(|y| (t.x0..=t.x1).map(move |x| (x, y)))
+                        .map(|(x, y)| a.image.pixels[y * a.image.width + x])
+                        .fold(1.0f32, f32::min);
+                    assert!(darkest < 0.6 * page, "{set:?} {t:?}: darkest {darkest}, page {page}");
+                }
+                continue;
             }
             for t in &a.truths {
                 assert!(t.x1 < a.image.width && t.y1 < a.image.height && t.x0 <= t.x1 && t.y0 <= t.y1);

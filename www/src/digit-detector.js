@@ -22,15 +22,49 @@ button:focus-visible, input:focus-visible { outline: 2px solid #6af; }
 
 const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
 
+/**
+ * 'dark' when most of an image is light (its median luminance, over opaque pixels, is above one
+ * half: ink covers less than half a page), else 'light' — the detector's own `ink: 'auto'` rule.
+ */
+function inkOf({ data }) {
+  const histogram = new Uint32Array(256);
+  let n = 0;
+  for (let i = 0; i < data.length; i += 4) {
+    if (data[i + 3] < 128) continue;
+    histogram[Math.round(0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2])]++;
+    n++;
+  }
+  let seen = 0;
+  for (let v = 0; v < 256; v++) {
+    seen += histogram[v];
+    if (2 * seen > n) return v > 127 ? 'dark' : 'light';
+  }
+  return 'light';
+}
+/** The pen's range, in canvas pixels (the `pen-width` attribute). */
+const MIN_PEN_WIDTH = 2;
+const MAX_PEN_WIDTH = 24;
+
+/**
+ * The default pen, which most people never change: 1/42 of the pad's shorter side, within 4–16
+ * px (8 px on the site's 448×336 pad, 7 px on 280×280). It must suit a digit the size of the pad
+ * and a small one alike: measured on the pad, a 250-px 7 is found with any pen from 6 to 12 px,
+ * while a 30–60 px 3 stays a 3 up to 8 px and turns into an 8 at 12.
+ */
+function defaultPenWidth(width, height) {
+  return Math.min(16, Math.max(4, Math.round(Math.min(width, height) / 42)));
+}
+
 export class DigitDetector extends HTMLElement {
-  static observedAttributes = ['width', 'height', 'backend', 'ink', ...BOOLEAN_ATTRS];
+  static observedAttributes = ['width', 'height', 'backend', 'ink', 'pen-width', ...BOOLEAN_ATTRS];
 
   constructor() {
     super();
     this.strokes = [];
     this.baseImage = null;
     this.tool = 'pen';
-    this.digitSize = 40;
+    this.penWidth = defaultPenWidth(280, 280);
+    this.penChosen = false;
     this.result = null;
     this.pending = false;
     this.dirty = false;
@@ -72,14 +106,14 @@ export class DigitDetector extends HTMLElement {
     this.heatmapButton = button('Heatmap', 'Show heatmap', () => this.toggle('show-heatmap'), true);
     this.boxesButton = button('Boxes', 'Show detection boxes', () => this.toggle('show-boxes'), true);
     this.inkButton = button('Dark ink', 'Draw dark ink on a light page', () => this.setAttribute('ink', this.darkInk ? 'light' : 'dark'), false);
-    this.sizeInput = el('input', { type: 'range', min: '24', max: '120', step: '4', value: String(this.digitSize), 'aria-label': 'Digit size in pixels' });
-    this.sizeInput.addEventListener('input', () => { this.digitSize = Number(this.sizeInput.value); this.sizeValue.textContent = `${this.digitSize}px`; });
-    this.sizeValue = el('output', { textContent: `${this.digitSize}px` });
+    this.penInput = el('input', { type: 'range', min: String(MIN_PEN_WIDTH), max: String(MAX_PEN_WIDTH), step: '1', value: String(this.penWidth), 'aria-label': 'Pen width in pixels' });
+    this.penInput.addEventListener('input', () => { this.penChosen = true; this.setPenWidth(Number(this.penInput.value)); });
+    this.penValue = el('output', { textContent: `${this.penWidth}px` });
     const toolbar = el('div', { className: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing tools' },
       this.penButton, this.eraserButton,
       button('Undo', 'Undo last stroke', () => this.undo()),
       button('Clear', 'Clear the drawing', () => this.clear()),
-      el('span', { className: 'size' }, 'size', this.sizeInput, this.sizeValue),
+      el('span', { className: 'size' }, 'pen', this.penInput, this.penValue),
       this.heatmapButton, this.boxesButton, this.inkButton);
     this.legend = el('div', { className: 'legend', 'aria-label': 'Heatmap colours' });
     CLASS_LABELS.slice(0, 10).forEach((label, i) => {
@@ -119,6 +153,7 @@ export class DigitDetector extends HTMLElement {
     if (!this.canvas) return;
     if (name === 'width' || name === 'height') { this.resize(); this.redraw(); this.schedule(); }
     if (name === 'backend' && this.isConnected) { this.client?.terminate(); this.startDetector(); }
+    if (name === 'pen-width') this.setPenWidth(Number(this.getAttribute('pen-width')));
     if (name === 'ink') { this.inkButton.setAttribute('aria-pressed', String(this.darkInk)); this.redraw(); this.schedule(); }
     if (BOOLEAN_ATTRS.includes(name)) {
       this.heatmapButton.setAttribute('aria-pressed', String(this.flag('show-heatmap')));
@@ -156,6 +191,8 @@ export class DigitDetector extends HTMLElement {
     const w = Number(this.getAttribute('width') ?? 280);
     const h = Number(this.getAttribute('height') ?? 280);
     for (const c of [this.canvas, this.overlay]) { c.width = w; c.height = h; }
+    // Until a width is chosen, the pen follows the pad's size (see defaultPenWidth).
+    if (!this.hasAttribute('pen-width') && !this.penChosen) this.setPenWidth(defaultPenWidth(w, h));
     this.redraw();
   }
 
@@ -189,8 +226,22 @@ export class DigitDetector extends HTMLElement {
     this.canvas.addEventListener('pointercancel', end);
   }
 
-  /** Pen width that matches MNIST's strokes at the chosen digit size (about 12 % of its height). */
-  strokeWidth() { return Math.max(2, Math.round(this.digitSize * 0.12)); }
+  /**
+   * Sets the pen width in pixels (clamped to MIN_PEN_WIDTH..MAX_PEN_WIDTH; not a positive
+   * number: the default for the pad's size). A plain pen: digits of any size are found with any
+   * width in that range.
+   */
+  setPenWidth(width) {
+    const { width: w, height: h } = this.canvas ?? { width: 280, height: 280 };
+    this.penWidth = Number.isFinite(width) && width > 0 ? Math.min(MAX_PEN_WIDTH, Math.max(MIN_PEN_WIDTH, Math.round(width))) : defaultPenWidth(w, h);
+    if (this.penInput) {
+      this.penInput.value = String(this.penWidth);
+      this.penValue.textContent = `${this.penWidth}px`;
+    }
+  }
+
+  /** The width of the next stroke. */
+  strokeWidth() { return this.penWidth; }
 
   redraw() {
     this.generation++;
@@ -307,9 +358,12 @@ export class DigitDetector extends HTMLElement {
 
   /**
    * Shows `imageData` as the page to draw on (at its own size, centred; shrunk to fit if larger)
-   * and detects. Resolves to the detection result of that image.
+   * and detects. Resolves to the detection result of that image. The element's ink follows the
+   * picture's (dark ink when most of it is light, as a photo or scan of paper), unless `ink`
+   * ('light' or 'dark') says otherwise; uneven light on paper is evened out by the detector.
    */
-  async detectImage(imageData) {
+  async detectImage(imageData, { ink = inkOf(imageData) } = {}) {
+    if (ink !== (this.darkInk ? 'dark' : 'light')) this.setAttribute('ink', ink);
     const { width, height } = this.canvas;
     const src = new OffscreenCanvas(imageData.width, imageData.height);
     src.getContext('2d').putImageData(imageData, 0, 0);
