@@ -50,43 +50,40 @@ async function open(url, base = server.url, contextOptions = {}) {
 }
 
 describe('the static site', () => {
-  test('drawing three digits emits a detect event with those three digits', async () => {
+  /**
+   * Opens the site, lets `draw(page, box)` draw on its pad with the mouse, and checks that the
+   * last `detect` event carries the shown result, whose digits are `expected` (any order).
+   */
+  async function drawAndDetect(draw, expected) {
     const { context, page, assertClean } = await open(`${server.url}/index.html`);
     await page.evaluate(() => {
       window.detectEvents = [];
       document.querySelector('digit-detector').addEventListener('detect', (e) => window.detectEvents.push(e.detail.detections));
     });
     await settled(page);
-    const box = await page.locator('digit-detector canvas.ink').boundingBox();
-    const placements = [[40, 60], [180, 120], [320, 40]];
-    for (const [i, digit] of STROKES.entries()) await drawDigit(page, box, digit, ...placements[i], 2.6);
+    await draw(page, await page.locator('digit-detector canvas.ink').boundingBox());
     const { detections } = await settled(page);
     const last = await page.evaluate(() => window.detectEvents.at(-1));
     assert.deepEqual(last, detections, 'the last detect event carries the shown result');
-    const found = detections.map((d) => d.digit).sort();
-    assert.deepEqual(found, STROKES.map((s) => s.digit).sort(), JSON.stringify(detections));
+    assert.deepEqual(detections.map((d) => d.digit).sort(), [...expected].sort(), JSON.stringify(detections));
     assertClean();
     await context.close();
+  }
+
+  test('drawing three digits emits a detect event with those three digits', async () => {
+    const placements = [[40, 60], [180, 120], [320, 40]];
+    await drawAndDetect(async (page, box) => {
+      for (const [i, digit] of STROKES.entries()) await drawDigit(page, box, digit, ...placements[i], 2.6);
+    }, STROKES.map((s) => s.digit));
   });
 
   test('a 7 drawn 250 px tall and a 3 drawn 40 px tall with the default pen are both found', async () => {
-    const { context, page, assertClean } = await open(`${server.url}/index.html`);
-    await page.evaluate(() => {
-      window.detectEvents = [];
-      document.querySelector('digit-detector').addEventListener('detect', (e) => window.detectEvents.push(e.detail.detections));
-    });
-    await settled(page);
-    const box = await page.locator('digit-detector canvas.ink').boundingBox();
     const seven = MORE_STROKES.find((s) => s.digit === 7);
     const three = STROKES.find((s) => s.digit === 3);
-    await drawDigitTall(page, box, seven, 30, 40, 250);
-    await drawDigitTall(page, box, three, 340, 150, 40);
-    const { detections } = await settled(page);
-    const last = await page.evaluate(() => window.detectEvents.at(-1));
-    assert.deepEqual(last, detections, 'the last detect event carries the shown result');
-    assert.deepEqual(detections.map((d) => d.digit).sort(), [3, 7], JSON.stringify(detections));
-    assertClean();
-    await context.close();
+    await drawAndDetect(async (page, box) => {
+      await drawDigitTall(page, box, seven, 30, 40, 250);
+      await drawDigitTall(page, box, three, 340, 150, 40);
+    }, [3, 7]);
   });
 
   test("the notebook's composite shows its seven detections, the CLI's", async () => {
