@@ -87,6 +87,30 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.match(message, /WebGPU unavailable/);
   });
 
+  test('dark digits on a light page are read without a flag (ink: auto), and ink forces it', async () => {
+    const { page, errors } = await harnessPage(browser);
+    const digits = await page.evaluate(async () => {
+      const d = await window.harness.createDetector({ backend: 'cpu' });
+      const image = await window.harness.pixelsOf('/samples/notebook-composite.png');
+      const light = new Uint8ClampedArray(image.data);
+      for (let i = 0; i < light.length; i += 4) for (let k = 0; k < 3; k++) light[i + k] = 255 - light[i + k];
+      const found = async (pixels, options) => (await d.detect(pixels, image.width, image.height, options)).detections.map((x) => x.digit).sort();
+      return {
+        plain: await found(image.data, {}),
+        auto: await found(light, {}),
+        dark: await found(light, { ink: 'dark' }),
+        invert: await found(light, { invert: true }),
+        forcedLight: await found(light, { ink: 'light' }),
+      };
+    });
+    assert.equal(digits.plain.length, 7);
+    assert.deepEqual(digits.auto, digits.plain);
+    assert.deepEqual(digits.dark, digits.plain);
+    assert.deepEqual(digits.invert, digits.plain);
+    assert.notDeepEqual(digits.forcedLight, digits.plain, 'forced light ink reads the page as ink');
+    assert.deepEqual(errors, []);
+  });
+
   test('bad input throws a clear error and the detector keeps working', async () => {
     const { page, errors } = await harnessPage(browser);
     const outcome = await page.evaluate(async () => {
@@ -102,6 +126,8 @@ describe('CPU path (no WebGPU adapter)', () => {
         await attempt(new Float32Array([0, 0, Infinity, 1]), 2, 2, {}),
         await attempt(new Uint8ClampedArray(4), 2.5, 2, {}),
         await attempt(new Uint8ClampedArray(2049 * 2049), 2049, 2049, {}),
+        await attempt(new Uint8ClampedArray(64), 4, 4, { ink: 'sideways' }),
+        await attempt(new Uint8ClampedArray(64), 4, 4, { ink: 1 }),
       ];
       // A buffer detached before the call reads as empty: a length error.
       const detached = new Uint8ClampedArray(16 * 16 * 4);
@@ -116,7 +142,7 @@ describe('CPU path (no WebGPU adapter)', () => {
       const after = await d.detect(fresh.data, fresh.width, fresh.height, {});
       return { messages, detections: after.detections.length, transferred: transferred.detections.length, emptied: image.data.length };
     });
-    const [length, zero, negative, huge, nan, type, infinite, fraction, pixels, detached] = outcome.messages;
+    const [length, zero, negative, huge, nan, type, infinite, fraction, pixels, badInk, inkType, detached] = outcome.messages;
     assert.match(length, /^Error: invalid input: pixels hold 10 bytes; a 4×4 image needs 64 \(RGBA\) or 16 \(gray\)/);
     assert.match(zero, /^Error: invalid input: width must be a whole number/);
     assert.match(negative, /^Error: invalid input: width must be a whole number/);
@@ -126,6 +152,8 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.match(infinite, /^Error: invalid input: pixel 2 is inf/);
     assert.match(fraction, /^Error: invalid input: width must be a whole number from 1 to 4096, not 2\.5/);
     assert.match(pixels, /^Error: invalid input: image is 2049×2049; the limit is 4194304 pixels in all/);
+    assert.match(badInk, /^Error: invalid input: ink must be "light", "dark" or "auto", not "sideways"/);
+    assert.match(inkType, /^Error: invalid input: ink must be "light", "dark" or "auto"/);
     assert.match(detached, /^Error: invalid input: pixels hold 0 bytes; a 16×16 image needs 1024 \(RGBA\)/);
     assert.equal(outcome.emptied, 0, 'the caller\'s buffer was transferred away mid-call');
     assert.equal(outcome.transferred, 7, 'the call in flight still saw the whole image');

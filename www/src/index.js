@@ -11,6 +11,6 @@ export { classColor, CLASS_LABELS } from './colors.js';
 /**
  * Creates a detector with the embedded weights, in the calling thread. Options: `backend`
  * ("auto" | "webgpu" | "cpu"), `cpu` ("direct" | "flex" | "ndarray"). Resolves to an object with `backend`
- * and `detect(pixels, width, height, { invert })`.
+ * and `detect(pixels, width, height, { ink })`.
  */
 export { createDetector } from './load.js';
