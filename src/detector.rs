@@ -114,9 +114,23 @@ impl Detector {
         levels
     }
 
-    /// The downscale factors the detector runs at.
+    /// The weights' own downscale factors (what [`Detector::levels`] starts from).
     pub fn pyramid(&self) -> &[usize] {
         &self.pyramid
+    }
+
+    /// Multiply-adds of a full detection of a `width`×`height` image: the FCN over every level
+    /// of [`Detector::levels`], each coarser level with its [`LEVEL_MARGIN`] (what the benchmarks
+    /// turn into GFLOP/s).
+    pub fn multiply_adds(&self, width: usize, height: usize) -> u64 {
+        let arch = self.network.architecture();
+        self.levels(width, height)
+            .into_iter()
+            .map(|f| match f {
+                1 => arch.multiply_adds(height, width),
+                f => arch.multiply_adds(height.div_ceil(f) + 2 * LEVEL_MARGIN, width.div_ceil(f) + 2 * LEVEL_MARGIN),
+            })
+            .sum()
     }
 
     /// What the weights file says about itself.
@@ -276,5 +290,20 @@ mod tests {
         assert_eq!(detector.levels(30, 400), [1, 2]);
         let fixed = Detector::embedded(Device::flex()).unwrap().with_pyramid(vec![1, 2]);
         assert_eq!(fixed.levels(448, 336), [1, 2]);
+    }
+
+    #[test]
+    fn multiply_adds_count_every_level_with_its_margin() {
+        let detector = Detector::embedded(Device::flex()).unwrap();
+        let arch = detector.network().architecture();
+        let native = Detector::embedded(Device::flex()).unwrap().with_pyramid(vec![1]);
+        assert_eq!(native.multiply_adds(512, 512), arch.multiply_adds(512, 512));
+        let two = Detector::embedded(Device::flex()).unwrap().with_pyramid(vec![1, 2]);
+        assert_eq!(two.multiply_adds(512, 512), arch.multiply_adds(512, 512) + arch.multiply_adds(272, 272));
+        let levels: u64 = [1, 2, 3, 4, 6, 8, 12, 16]
+            .iter()
+            .map(|&f| if f == 1 { arch.multiply_adds(512, 512) } else { arch.multiply_adds(512usize.div_ceil(f) + 16, 512usize.div_ceil(f) + 16) })
+            .sum();
+        assert_eq!(detector.multiply_adds(512, 512), levels);
     }
 }

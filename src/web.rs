@@ -224,6 +224,14 @@ impl Detector {
         (core::arch::wasm32::memory_size(0) * 65536) as f64
     }
 
+    /// Multiply-adds of a full `detect` of a `width`×`height` image (every pyramid level), so
+    /// that a benchmark's GFLOP/s counts what the detector really runs.
+    #[wasm_bindgen(js_name = multiplyAdds)]
+    pub fn multiply_adds(&self, width: f64, height: f64) -> Result<f64, JsValue> {
+        let (w, h) = dimensions(width, height).map_err(js_error)?;
+        Ok(self.state.borrow().core.multiply_adds(w, h) as f64)
+    }
+
     /// The FCN's heatmap alone, at the image's own size (no pyramid, no decoding): what the
     /// benchmarks time. Same input and result fields as `detect`, with no detections; the ink
     /// is taken as light unless the options say otherwise.

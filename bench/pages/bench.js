@@ -53,13 +53,13 @@ async function oursRunner(options, side, { weightsUrl, full }) {
   const [w, h] = Array.isArray(side) ? side : [side, side];
   const px = image(w, h);
   const call = full ? (p) => detector.detect(p, w, h, { ink: 'light' }) : (p) => detector.heatmap(p, w, h, {});
-  return { run: async () => (await call(px)).probs, backend: async () => detector.backend };
+  return { run: async () => (await call(px)).probs, backend: async () => detector.backend, macs: full ? detector.multiplyAdds(w, h) : null };
 }
 
 /** Median time of `runs` runs after `warmup`, the last run's probabilities, and the backend. */
 async function measure(runner, { warmup, runs }) {
   const result = await timeRuns(runner.run, warmup, runs);
-  return { ...result, backend: await runner.backend(), probs: Array.from(result.probs) };
+  return { ...result, backend: await runner.backend(), probs: Array.from(result.probs), macs: runner.macs ?? null };
 }
 
 const ours = async (options, side, o) => measure(await oursRunner(options, side, o), o);

@@ -87,6 +87,18 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.match(message, /WebGPU unavailable/);
   });
 
+  test('multiplyAdds counts every pyramid level (as the native Detector::multiply_adds)', async () => {
+    const { page } = await harnessPage(browser);
+    const counts = await page.evaluate(async () => {
+      const d = await window.harness.createDetector({ backend: 'cpu' });
+      const bad = (() => { try { d.multiplyAdds(0, 512); return 'ok'; } catch (e) { return String(e.message); } })();
+      return { pad: d.multiplyAdds(448, 336), square: d.multiplyAdds(512, 512), bad };
+    });
+    // 1, ½, ⅓, ¼, ⅙, ⅛, 1/12 (and 1/16 at 512²), each coarser level with 8 px of margin.
+    assert.deepEqual([counts.pad, counts.square], [586329312, 1004658000]);
+    assert.match(counts.bad, /width must be a whole number/);
+  });
+
   test('dark digits on a light page are read without a flag (ink: auto), and ink forces it', async () => {
     const { page, errors } = await harnessPage(browser);
     const digits = await page.evaluate(async () => {
