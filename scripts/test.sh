@@ -5,7 +5,7 @@
 #                  wasm-bindgen-cli (the version in Cargo.lock), cargo-fuzz
 #   native build   the workspace in release mode: the CLI, the trainer and their tests
 #   native tests   cargo test --release --workspace
-#   wasm build     the three wasm modules and the static site (scripts/build-wasm.sh, make site)
+#   wasm build     the four wasm modules and the static site (scripts/build-wasm.sh, make site)
 #   browser tests  real-Chromium tests (tests/browser/), the soaks bounded to 60 s a path
 #   fuzz build     the cargo-fuzz targets, built once for all
 #   fuzz           10 s of fuzzing per target

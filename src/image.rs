@@ -108,6 +108,16 @@ pub enum Ink {
 }
 
 impl Ink {
+    /// Whether an image with this ink is inverted for the model; `median` gives the median
+    /// luminance of its opaque pixels, asked for by `Auto` only.
+    fn inverts(self, median: impl FnOnce() -> Option<f32>) -> bool {
+        match self {
+            Ink::Light => false,
+            Ink::Dark => true,
+            Ink::Auto => median().is_some_and(|m| m > 0.5),
+        }
+    }
+
     /// Parses `light`, `dark` or `auto`.
     pub fn from_name(name: &str) -> Option<Self> {
         match name {
@@ -119,41 +129,31 @@ impl Ink {
     }
 }
 
-/// The median of values in [0, 1] (to 1/256), from a histogram; `None` for no values.
-fn median(values: impl Iterator<Item = f32>) -> Option<f32> {
+/// The value of rank `rank(n)` (1-based) among `n` values in [0, 1] (to 1/256, from a
+/// histogram); `None` for no values.
+fn ranked(values: impl Iterator<Item = f32>, rank: impl Fn(usize) -> usize) -> Option<f32> {
     let mut histogram = [0usize; 256];
     let mut n = 0;
     for v in values {
         histogram[(v.clamp(0.0, 1.0) * 255.0).round() as usize] += 1;
         n += 1;
     }
+    let target = rank(n);
     let mut seen = 0;
-    for (bin, count) in histogram.iter().enumerate() {
+    histogram.iter().enumerate().find_map(|(bin, count)| {
         seen += count;
-        if 2 * seen > n {
-            return Some(bin as f32 / 255.0);
-        }
-    }
-    None
+        (n > 0 && seen >= target).then_some(bin as f32 / 255.0)
+    })
 }
 
-/// The `q`-quantile (0–1) of values in [0, 1] (to 1/256); 0 for no values.
+/// The median of values in [0, 1] (the upper one of an even count); `None` for no values.
+fn median(values: impl Iterator<Item = f32>) -> Option<f32> {
+    ranked(values, |n| n / 2 + 1)
+}
+
+/// The `q`-quantile (0–1) of values in [0, 1]; 0 for no values.
 fn quantile(values: impl Iterator<Item = f32>, q: f32) -> f32 {
-    let mut histogram = [0usize; 256];
-    let mut n = 0usize;
-    for v in values {
-        histogram[(v.clamp(0.0, 1.0) * 255.0).round() as usize] += 1;
-        n += 1;
-    }
-    let target = (q * n as f32).ceil().max(1.0) as usize;
-    let mut seen = 0;
-    for (bin, count) in histogram.iter().enumerate() {
-        seen += count;
-        if seen >= target {
-            return bin as f32 / 255.0;
-        }
-    }
-    0.0
+    ranked(values, |n| (q * n as f32).ceil().max(1.0) as usize).unwrap_or(0.0)
 }
 
 /// How the pyramid's coarser levels are made from the image.
@@ -202,14 +202,10 @@ impl GrayImage {
             [r, g, b, a] => (luma(r, g, b), a as f32),
             _ => unreachable!("chunks_exact yields 1 to 4 bytes"),
         };
-        let invert = match ink {
-            Ink::Light => false,
-            Ink::Dark => true,
-            Ink::Auto => {
-                let opaque = bytes.chunks_exact(format.channels()).map(sample).filter(|&(_, a)| a >= 128.0);
-                median(opaque.map(|(v, _)| v / 255.0)).is_some_and(|m| m > 0.5)
-            }
-        };
+        let invert = ink.inverts(|| {
+            let opaque = bytes.chunks_exact(format.channels()).map(sample).filter(|&(_, a)| a >= 128.0);
+            median(opaque.map(|(v, _)| v / 255.0))
+        });
         let page = if invert { 1.0 } else { 0.0 };
         let pixels = bytes
             .chunks_exact(format.channels())
@@ -245,12 +241,7 @@ impl GrayImage {
     /// With `ink` resolved for float intensities (`Dark`, or `Auto` on a mostly light image:
     /// inverted; otherwise unchanged).
     pub fn with_ink(mut self, ink: Ink) -> Self {
-        let invert = match ink {
-            Ink::Light => false,
-            Ink::Dark => true,
-            Ink::Auto => median(self.pixels.iter().copied()).is_some_and(|m| m > 0.5),
-        };
-        if invert {
+        if ink.inverts(|| median(self.pixels.iter().copied())) {
             self.pixels.iter_mut().for_each(|v| *v = 1.0 - *v);
         }
         self
