@@ -114,14 +114,13 @@ cli-demo: build
 
 # A deployable static folder (works from any sub-path: every URL in it is relative).
 site: wasm
-	rm -rf out/site && mkdir -p out/site/src out/site/pkg-simd out/site/pkg-relaxed out/site/pkg-ndarray out/site/pkg-webgpu
+	rm -rf out/site && mkdir -p out/site/src
 	cp www/index.html www/app.js www/app.css www/sw.js www/manifest.webmanifest out/site/
 	cp -r www/icons www/samples out/site/
 	cp www/src/*.js out/site/src/
-	cp www/pkg-simd/digitscope.js www/pkg-simd/digitscope_bg.wasm out/site/pkg-simd/
-	cp www/pkg-relaxed/digitscope.js www/pkg-relaxed/digitscope_bg.wasm out/site/pkg-relaxed/
-	cp www/pkg-ndarray/digitscope.js www/pkg-ndarray/digitscope_bg.wasm out/site/pkg-ndarray/
-	cp www/pkg-webgpu/digitscope.js www/pkg-webgpu/digitscope_bg.wasm out/site/pkg-webgpu/
+	for module in www/pkg-*/; do \
+	  name=$$(basename $$module); mkdir -p out/site/$$name; cp $$module*.js $$module*_bg.wasm out/site/$$name/; \
+	done
 	version=$$(cat out/site/src/*.js out/site/pkg*/* out/site/*.js out/site/*.html | sha256sum | cut -c1-16); \
 	  sed -i "s/^const VERSION = 'dev';/const VERSION = '$$version';/" out/site/sw.js
 	@echo "static site in out/site/ ($$(du -sh out/site | cut -f1))"

@@ -164,11 +164,11 @@ firstHeatmap.sort((a, b) => a - b);
 // 5. Shipped size per part (gzip -9 of each file; a browser downloads one CPU module).
 const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
 const sizes = {
-  'pkg-relaxed (CPU, relaxed SIMD: default in Chromium) wasm': gz(`${ROOT}www/pkg-relaxed/digitscope_bg.wasm`),
-  'pkg-simd (CPU, SIMD: default without relaxed SIMD) wasm': gz(`${ROOT}www/pkg-simd/digitscope_bg.wasm`),
-  'pkg-ndarray (CPU, SIMD, with burn-ndarray: only for cpu: "ndarray") wasm': gz(`${ROOT}www/pkg-ndarray/digitscope_bg.wasm`),
-  'pkg-webgpu (WebGPU) wasm': gz(`${ROOT}www/pkg-webgpu/digitscope_bg.wasm`),
-  'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope.js`),
+  'pkg-relaxed (CPU, relaxed SIMD: default in Chromium) wasm': gz(`${ROOT}www/pkg-relaxed/digitscope-relaxed_bg.wasm`),
+  'pkg-simd (CPU, SIMD: default without relaxed SIMD) wasm': gz(`${ROOT}www/pkg-simd/digitscope-simd_bg.wasm`),
+  'pkg-ndarray (CPU, SIMD, with burn-ndarray: only for cpu: "ndarray") wasm': gz(`${ROOT}www/pkg-ndarray/digitscope-ndarray_bg.wasm`),
+  'pkg-webgpu (WebGPU) wasm': gz(`${ROOT}www/pkg-webgpu/digitscope-webgpu_bg.wasm`),
+  'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope-simd.js`),
   'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),
   'element, worker and loader (www/src/*.js)': ['digit-detector.js', 'client.js', 'worker.js', 'load.js', 'colors.js', 'index.js'].reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
 };

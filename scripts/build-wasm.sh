@@ -51,8 +51,12 @@ WASM_OPT=node_modules/.bin/wasm-opt
 TIMINGS=()
 [ "${DIGITSCOPE_CARGO_TIMINGS:-0}" = 0 ] || TIMINGS=(--timings)
 
+# Each module's files are named after it (pkg-relaxed/digitscope-relaxed.js and
+# digitscope-relaxed_bg.wasm …): a bundler that puts every asset in one folder keeps them apart.
+stem() { echo "digitscope-${1#pkg-}"; }
+
 sizes() {
-  for f in "$2/digitscope_bg.wasm" "$2/digitscope.js"; do
+  for f in "$2/$(stem "$1")_bg.wasm" "$2/$(stem "$1").js"; do
     printf '%-32s %9d bytes raw %9d bytes gzip\n' "$1/$(basename "$f")" "$(stat -c %s "$f")" "$(gzip -9c "$f" | wc -c)"
   done
 }
@@ -69,22 +73,23 @@ for name in $MODULES; do
   wasm="$TARGET_DIR/wasm32-unknown-unknown/wasm/digitscope.wasm"
   stamp_file="$TARGET_DIR/wasm-stamps/$name"
   stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} $("$WASM_OPT" --version) $features"
-  if [ -f "$out/digitscope_bg.wasm" ] && [ -f "$out/digitscope.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
+  file="$out/$(stem "$name")"
+  if [ -f "${file}_bg.wasm" ] && [ -f "$file.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
     echo "$name: unchanged since its last build"
     sizes "$name" "$out"
     continue
   fi
   rm -rf "$out" && mkdir -p "$out" "$(dirname "$stamp_file")"
   rm -f "$stamp_file"
-  wasm-bindgen --target web --out-dir "$out" --out-name digitscope "$wasm"
+  wasm-bindgen --target web --out-dir "$out" --out-name "$(stem "$name")" "$wasm"
   # The features rustc's wasm32 target emits; all are in current browsers (relaxed SIMD only in
   # the module built for it).
   relaxed=""
   [ "${features#*relaxed-simd}" = "$features" ] || relaxed="--enable-relaxed-simd"
   [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" -Oz --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd $relaxed \
-    -o "$out/digitscope_bg.wasm" "$out/digitscope_bg.wasm"
-  rm -f "$out/.gitignore" "$out/package.json" "$out/digitscope_bg.wasm.d.ts"
+    -o "${file}_bg.wasm" "${file}_bg.wasm"
+  rm -f "$out/.gitignore" "$out/package.json" "${file}_bg.wasm.d.ts"
   sizes "$name" "$out"
   echo "$stamp" > "$stamp_file"
 done

@@ -32,4 +32,9 @@ if ('serviceWorker' in navigator) {
   navigator.serviceWorker.register(new URL('sw.js', import.meta.url), { type: 'module' }).catch((e) => {
     console.warn('offline mode unavailable:', e.message);
   });
+  // Offline, the page needs the wasm module its detector loaded (and only that one): once the
+  // detector runs, the service worker is told which files those were.
+  const keep = (urls) => navigator.serviceWorker.ready.then((r) => r.active?.postMessage({ type: 'keep', urls }));
+  if (detector.moduleUrls.length) keep(detector.moduleUrls);
+  detector.addEventListener('ready', (e) => keep(e.detail.modules));
 }

@@ -51,6 +51,11 @@ export interface DetectorOptions {
   weights?: Uint8Array;
   /** false: use the SIMD module even where the browser has relaxed SIMD. */
   relaxedSimd?: boolean;
+  /**
+   * Where the package's folder (its `src/` and `pkg-*` folders) is served, for bundlers that do
+   * not follow `new URL(…, import.meta.url)` (esbuild, Rollup): see "Bundlers" in the README.
+   */
+  baseUrl?: string | URL;
 }
 
 export interface DetectOptions {
@@ -76,26 +81,44 @@ export interface Detector {
 /** Creates a detector with the embedded weights, in the calling thread. */
 export function createDetector(options?: DetectorOptions): Promise<Detector>;
 
+/** What requests pending on a stopped worker reject with. */
+export class DetectorStoppedError extends Error {
+  name: 'DetectorStoppedError';
+}
+
 /** The same detector in a module Web Worker. */
 export class DetectorClient {
   constructor(options?: DetectorOptions);
+  /** Rejects with an Error naming the URL that failed to load (and the server's answer). */
   readonly ready: Promise<BackendState>;
   backend: BackendState | null;
+  /** URLs of the wasm module and its glue that the worker loaded (once ready). */
+  modules: string[];
   detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
+  /** Stops the worker: pending and later requests reject with a DetectorStoppedError. */
   terminate(): void;
 }
 
 /**
- * <digit-detector width="280" height="280" backend="auto" ink="light|dark" pen-width="8" show-heatmap show-boxes storage-key="...">
- * Fires `detect` (CustomEvent<DetectionResult>) after each heatmap, and `backendchange`
+ * <digit-detector width="280" height="280" backend="auto" base-url="…" ink="light|dark" pen-width="8" show-heatmap show-boxes storage-key="...">
+ * Fires `ready` (CustomEvent<{ backend: BackendState, modules: string[] }>) when its detector
+ * runs, `detect` (CustomEvent<DetectionResult>) after each heatmap, and `backendchange`
  * (CustomEvent<BackendState>) when the detector moved to the CPU mid-session (a lost GPU).
+ * Styling: custom properties --digitscope-text, --digitscope-status-color, --digitscope-border,
+ * --digitscope-button-background, --digitscope-pressed-background, --digitscope-accent; parts
+ * frame, canvas, toolbar, legend, status.
  */
 export class DigitDetector extends HTMLElement {
   /** Extra detector options, read when the detector starts (set before adding the element). */
   detectorOptions: DetectorOptions;
+  /** URLs of the wasm module and its glue the detector loaded (empty until `ready`). */
+  readonly moduleUrls: string[];
   clear(): void;
   undo(): void;
-  /** Shows an image as the page and detects; the ink follows the image's unless given. */
+  /**
+   * Shows an image as the page and detects; the ink follows the image's unless given. Rejects
+   * with the reason when the detection fails or the detector cannot start.
+   */
   detectImage(image: ImageData, options?: { ink?: 'light' | 'dark' }): Promise<DetectionResult>;
   /** Sets the pen width in pixels (2–24; the `pen-width` attribute). */
   setPenWidth(width: number): void;

@@ -1,5 +1,8 @@
-// Service worker: precaches every asset of the site (the wasm module included) at install, then
-// answers from the cache first, so that after one visit the site loads and detects offline.
+// Service worker: precaches the site's shell at install and answers from the cache first, so
+// that after one visit the site loads and detects offline. Of the wasm modules it keeps only what
+// this browser uses (one CPU module, ≈ 0.6 MB gzip; the WebGPU module where it runs): the page
+// sends the URLs its detector loaded ({ type: 'keep', urls }, see app.js), and anything else it
+// fetches while controlled (a later fallback's module) is cached on first use.
 // `make site` replaces VERSION with a hash of the assets, so a new deployment replaces the cache.
 const VERSION = 'dev';
 const CACHE = `digitscope-${VERSION}`;
@@ -13,21 +16,25 @@ const ASSETS = [
   'icons/icon-512.png',
   'src/digit-detector.js',
   'src/client.js',
+  'src/errors.js',
   'src/worker.js',
   'src/colors.js',
   'src/samples.js',
   'src/index.js',
   'src/load.js',
-  'pkg-simd/digitscope.js',
-  'pkg-simd/digitscope_bg.wasm',
-  'pkg-relaxed/digitscope.js',
-  'pkg-relaxed/digitscope_bg.wasm',
-  'pkg-ndarray/digitscope.js',
-  'pkg-ndarray/digitscope_bg.wasm',
-  'pkg-webgpu/digitscope.js',
-  'pkg-webgpu/digitscope_bg.wasm',
   'samples/mnist-test-sample.bin',
 ];
+
+self.addEventListener('message', (event) => {
+  const { type, urls } = event.data ?? {};
+  if (type !== 'keep' || !Array.isArray(urls)) return;
+  const mine = urls.filter((u) => new URL(u, self.location.href).origin === self.location.origin);
+  event.waitUntil(
+    caches.open(CACHE)
+      .then((cache) => Promise.all(mine.map((u) => cache.match(u).then((hit) => hit ?? cache.add(u)))))
+      .then(() => event.source?.postMessage({ type: 'kept', urls: mine }), (e) => event.source?.postMessage({ type: 'keep-failed', error: String(e) })),
+  );
+});
 
 self.addEventListener('install', (event) => {
   event.waitUntil(caches.open(CACHE).then((cache) => cache.addAll(ASSETS)).then(() => self.skipWaiting()));

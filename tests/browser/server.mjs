@@ -1,6 +1,7 @@
 // A static file server on 127.0.0.1 for the browser tests: correct MIME types (application/wasm),
 // a strict Content-Security-Policy on every response, and a log of every request it answered.
 import { createServer } from 'node:http';
+import { readdirSync } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
 import { extname, join, normalize, resolve } from 'node:path';
 
@@ -18,13 +19,11 @@ const TYPES = {
   '.d.ts': 'text/plain; charset=utf-8',
 };
 
-/** The package's files as the test pages load them: the four wasm modules, the JS, the pages. */
+/** The package's files as the test pages load them: the wasm modules built, the JS, the pages. */
 export function packageMounts(root, extra = {}) {
+  const modules = readdirSync(`${root}www`).filter((d) => d.startsWith('pkg-'));
   return {
-    '/pkg-webgpu/': `${root}www/pkg-webgpu`,
-    '/pkg-simd/': `${root}www/pkg-simd`,
-    '/pkg-relaxed/': `${root}www/pkg-relaxed`,
-    '/pkg-ndarray/': `${root}www/pkg-ndarray`,
+    ...Object.fromEntries(modules.map((d) => [`/${d}/`, `${root}www/${d}`])),
     '/src/': `${root}www/src`,
     '/samples/': `${root}samples`,
     '/': `${root}tests/browser/pages`,

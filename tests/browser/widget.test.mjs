@@ -6,6 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 
 import { CSP, serve } from './server.mjs';
@@ -118,6 +119,11 @@ describe('the static site', () => {
     const before = await settled(page);
     const strokes = await page.evaluate(() => document.querySelector('digit-detector').strokes.length);
     assert.ok(strokes > 0);
+    // The page told the service worker which module it runs; wait until it is kept.
+    await page.waitForFunction(async () => {
+      const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('digitscope-')));
+      return (await cache.keys()).some((r) => r.url.endsWith('_bg.wasm'));
+    });
     await context.setOffline(true);
     await page.reload();
     const afterReload = await settled(page);
@@ -181,7 +187,7 @@ describe('security', () => {
     const files = [
       ...readdirSync(`${ROOT}www/src`).filter((f) => f.endsWith('.js')).map((f) => `www/src/${f}`),
       'www/app.js', 'www/sw.js',
-      'www/pkg-simd/digitscope.js', 'www/pkg-relaxed/digitscope.js', 'www/pkg-ndarray/digitscope.js', 'www/pkg-webgpu/digitscope.js',
+      ...readdirSync(`${ROOT}www`).filter((d) => d.startsWith('pkg-')).map((d) => `www/${d}/digitscope-${d.slice(4)}.js`),
     ];
     const forbidden = [/\beval\s*\(/, /\bnew\s+Function\s*\(/, /\.(inner|outer)HTML\b/, /insertAdjacentHTML/, /document\.write/, /setTimeout\(\s*['"`]/];
     const hits = files.flatMap((f) => {
@@ -207,6 +213,22 @@ describe('the deployable site (make site)', () => {
       assert.ok(site.requests.every((p) => p.startsWith('/some/sub/path/')), site.requests.join(' '));
       const version = await page.evaluate(() => caches.keys());
       assert.ok(version.some((k) => /^digitscope-[0-9a-f]{16}$/.test(k)), `cache names: ${version}`);
+      // Offline needs the module this browser runs, and only that one.
+      await page.waitForFunction(async () => {
+        const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('digitscope-')));
+        return (await cache.keys()).some((r) => r.url.endsWith('_bg.wasm'));
+      });
+      const wasm = await page.evaluate(async () => {
+        const cache = await caches.open((await caches.keys()).find((k) => k.startsWith('digitscope-')));
+        return (await cache.keys()).map((r) => new URL(r.url).pathname).filter((p) => p.endsWith('.wasm'));
+      });
+      assert.deepEqual(wasm, ['/some/sub/path/pkg-relaxed/digitscope-relaxed_bg.wasm']);
+      // The first visit's transfer: every file requested (once), gzip-compressed as a static
+      // host serves it.
+      const files = [...new Set(site.requests)].map((p) => p.slice('/some/sub/path/'.length) || 'index.html');
+      const bytes = files.reduce((sum, f) => sum + gzipSync(readFileSync(`${ROOT}out/site/${f}`), { level: 9 }).length, 0);
+      console.log(`first visit: ${files.length} files, ${(bytes / 1e6).toFixed(3)} MB gzip`);
+      assert.ok(bytes <= 1e6, `first visit transfers ${bytes} bytes gzip: ${files.join(' ')}`);
       assertClean();
       await context.close();
     } finally {
@@ -253,7 +275,7 @@ window.plainApi = { backend: detector.backend.name, rows: r.rows, detections: r.
       assert.deepEqual(errors, []);
       assert.ok(consumer.requests.every((p) => !p.includes('..')));
       // The wasm came from the installed package, found relative to its modules.
-      assert.ok(consumer.requests.includes('/node_modules/digitscope/pkg-relaxed/digitscope_bg.wasm'), consumer.requests.join(' '));
+      assert.ok(consumer.requests.includes('/node_modules/digitscope/pkg-relaxed/digitscope-relaxed_bg.wasm'), consumer.requests.join(' '));
       await context.close();
     } finally {
       await consumer.close();

@@ -466,3 +466,65 @@ pub fn train_dense(
     bar.finish_and_clear();
     (network, reports)
 }
+
+/// One round of hard-negative mining: what the detector made of digit-free scenes.
+#[derive(Debug, Clone, Default)]
+pub struct Mined {
+    /// `CROP`×`CROP` crops centred (within a few pixels) on each false detection, taken from the
+    /// pyramid level that made it, at that level's scale.
+    pub crops: Vec<Vec<f32>>,
+    /// Scenes searched.
+    pub scenes: usize,
+    /// False detections at the detector's own threshold, by pyramid level (factor, count).
+    pub by_level: Vec<(usize, usize)>,
+}
+
+/// Mines hard negatives: runs every pyramid level of the detector made from `weights` over
+/// `count` digit-free scenes ([`scenes::negative_scene`]: Fashion-MNIST **train** items and
+/// generated clutter) and keeps a crop around each detection scoring at least `min_score`
+/// (below the shipped threshold, so that near misses are mined too).
+pub fn mine_negatives(weights: &[u8], sources: &scenes::Sources, seed: u64, count: usize, min_score: f32) -> digitscope::Result<Mined> {
+    use digitscope::Detector;
+    use digitscope::detector::LEVEL_MARGIN;
+    use digitscope::image::Downscale;
+    use scenes::CROP;
+    let full = Detector::from_weights(weights, Device::flex())?;
+    let threshold = full.options.min_score;
+    let mut single = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?.with_pyramid(vec![1]);
+    single.options.min_score = min_score;
+    let mut rng = Rng::new(seed);
+    let mut mined = Mined { scenes: count, ..Mined::default() };
+    for _ in 0..count {
+        let image = scenes::negative_scene(sources, &mut rng).into_image().flattened();
+        for factor in full.levels(image.width, image.height) {
+            let (level, margin) = match factor {
+                1 => (image.clone(), 0),
+                f => (image.level(f, Downscale::default()).padded(LEVEL_MARGIN), LEVEL_MARGIN),
+            };
+            let (_, detections) = single.detect(&level)?;
+            let inside = |v: f32, side: usize| v >= margin as f32 && v < (side - margin) as f32;
+            for d in detections.iter().filter(|d| inside(d.x, level.width) && inside(d.y, level.height)) {
+                if d.score >= threshold {
+                    match mined.by_level.iter_mut().find(|(f, _)| *f == factor) {
+                        Some((_, n)) => *n += 1,
+                        None => mined.by_level.push((factor, 1)),
+                    }
+                }
+                let x0 = d.x.round() as isize - (CROP / 2) as isize + rng.below(9) as isize - 4;
+                let y0 = d.y.round() as isize - (CROP / 2) as isize + rng.below(9) as isize - 4;
+                let mut crop = vec![0.0f32; CROP * CROP];
+                for y in 0..CROP {
+                    for x in 0..CROP {
+                        let (sx, sy) = (x0 + x as isize, y0 + y as isize);
+                        if sx >= 0 && sy >= 0 && (sx as usize) < level.width && (sy as usize) < level.height {
+                            crop[y * CROP + x] = level.pixels[sy as usize * level.width + sx as usize];
+                        }
+                    }
+                }
+                mined.crops.push(crop);
+            }
+        }
+    }
+    mined.by_level.sort();
+    Ok(mined)
+}

@@ -1,7 +1,8 @@
 //! `trainer`: trains the notebook's recipes on MNIST and writes the weights; evaluates weights.
 //!
 //! ```text
-//! trainer train [--recipe small|small-shift|deep-shift|all] [--mnist DIR] [--out DIR] [--seed N]
+//! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
+//!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer export-tf WEIGHTS.dsw -o OUT.json   (TensorFlow layouts, for the TF.js benchmark)
@@ -55,6 +56,9 @@ struct Args {
     decoding: Option<Decoding>,
     sets: Vec<SceneSet>,
     downscale: Option<Downscale>,
+    from: Option<PathBuf>,
+    rounds: usize,
+    mine: usize,
 }
 
 fn parse() -> Result<Args, String> {
@@ -76,6 +80,9 @@ fn parse() -> Result<Args, String> {
         decoding: None,
         sets: SceneSet::ALL.to_vec(),
         downscale: None,
+        from: None,
+        rounds: 2,
+        mine: 3000,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -94,6 +101,9 @@ fn parse() -> Result<Args, String> {
                 });
             }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
+            "--from" => args.from = Some(value()?.into()),
+            "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
+            "--mine" => args.mine = value()?.parse().map_err(|_| "--mine needs an integer")?,
             "--count" => args.count = value()?.parse().map_err(|_| "--count needs an integer")?,
             "--steps" => args.steps = Some(value()?.parse().map_err(|_| "--steps needs an integer")?),
             "--pyramid" => {
@@ -163,10 +173,14 @@ fn run_train(args: &Args) -> Result<(), String> {
                 .map_err(|e| format!("{}: {e} (train recipe {name} first)", path.display()))?;
             Ok(weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0)
         };
-        let network = match recipe {
-            Recipe::SmallShift => start_from("small")?,
-            Recipe::Scenes => start_from("deep-shift")?,
-            _ => Network::new(recipe.architecture(), &device),
+        let network = match (&args.from, recipe) {
+            (Some(path), _) => {
+                let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
+                weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0
+            }
+            (None, Recipe::SmallShift) => start_from("small")?,
+            (None, Recipe::Scenes) => start_from("deep-shift")?,
+            (None, _) => Network::new(recipe.architecture(), &device),
         };
         let parameters = burn::module::Module::num_params(&network);
         let (epochs, steps_per_epoch) = recipe.schedule();
@@ -188,9 +202,8 @@ fn run_train(args: &Args) -> Result<(), String> {
         };
         let (network, epochs) = if recipe == Recipe::Scenes {
             let fashion = load_fashion(&args.fashion, "train")?;
-            let sources = Sources { digits: &data.train, fashion: Some(&fashion) };
             let steps = args.steps.unwrap_or(1000);
-            let dense = DenseOptions {
+            let mut dense = DenseOptions {
                 epochs: 8,
                 steps_per_epoch: steps,
                 batch: 32,
@@ -199,7 +212,48 @@ fn run_train(args: &Args) -> Result<(), String> {
                 progress: true,
                 classifier_weight: 0.5,
             };
-            train_dense(network, &sources, &train_set, &test_set, &dense, log)
+            // Round 0 (skipped when starting `--from` trained weights): scene crops with
+            // generated clutter. Then `--rounds` rounds of hard-negative mining: the false
+            // detections of the network so far, on `--mine` digit-free scenes, join the crops
+            // of a shorter, gentler round; each round mines afresh and keeps the earlier crops.
+            let (mut network, mut epochs) = (network, Vec::new());
+            if args.from.is_none() {
+                let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
+                let (n, e) = train_dense(network, &sources, &train_set, &test_set, &dense, log);
+                (network, epochs) = (n, e);
+            }
+            let mut mined = Vec::new();
+            for round in 1..=args.rounds {
+                let info = WeightsInfo {
+                    recipe: recipe.name().into(),
+                    architecture: recipe.architecture().name().into(),
+                    pooling: recipe.pooling().name().into(),
+                    test_accuracy: 0.0,
+                    pyramid: vec![1, 2],
+                    checksum: None,
+                };
+                let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
+                let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
+                let seed = args.seed.wrapping_add(1000 * round as u64);
+                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15).map_err(|e| e.to_string())?;
+                let at_threshold: usize = found.by_level.iter().map(|(_, n)| n).sum();
+                eprintln!(
+                    "  mining round {round}: {} crops from {} digit-free scenes; {:.3} false detections per scene at the threshold, by level {:?}",
+                    found.crops.len(),
+                    found.scenes,
+                    at_threshold as f64 / found.scenes.max(1) as f64,
+                    found.by_level
+                );
+                mined.extend(found.crops);
+                let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &mined };
+                dense.epochs = 3;
+                dense.learning_rate = 3e-4;
+                dense.seed = seed;
+                let (n, e) = train_dense(network, &sources, &train_set, &test_set, &dense, log);
+                network = n;
+                epochs.extend(e);
+            }
+            (network, epochs)
         } else {
             train(network, &train_set, &test_set, &options, log)
         };
@@ -283,7 +337,7 @@ fn run_scenes(args: &Args) -> Result<(), String> {
     }
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
-    let sources = Sources { digits: &test, fashion: Some(&fashion) };
+    let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
     let sets: Vec<(SceneSet, Vec<_>)> = args
         .sets
         .iter()
@@ -386,7 +440,7 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
     std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
-    let sources = Sources { digits: &test, fashion: Some(&fashion) };
+    let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
     for set in SceneSet::ALL {
         for i in 0..args.count.min(20) {
             let s = scene(set, &sources, 2026, i);

@@ -498,6 +498,9 @@ pub struct Sources<'a> {
     pub digits: &'a Split,
     /// Fashion-MNIST images (784 bytes each), if available.
     pub fashion: Option<&'a [u8]>,
+    /// Hard negatives: `CROP`×`CROP` crops around the false detections of an earlier round, at
+    /// the pyramid level where they were made ([`crate::mine_negatives`]); empty at first.
+    pub mined: &'a [Vec<f32>],
 }
 
 fn boxes_overlap(a: (isize, isize, isize, isize), b: (isize, isize, isize, isize), gap: isize) -> bool {
@@ -788,6 +791,29 @@ fn compose(rng: &mut Rng, w: usize, h: usize, patches: &[(Canvas, u8)], gap: isi
     Scene { image: canvas.into_image(), truths }
 }
 
+/// A digit-free scene for mining hard negatives (training sources: Fashion-MNIST **train**
+/// items and generated clutter): 128–256 px square, several Fashion items of 16–96 px (often
+/// overlapping), and some of the other clutter kinds.
+pub fn negative_scene(sources: &Sources, rng: &mut Rng) -> Canvas {
+    let side = [128, 128, 160, 192, 256][rng.below(5)];
+    let mut canvas = Canvas::new(side, side);
+    let items = sources.fashion.unwrap_or(&[]);
+    let count = items.len() / 784;
+    if count > 0 && rng.uniform() < 0.75 {
+        let n = (3 + rng.below(4)) * side / 128;
+        let sizes: Vec<usize> = (0..n).map(|_| 16 + rng.below(81)).collect();
+        for (x, y, s) in place(rng, side, side, &sizes, -8) {
+            let item = Canvas::from_mnist(&items[rng.below(count) * 784..][..784]).resized(s, s);
+            canvas.paste(&item, x, y, 0.6 + 0.4 * rng.uniform(), false);
+        }
+    }
+    for _ in 0..[0, 1, 1, 2][rng.below(4)] {
+        let kind = rng.below(CLUTTER_KINDS);
+        clutter(&mut canvas, rng, sources.fashion, kind);
+    }
+    canvas
+}
+
 /// Side of a training crop (8 × 8 cells).
 pub const CROP: usize = 64;
 /// Digit box sizes (px) the network is trained to detect at one pyramid level.
@@ -797,20 +823,45 @@ pub const DETECT_SIZES: (usize, usize) = (16, 40);
 /// per-cell weight (0 = ignored).
 pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, Vec<f32>) {
     let digits = sources.digits;
+    // A quarter of the crops (once there are some) start from a mined hard negative: what an
+    // earlier round of the network took for a digit, flipped or turned for variety.
+    let mined = !sources.mined.is_empty() && rng.uniform() < 0.25;
     // Some crops are composed at twice or four times the size and brought down the way the
     // detector makes its pyramid levels: clutter and digits as they look after the shrinking
-    // (thin pens included).
-    let factor = [1, 1, 1, 2, 2, 4][rng.below(6)];
+    // (thin pens included). A mined crop is already at its level's scale.
+    let factor = if mined { 1 } else { [1, 1, 1, 2, 2, 4][rng.below(6)] };
     let side = CROP * factor;
     let mut canvas = Canvas::new(side, side);
-    if rng.uniform() < 0.3 {
+    if mined {
+        let crop = &sources.mined[rng.below(sources.mined.len())];
+        let (flip_x, flip_y, turn) = (rng.uniform() < 0.5, rng.uniform() < 0.5, rng.uniform() < 0.5);
+        for y in 0..CROP {
+            for x in 0..CROP {
+                let (sx, sy) = (if flip_x { CROP - 1 - x } else { x }, if flip_y { CROP - 1 - y } else { y });
+                let (sx, sy) = if turn { (sy, sx) } else { (sx, sy) };
+                canvas.px[y * CROP + x] = crop[sy * CROP + sx];
+            }
+        }
+    } else if rng.uniform() < 0.3 {
         for v in canvas.px.iter_mut() {
             *v = rng.below(5) as f32 / 255.0 * 3.0 * rng.uniform();
         }
     }
+    // Part of a digit far too large for this level (2–5× the crop), drawn with a thin or thick
+    // pen: its long strokes and loops are background here, a coarser level finds it.
+    // (Native-scale crops only: at ×2 and ×4 the redrawing would cost more than the step.)
+    if !mined && factor == 1 && rng.uniform() < 0.15 {
+        let height = side as f32 * (1.5 + 3.5 * rng.uniform());
+        let pen = (height * (0.01 + 0.07 * rng.uniform())).max(1.5);
+        let warp = Warp::random(rng, 15f32.to_radians(), 8f32.to_radians(), 0.2, 1.0);
+        let giant = pen_digit(digits.image(rng.below(digits.len())), height, pen, &warp);
+        let x = -(rng.below(giant.w.saturating_sub(side / 2).max(1)) as isize);
+        let y = -(rng.below(giant.h.saturating_sub(side / 2).max(1)) as isize);
+        canvas.paste(&giant, x, y, 1.0, false);
+    }
     // (centre x, centre y, box size, digit) of each pasted digit.
     let mut pasted: Vec<(f32, f32, usize, u8)> = Vec::new();
-    let n = [0, 1, 1, 2, 2, 3, 3, 4][rng.below(8)];
+    let n = if mined { [0, 0, 1, 2][rng.below(4)] } else { [0, 1, 1, 2, 2, 3, 3, 4][rng.below(8)] };
     for _ in 0..n {
         // Log-uniform sizes from 12 to 64 (after the halving, if any): the ends teach what to
         // leave to another level.
@@ -868,7 +919,8 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         pasted.push((cx, cy, s, digits.labels[i]));
     }
     // Clutter in most crops, sometimes twice or three times: non-digit ink is background.
-    for _ in 0..[0, 1, 1, 1, 2, 2, 3][rng.below(7)] {
+    let clutters = if mined { [0, 0, 0, 1][rng.below(4)] } else { [0, 1, 1, 1, 2, 2, 3][rng.below(7)] };
+    for _ in 0..clutters {
         let kind = rng.below(CLUTTER_KINDS);
         clutter(&mut canvas, rng, sources.fashion, kind);
     }

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use digitscope::mnist;
 use digitscope::network::BACKGROUND;
-use digitscope_trainer::Rng;
+use digitscope_trainer::{Rng, mine_negatives};
 use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
 
 fn test_split() -> mnist::Split {
@@ -17,7 +17,7 @@ fn test_split() -> mnist::Split {
 #[test]
 fn scenes_are_deterministic_and_their_truths_hold_ink() {
     let test = test_split();
-    let sources = Sources { digits: &test, fashion: None };
+    let sources = Sources { digits: &test, fashion: None, mined: &[] };
     for set in SceneSet::ALL {
         for i in 0..10 {
             let a = scene(set, &sources, 2026, i);
@@ -74,7 +74,7 @@ fn drawn_digits_keep_the_digits_shape() {
 #[test]
 fn dense_labels_mark_only_cells_centred_on_a_digit() {
     let test = test_split();
-    let sources = Sources { digits: &test, fashion: None };
+    let sources = Sources { digits: &test, fashion: None, mined: &[] };
     let mut rng = Rng::new(3);
     let (mut positives, mut background, mut ignored) = (0, 0, 0);
     for _ in 0..200 {
@@ -94,4 +94,37 @@ fn dense_labels_mark_only_cells_centred_on_a_digit() {
     }
     println!("cells: {positives} positive, {background} background, {ignored} ignored");
     assert!(positives > 100 && background > 5 * positives && ignored > positives);
+}
+
+#[test]
+fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_background() {
+    let test = test_split();
+    let sources = Sources { digits: &test, fashion: None, mined: &[] };
+    // The embedded weights at a low bar (0.01): every cell that leans towards a digit counts, so
+    // the generated clutter gives detections to crop.
+    let weights = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weights/default.dsw")).unwrap();
+    let mined = mine_negatives(&weights, &sources, 5, 40, 0.01).unwrap();
+    assert_eq!(mined.scenes, 40);
+    assert!(!mined.crops.is_empty(), "no detection at all on 40 clutter scenes at 0.01");
+    assert!(mined.crops.iter().all(|c| c.len() == CROP * CROP));
+    // Each crop is centred (within 4 px) on what was detected: ink near its middle.
+    let inked = mined.crops.iter().filter(|c| (24..40).any(|y| (24..40).any(|x| c[y * CROP + x] > 0.2))).count();
+    assert!(inked * 10 >= mined.crops.len() * 9, "{inked} of {} crops have ink at the centre", mined.crops.len());
+    let at_threshold: usize = mined.by_level.iter().map(|(_, n)| n).sum();
+    assert!(at_threshold <= mined.crops.len());
+    assert!(mined.by_level.windows(2).all(|w| w[0].0 < w[1].0), "levels sorted: {:?}", mined.by_level);
+    // Deterministic in its seed.
+    assert_eq!(mine_negatives(&weights, &sources, 5, 40, 0.01).unwrap().crops, mined.crops);
+    // A quarter of the training crops start from a mined one: with one mined crop of a uniform
+    // grey no generator makes, those crops are mostly that grey.
+    let grey = vec![vec![0.37f32; CROP * CROP]];
+    let with_mined = Sources { digits: &test, fashion: None, mined: &grey };
+    let mut rng = Rng::new(9);
+    let from_mined = (0..400)
+        .filter(|_| {
+            let (pixels, _, _) = training_crop(&with_mined, &mut rng);
+            pixels.iter().filter(|&&v| v == 0.37).count() > CROP * CROP / 2
+        })
+        .count();
+    assert!((60..=140).contains(&from_mined), "a quarter of the crops start from a mined one: {from_mined} of 400");
 }

@@ -1,23 +1,37 @@
 // <digit-detector>: draw digits, see the convolutionalized classifier's heatmap and detections live.
 // The wasm detector runs in a module Web Worker (see worker.js); this element is only UI.
-import { DetectorClient } from './client.js';
+import { DetectorClient, DetectorStoppedError } from './client.js';
 import { CLASS_LABELS, classColor } from './colors.js';
 
+// Colours follow the page: text inherits the page's colour, and borders, buttons and the focus
+// ring are mixed from it, so the element reads on light and dark pages alike. Each can be set
+// with a custom property (--digitscope-*), and ::part(frame | canvas | toolbar | legend | status)
+// styles the pieces. The drawing area keeps its own page (black, or white with dark ink).
 const CSS = `
-:host { display: inline-block; font: 14px/1.4 system-ui, sans-serif; color: #e8e8e8; }
-.frame { position: relative; width: fit-content; line-height: 0; border: 1px solid #555; border-radius: 6px; overflow: hidden; }
+:host {
+  display: inline-block; max-width: 100%; font: 14px/1.4 system-ui, sans-serif; color-scheme: light dark;
+  --_text: var(--digitscope-text, currentColor);
+  --_border: var(--digitscope-border, color-mix(in srgb, currentColor 45%, transparent));
+  --_button: var(--digitscope-button-background, color-mix(in srgb, currentColor 10%, transparent));
+  --_pressed: var(--digitscope-pressed-background, color-mix(in srgb, #3b7bdc 40%, transparent));
+  --_accent: var(--digitscope-accent, #3b7bdc);
+  color: var(--_text);
+}
+.frame { position: relative; width: fit-content; max-width: 100%; line-height: 0; border: 1px solid var(--_border); border-radius: 6px; overflow: hidden; }
 canvas { display: block; touch-action: none; }
-canvas.overlay { position: absolute; inset: 0; pointer-events: none; }
-canvas.ink:focus-visible { outline: 3px solid #6af; outline-offset: -3px; }
+canvas.ink { max-width: 100%; height: auto; }
+canvas.overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+canvas.ink:focus-visible { outline: 3px solid var(--_accent); outline-offset: -3px; }
 .toolbar { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; align-items: center; }
-button, label.toggle { font: inherit; background: #2a2a2a; color: inherit; border: 1px solid #666; border-radius: 4px; padding: 3px 8px; cursor: pointer; }
-button[aria-pressed="true"] { background: #3b5b8a; border-color: #8ab; }
-button:focus-visible, input:focus-visible { outline: 2px solid #6af; }
+button { font: inherit; background: var(--_button); color: inherit; border: 1px solid var(--_border); border-radius: 4px; padding: 3px 8px; cursor: pointer; }
+button[aria-pressed="true"] { background: var(--_pressed); border-color: var(--_accent); }
+button:focus-visible, input:focus-visible { outline: 2px solid var(--_accent); }
 .legend { display: flex; flex-wrap: wrap; gap: 6px; font-size: 12px; margin: 4px 0; }
 .legend span { display: inline-flex; align-items: center; gap: 3px; }
 .legend i { width: 12px; height: 12px; display: inline-block; border-radius: 2px; }
-.status { font-size: 13px; min-height: 1.4em; color: #cfcfcf; }
+.status { font-size: 13px; min-height: 1.4em; color: var(--digitscope-status-color, inherit); }
 .size { display: inline-flex; align-items: center; gap: 4px; font-size: 12px; }
+.size input { accent-color: var(--_accent); max-width: 110px; }
 `;
 
 const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
@@ -56,7 +70,7 @@ function defaultPenWidth(width, height) {
 }
 
 export class DigitDetector extends HTMLElement {
-  static observedAttributes = ['width', 'height', 'backend', 'ink', 'pen-width', ...BOOLEAN_ATTRS];
+  static observedAttributes = ['width', 'height', 'backend', 'base-url', 'ink', 'pen-width', ...BOOLEAN_ATTRS];
 
   constructor() {
     super();
@@ -74,6 +88,8 @@ export class DigitDetector extends HTMLElement {
     // Counts changes to the drawing; each result carries the count it was computed for.
     this.generation = 0;
     this.shownGeneration = -1;
+    // detectImage() calls waiting for a result: { generation, resolve, reject }.
+    this.waiters = [];
     const root = this.attachShadow({ mode: 'open' });
     const sheet = new CSSStyleSheet();
     sheet.replaceSync(CSS);
@@ -86,16 +102,16 @@ export class DigitDetector extends HTMLElement {
     const el = (tag, props = {}, ...children) => {
       const node = document.createElement(tag);
       for (const [k, v] of Object.entries(props)) {
-        if (k.startsWith('aria-') || k === 'role' || k === 'tabindex' || k === 'for') node.setAttribute(k, v);
+        if (k.startsWith('aria-') || ['role', 'tabindex', 'for', 'part'].includes(k)) node.setAttribute(k, v);
         else node[k] = v;
       }
       node.append(...children);
       return node;
     };
     const wrap = el('div', { className: 'wrap' });
-    this.canvas = el('canvas', { className: 'ink', tabindex: '0', 'aria-label': 'Drawing area: draw digits with the mouse, a finger or a pen' });
+    this.canvas = el('canvas', { className: 'ink', part: 'canvas', tabindex: '0', 'aria-label': 'Drawing area: draw digits with the mouse, a finger or a pen' });
     this.overlay = el('canvas', { className: 'overlay', 'aria-hidden': 'true' });
-    const frame = el('div', { className: 'frame' }, this.canvas, this.overlay);
+    const frame = el('div', { className: 'frame', part: 'frame' }, this.canvas, this.overlay);
     const button = (text, label, onclick, pressed) => {
       const b = el('button', { type: 'button', textContent: text, 'aria-label': label, onclick });
       if (pressed !== undefined) b.setAttribute('aria-pressed', String(pressed));
@@ -109,19 +125,19 @@ export class DigitDetector extends HTMLElement {
     this.penInput = el('input', { type: 'range', min: String(MIN_PEN_WIDTH), max: String(MAX_PEN_WIDTH), step: '1', value: String(this.penWidth), 'aria-label': 'Pen width in pixels' });
     this.penInput.addEventListener('input', () => { this.penChosen = true; this.setPenWidth(Number(this.penInput.value)); });
     this.penValue = el('output', { textContent: `${this.penWidth}px` });
-    const toolbar = el('div', { className: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing tools' },
+    const toolbar = el('div', { className: 'toolbar', part: 'toolbar', role: 'toolbar', 'aria-label': 'Drawing tools' },
       this.penButton, this.eraserButton,
       button('Undo', 'Undo last stroke', () => this.undo()),
       button('Clear', 'Clear the drawing', () => this.clear()),
       el('span', { className: 'size' }, 'pen', this.penInput, this.penValue),
       this.heatmapButton, this.boxesButton, this.inkButton);
-    this.legend = el('div', { className: 'legend', 'aria-label': 'Heatmap colours' });
+    this.legend = el('div', { className: 'legend', part: 'legend', 'aria-label': 'Heatmap colours' });
     CLASS_LABELS.slice(0, 10).forEach((label, i) => {
       const swatch = el('i');
       swatch.style.background = `rgb(${classColor(i)})`;
       this.legend.append(el('span', {}, swatch, label));
     });
-    this.status = el('div', { className: 'status', role: 'status', 'aria-live': 'polite' }, 'Loading the detector…');
+    this.status = el('div', { className: 'status', part: 'status', role: 'status', 'aria-live': 'polite' }, 'Loading the detector…');
     wrap.append(frame, toolbar, this.legend, this.status);
     this.attachPointer();
     this.canvas.addEventListener('keydown', (e) => {
@@ -152,7 +168,7 @@ export class DigitDetector extends HTMLElement {
   attributeChangedCallback(name) {
     if (!this.canvas) return;
     if (name === 'width' || name === 'height') { this.resize(); this.redraw(); this.schedule(); }
-    if (name === 'backend' && this.isConnected) { this.client?.terminate(); this.startDetector(); }
+    if ((name === 'backend' || name === 'base-url') && this.isConnected) { this.client?.terminate(); this.startDetector(); }
     if (name === 'pen-width') this.setPenWidth(Number(this.getAttribute('pen-width')));
     if (name === 'ink') { this.inkButton.setAttribute('aria-pressed', String(this.darkInk)); this.redraw(); this.schedule(); }
     if (BOOLEAN_ATTRS.includes(name)) {
@@ -170,12 +186,38 @@ export class DigitDetector extends HTMLElement {
     this.eraserButton.setAttribute('aria-pressed', String(tool === 'eraser'));
   }
 
+  /**
+   * Starts a detector (a worker) for the current `backend` and `base-url`. A detection still
+   * running on the one it replaces is dropped (its worker is stopped) and run again on this one.
+   */
   startDetector() {
-    this.client = new DetectorClient({ ...this.detectorOptions, backend: this.getAttribute('backend') ?? 'auto' });
-    this.client.ready.then(
-      () => { this.describeBackend(); this.schedule(); },
-      (e) => { this.status.textContent = `The detector failed to start: ${e.message}`; },
+    const baseUrl = this.getAttribute('base-url') ?? undefined;
+    const client = new DetectorClient({ ...this.detectorOptions, backend: this.getAttribute('backend') ?? 'auto', baseUrl });
+    this.client = client;
+    client.ready.then(
+      () => {
+        if (client !== this.client) return;
+        this.describeBackend();
+        this.dispatchEvent(new CustomEvent('ready', { detail: { backend: client.backend, modules: client.modules }, bubbles: true, composed: true }));
+        this.dirty = true;
+        this.schedule();
+      },
+      (e) => {
+        if (client !== this.client) return;
+        this.status.textContent = `The detector failed to start: ${e.message}`;
+        this.settle(Infinity, e);
+      },
     );
+  }
+
+  /** URLs of the wasm module (and its glue) the element's detector loaded (empty until ready). */
+  get moduleUrls() { return this.client?.modules ?? []; }
+
+  /** Settles the detectImage() calls waiting for a drawing up to `generation`. */
+  settle(generation, error, result) {
+    const done = this.waiters.filter((w) => w.generation <= generation);
+    this.waiters = this.waiters.filter((w) => w.generation > generation);
+    for (const w of done) error ? w.reject(error) : w.resolve(result);
   }
 
   /** "WebGPU", or "CPU (direct) — <why>" with the reason's headline (the full text goes in a tooltip). */
@@ -281,15 +323,24 @@ export class DigitDetector extends HTMLElement {
   }
 
   async runDetection() {
+    const client = this.client;
     const { width, height } = this.canvas;
     const generation = this.generation;
-    const pixels = this.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
     try {
-      const result = await this.client.detect(pixels, width, height, { invert: this.darkInk });
+      // Removed from the page since it was scheduled: detect once it is back.
+      if (!client) { this.dirty = true; return; }
+      const pixels = this.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
+      const result = await client.detect(pixels, width, height, { invert: this.darkInk });
+      if (client !== this.client) { this.dirty = true; return; }
       this.shownGeneration = generation;
       this.show(result);
+      this.settle(generation, null, result);
     } catch (e) {
+      // The detector was replaced (backend switched, element moved) while it ran: run again on
+      // the new one, which schedules as soon as it is ready.
+      if (client !== this.client || e instanceof DetectorStoppedError) { this.dirty = true; return; }
       this.status.textContent = `Detection failed: ${e.message}`;
+      this.settle(generation, e);
     } finally {
       this.pending = false;
       if (this.dirty) this.schedule();
@@ -361,6 +412,7 @@ export class DigitDetector extends HTMLElement {
    * and detects. Resolves to the detection result of that image. The element's ink follows the
    * picture's (dark ink when most of it is light, as a photo or scan of paper), unless `ink`
    * ('light' or 'dark') says otherwise; uneven light on paper is evened out by the detector.
+   * Rejects with the reason when the detection fails or the detector cannot start.
    */
   async detectImage(imageData, { ink = inkOf(imageData) } = {}) {
     if (ink !== (this.darkInk ? 'dark' : 'light')) this.setAttribute('ink', ink);
@@ -381,15 +433,8 @@ export class DigitDetector extends HTMLElement {
     this.strokes = [];
     this.save();
     this.redraw();
-    const wanted = this.generation;
-    const result = new Promise((resolve) => {
-      const onDetect = (e) => {
-        if (this.shownGeneration < wanted) return;
-        this.removeEventListener('detect', onDetect);
-        resolve(e.detail);
-      };
-      this.addEventListener('detect', onDetect);
-    });
+    const generation = this.generation;
+    const result = new Promise((resolve, reject) => this.waiters.push({ generation, resolve, reject }));
     this.schedule();
     return result;
   }

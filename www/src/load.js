@@ -4,7 +4,50 @@
 // Firefox 89, Safari 16.4 and later); without it the detector fails to start with that reason. All embed the same weights and the same Rust code; they differ only in the backends
 // and target features compiled in (see the README for sizes and speeds).
 
+import { loadFailure, packageUrl } from './errors.js';
+
+const HERE = import.meta.url;
 const cpuModules = new Map();
+/** URLs of the modules (glue and wasm) loaded so far, for a service worker to keep offline. */
+const loaded = new Set();
+
+/** The URLs of every wasm module (and its glue) this page has loaded. */
+export function loadedModules() {
+  return [...loaded];
+}
+
+/**
+ * Imports one of the package's modules (`name`, e.g. "pkg-relaxed") and instantiates its wasm.
+ * `importGlue` is a literal `import()` of its glue, which bundlers follow; with `baseUrl` the
+ * package's own files are used from there instead. A file that does not load is named in the
+ * error, with the server's answer.
+ */
+async function instantiate(name, importGlue, options) {
+  const stem = `digitscope-${name.slice('pkg-'.length)}`;
+  const base = options.baseUrl ? packageUrl(options.baseUrl) : null;
+  // (Not `new URL(…, import.meta.url)`, which bundlers would try to resolve as assets.)
+  const glueUrl = new URL(base ? `${name}/${stem}.js` : `../${name}/${stem}.js`, base ?? HERE).href;
+  let module;
+  try {
+    module = base ? await import(/* @vite-ignore */ /* webpackIgnore: true */ glueUrl) : await importGlue();
+  } catch (e) {
+    throw await loadFailure(`digitscope's ${name} module`, glueUrl, 'javascript', e);
+  }
+  // The glue finds its wasm next to itself (wasm-bindgen's `new URL(…, import.meta.url)`, which
+  // bundlers rewrite to wherever they put the file); with a base URL it is asked for there.
+  const wasmUrl = base ? new URL(`${name}/${stem}_bg.wasm`, base) : undefined;
+  try {
+    await module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
+  } catch (e) {
+    const url = wasmUrl?.href ?? performance.getEntriesByType?.('resource').map((r) => r.name).findLast((u) => u.includes(`${stem}_bg`)) ?? `${stem}_bg.wasm`;
+    throw await loadFailure(`digitscope's ${name} wasm`, url, 'application/wasm', e);
+  }
+  loaded.add(glueUrl);
+  for (const entry of performance.getEntriesByType?.('resource') ?? []) {
+    if (entry.name.includes(`${stem}_bg`)) loaded.add(entry.name);
+  }
+  return module;
+}
 
 /** Whether this browser runs wasm SIMD (validates a module with one v128 instruction). */
 export function hasWasmSimd() {
@@ -38,9 +81,12 @@ async function cpuModule(options) {
   const name = ndarray ? 'pkg-ndarray' : relaxed ? 'pkg-relaxed' : 'pkg-simd';
   if (!cpuModules.has(name)) {
     // Literal specifiers, so that bundlers see every module.
-    const load = ndarray ? import('../pkg-ndarray/digitscope.js')
-      : relaxed ? import('../pkg-relaxed/digitscope.js') : import('../pkg-simd/digitscope.js');
-    cpuModules.set(name, load.then(async (module) => { await module.default(); return module; }));
+    const glue = ndarray ? () => import('../pkg-ndarray/digitscope-ndarray.js')
+      : relaxed ? () => import('../pkg-relaxed/digitscope-relaxed.js') : () => import('../pkg-simd/digitscope-simd.js');
+    const load = instantiate(name, glue, options);
+    // A failed load is not kept: the next detector tries again.
+    load.catch(() => cpuModules.delete(name));
+    cpuModules.set(name, load);
   }
   return cpuModules.get(name);
 }
@@ -77,8 +123,7 @@ export async function createDetector(options = {}) {
     return createCpuDetector(options, 'WebGPU unavailable: this browser offers no WebGPU adapter');
   }
   try {
-    const gpu = await import('../pkg-webgpu/digitscope.js');
-    await gpu.default();
+    const gpu = await instantiate('pkg-webgpu', () => import('../pkg-webgpu/digitscope-webgpu.js'), options);
     return await gpu.Detector.create(options);
   } catch (e) {
     if (backend === 'webgpu') throw e;

@@ -2,7 +2,7 @@
 // Protocol: { id, type: 'create', options } → { id, backend }
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
 //           { id, type: 'test-lose-device' } → { id, lost } (browser tests: see load.js)
-import { createDetector, loseGpuDevicesForTest } from './load.js';
+import { createDetector, loadedModules, loseGpuDevicesForTest } from './load.js';
 
 let detector = null;
 let ready = null;
@@ -17,7 +17,8 @@ self.onmessage = async ({ data }) => {
   try {
     if (type === 'create') {
       ready = create(data.options);
-      self.postMessage({ id, backend: await ready });
+      const backend = await ready;
+      self.postMessage({ id, backend, modules: loadedModules() });
     } else if (type === 'detect') {
       await ready;
       const result = await detector.detect(data.pixels, data.width, data.height, data.options ?? {});

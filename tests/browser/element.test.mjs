@@ -1,0 +1,257 @@
+// <digit-detector> where people put it, in headless Chromium: it never gets stuck (a worker
+// stopped mid-detection, a failed detection, the element moved or switched between backends),
+// errors name what failed to load and where, its text reads on light and dark pages, and the
+// site's pad fits a phone and draws with touch.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { fileURLToPath } from 'node:url';
+
+import { packageMounts, serve } from './server.mjs';
+import { launch } from './chromium.mjs';
+import { STROKES, settled } from './drawing.mjs';
+
+const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+let server;
+let browser;
+before(async () => {
+  server = await serve(packageMounts(ROOT, { '/site/': `${ROOT}www` }));
+  browser = await launch({ webgpu: false });
+});
+after(async () => {
+  await browser.close();
+  await server.close();
+});
+
+/** A page with one <digit-detector> (`query`: see pages/element.js), settled. */
+async function openElement(query = 'backend=cpu', contextOptions = {}) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  await page.goto(`${server.url}/element.html?${query}`);
+  await settled(page);
+  // window.composite(): the notebook's composite as ImageData (test code, in the page).
+  await page.evaluate(() => {
+    window.composite = async () => {
+      const bitmap = await createImageBitmap(await (await fetch('/samples/notebook-composite.png')).blob());
+      const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+      canvas.getContext('2d').drawImage(bitmap, 0, 0);
+      return canvas.getContext('2d').getImageData(0, 0, bitmap.width, bitmap.height);
+    };
+  });
+  return { context, page, errors };
+}
+
+/**
+ * Starts `detectImage(composite)` on the element, waits until its request is with the worker,
+ * then interrupts it (`'backend'`: switches to the CPU backend; `'move'`: removes the element
+ * and adds it back); resolves to what the detectImage call gave.
+ */
+function interruptedDetection(page, interrupt) {
+  return page.evaluate(async (interrupt) => {
+    const el = document.querySelector('digit-detector');
+    const image = await window.composite();
+    const before = el.client;
+    const call = el.detectImage(image).then((r) => ({ found: r.detections.length }), (e) => ({ error: e.message }));
+    const t0 = performance.now();
+    while (before.pending.size === 0 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 1));
+    const inFlight = before.pending.size > 0;
+    if (interrupt === 'backend') el.setAttribute('backend', 'cpu');
+    else { el.remove(); document.body.append(el); }
+    const outcome = await call;
+    return { ...outcome, inFlight, replaced: el.client !== before, pending: el.pending };
+  }, interrupt);
+}
+
+describe('never stuck', () => {
+  test('terminating a worker rejects what is pending, and every later request', async () => {
+    const { context, page, errors } = await openElement();
+    const outcome = await page.evaluate(async () => {
+      const { DetectorClient } = await import('/src/client.js');
+      const client = new DetectorClient({ backend: 'cpu' });
+      await client.ready;
+      const pixels = new Uint8ClampedArray(1024 * 1024 * 4);
+      const pending = client.detect(pixels, 1024, 1024).then(() => 'resolved', (e) => `${e.name}: ${e.message}`);
+      while (client.pending.size === 0) await new Promise((r) => setTimeout(r, 1));
+      client.terminate();
+      const later = await client.detect(pixels, 8, 8).then(() => 'resolved', (e) => e.name);
+      return { pending: await pending, later, left: client.pending.size };
+    });
+    assert.equal(outcome.pending, 'DetectorStoppedError: the detector was stopped before it answered');
+    assert.equal(outcome.later, 'DetectorStoppedError');
+    assert.equal(outcome.left, 0);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('a failed detectImage() rejects with the reason, and the element detects afterwards', async () => {
+    const { context, page, errors } = await openElement();
+    const outcome = await page.evaluate(async () => {
+      const el = document.querySelector('digit-detector');
+      const image = await window.composite();
+      // The worker answers this one detection with an error (a fault injected by this test).
+      const detect = el.client.detect;
+      el.client.detect = async () => { el.client.detect = detect; throw new Error('injected detection failure'); };
+      const failed = await el.detectImage(image).then(() => 'resolved', (e) => e.message);
+      const status = el.shadowRoot.querySelector('[role=status]').textContent;
+      const again = await el.detectImage(image);
+      return { failed, status, found: again.detections.length, pending: el.pending };
+    });
+    assert.equal(outcome.failed, 'injected detection failure');
+    assert.match(outcome.status, /Detection failed: injected detection failure/);
+    assert.equal(outcome.found, 7);
+    assert.equal(outcome.pending, false);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('switched to another backend mid-detection: it detects again on the new detector', async () => {
+    const { context, page, errors } = await openElement('backend=auto&size=1024');
+    const outcome = await interruptedDetection(page, 'backend');
+    assert.ok(outcome.inFlight, 'the detection was with the worker when the backend changed');
+    assert.ok(outcome.replaced);
+    assert.deepEqual({ found: outcome.found, error: outcome.error }, { found: 7, error: undefined });
+    const after = await settled(page);
+    assert.equal(after.detections.length, 7);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('removed and re-attached mid-detection: it detects again', async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=1024');
+    const outcome = await interruptedDetection(page, 'move');
+    assert.ok(outcome.inFlight);
+    assert.ok(outcome.replaced, 'a new worker after re-attaching');
+    assert.equal(outcome.found, 7, JSON.stringify(outcome));
+    await settled(page);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
+
+describe('errors that say what failed and where', () => {
+  test('a worker that is not there: the URL, the HTTP status and the option that fixes it', async () => {
+    const { context, page } = await openElement();
+    const message = await page.evaluate(async () => {
+      const { DetectorClient } = await import('/src/client.js');
+      const client = new DetectorClient({ backend: 'cpu', baseUrl: '/not/here' });
+      return client.ready.then(() => 'started', (e) => e.message);
+    });
+    assert.match(message, new RegExp(`the detector worker could not be loaded from ${server.url}/not/here/src/worker.js: HTTP 404`));
+    assert.match(message, /baseUrl option \(the base-url attribute/);
+    await context.close();
+  });
+
+  test('a wasm module served with the wrong type (an HTML fallback page): the URL and the type', async () => {
+    const { context, page } = await openElement();
+    // The package's files under /site/ (the site's folder), whose pkg-relaxed/ is replaced by
+    // a server answering index.html for it, as a single-page app's host would.
+    await page.route('**/site/pkg-*/*_bg.wasm', (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><p>app</p>' }));
+    const message = await page.evaluate(async () => {
+      const { createDetector } = await import('/src/load.js');
+      return createDetector({ backend: 'cpu', baseUrl: '/site/' }).then(() => 'started', (e) => e.message);
+    });
+    assert.match(message, new RegExp(`digitscope's pkg-(relaxed|simd) wasm could not be loaded from ${server.url}/site/pkg-(relaxed|simd)/digitscope-(relaxed|simd)_bg.wasm: it is served as text/html, not application/wasm`));
+    await context.close();
+  });
+});
+
+/** WCAG contrast ratio of two CSS rgb() colours. */
+function contrast(a, b) {
+  const luminance = (css) => {
+    const [r, g, b] = css.match(/[\d.]+/g).slice(0, 3).map(Number).map((v) => {
+      const c = v / 255;
+      return c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4;
+    });
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const [l1, l2] = [luminance(a), luminance(b)].sort((x, y) => y - x);
+  return (l1 + 0.05) / (l2 + 0.05);
+}
+
+describe('theming', () => {
+  for (const [name, scheme, background] of [['a white page', 'light', 'rgb(255, 255, 255)'], ['a black page', 'dark', 'rgb(0, 0, 0)']]) {
+    test(`on ${name} the status line, legend and pen label read (contrast ≥ 4.5:1)`, async () => {
+      const { context, page } = await openElement('backend=cpu', { colorScheme: scheme });
+      const colours = await page.evaluate(([scheme, background]) => {
+        // A page as its author would write it: a background and the colour scheme it suits.
+        document.documentElement.style.colorScheme = scheme;
+        document.body.style.background = background;
+        const root = document.querySelector('digit-detector').shadowRoot;
+        const colour = (selector) => getComputedStyle(root.querySelector(selector)).color;
+        const own = (selector) => getComputedStyle(root.querySelector(selector)).backgroundColor;
+        return { status: colour('[part=status]'), legend: colour('[part=legend] span'), pen: colour('.size'), statusBackground: own('[part=status]') };
+      }, [scheme, background]);
+      assert.equal(colours.statusBackground, 'rgba(0, 0, 0, 0)', 'the page shows through');
+      for (const [part, colour] of Object.entries(colours).filter(([k]) => k !== 'statusBackground')) {
+        const ratio = contrast(colour, background);
+        assert.ok(ratio >= 4.5, `${part}: ${colour} on ${background} has contrast ${ratio.toFixed(2)}`);
+      }
+      await context.close();
+    });
+  }
+
+  test('custom properties and ::part() style the element', async () => {
+    const { context, page } = await openElement();
+    const styled = await page.evaluate(() => {
+      const sheet = new CSSStyleSheet();
+      sheet.replaceSync('digit-detector { --digitscope-status-color: rgb(1, 2, 3); } digit-detector::part(toolbar) { gap: 17px; }');
+      document.adoptedStyleSheets = [sheet];
+      const root = document.querySelector('digit-detector').shadowRoot;
+      return { status: getComputedStyle(root.querySelector('[part=status]')).color, gap: getComputedStyle(root.querySelector('[part=toolbar]')).columnGap };
+    });
+    assert.deepEqual(styled, { status: 'rgb(1, 2, 3)', gap: '17px' });
+    await context.close();
+  });
+});
+
+describe('on a phone (390×844, touch)', () => {
+  test("the site's pad fits, every control is on screen, and a digit drawn with a finger is found", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/site/index.html`);
+    await settled(page);
+    const layout = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      const controls = [...el.shadowRoot.querySelectorAll('button, input, canvas.ink'), ...document.querySelectorAll('.actions button, .actions input')];
+      const outside = controls.map((c) => [c.getAttribute('aria-label') ?? c.id ?? c.className, c.getBoundingClientRect()])
+        .filter(([, r]) => r.left < 0 || r.right > innerWidth || r.width === 0)
+        .map(([name, r]) => `${name}: ${r.left.toFixed(0)}–${r.right.toFixed(0)}`);
+      const canvas = el.shadowRoot.querySelector('canvas.ink').getBoundingClientRect();
+      return { scrollWidth: document.documentElement.scrollWidth, innerWidth, outside, canvas: [canvas.width, canvas.height], size: [el.canvas.width, el.canvas.height] };
+    });
+    assert.ok(layout.scrollWidth <= layout.innerWidth, `the page scrolls sideways: ${layout.scrollWidth} > ${layout.innerWidth}`);
+    assert.deepEqual(layout.outside, [], 'controls off screen');
+    assert.deepEqual(layout.size, [448, 336], 'the drawing resolution stays the attributes');
+    assert.ok(Math.abs(layout.canvas[0] / layout.canvas[1] - 448 / 336) < 0.01, `aspect kept: ${layout.canvas}`);
+    assert.ok(layout.canvas[0] <= 390);
+    // A "3" drawn with one finger, about 150 canvas px tall, through the Chrome DevTools
+    // protocol's touch events (pointer events of type touch in the page).
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    const cdp = await context.newCDPSession(page);
+    const three = STROKES.find((s) => s.digit === 3);
+    const scale = (150 / 28) * (box.width / 448);
+    for (const stroke of three.strokes) {
+      const at = ([x, y]) => ({ x: box.x + 60 * (box.width / 448) + x * scale, y: box.y + 20 * (box.width / 448) + y * scale });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchStart', touchPoints: [at(stroke[0])] });
+      for (const p of stroke.slice(1)) await cdp.send('Input.dispatchTouchEvent', { type: 'touchMove', touchPoints: [at(p)] });
+      await cdp.send('Input.dispatchTouchEvent', { type: 'touchEnd', touchPoints: [] });
+    }
+    const { detections } = await settled(page);
+    assert.deepEqual(detections.map((d) => d.digit), [3], JSON.stringify(detections));
+    const ink = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      return { strokes: el.strokes.length, tall: Math.max(...el.strokes.flatMap((s) => s.points.map((p) => p[1]))) - Math.min(...el.strokes.flatMap((s) => s.points.map((p) => p[1]))) };
+    });
+    assert.equal(ink.strokes, three.strokes.length);
+    const ys = three.strokes.flat().map(([, y]) => y);
+    const expected = ((Math.max(...ys) - Math.min(...ys)) * 150) / 28;
+    assert.ok(Math.abs(ink.tall - expected) < 0.05 * expected, `the strokes are in canvas pixels (mapped from the displayed size): ${ink.tall} for ${expected}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
