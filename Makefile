@@ -49,14 +49,17 @@ fashion: $(FASHION_DIR)/.ready
 build:
 	$(CARGO) build --release --workspace
 
-# Node packages (playwright-core) and Debian's Chromium for the browser tests.
+# Node packages (playwright-core, puppeteer-core, the bundlers of the package's tests) and
+# Debian's Chromium, Firefox ESR and WebKitGTK (with Xvfb: MiniBrowser has no headless mode) for
+# the browser tests.
 node_modules/.installed: package.json package-lock.json
 	command -v npm >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }
 	npm ci --no-audit --no-fund
 	touch $@
 
 browser-deps: node_modules/.installed
-	command -v chromium >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	command -v chromium >/dev/null && command -v firefox-esr >/dev/null && command -v WebKitWebDriver >/dev/null && command -v xvfb-run >/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium firefox-esr webkit2gtk-driver xvfb xauth; }
 
 # The wasm detector's four modules in www/pkg-* (weights embedded): cargo is incremental, so
 # this is cheap when nothing changed.

@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # `make test`: everything CI runs, in stages, each timed. Prints a table of stage times at the end
 # (also written to out/test-stages.txt) and stops at the first failing stage.
-#   setup          MNIST (sha256-checked), npm packages, Chromium, the wasm32 target and
-#                  wasm-bindgen-cli (the version in Cargo.lock), cargo-fuzz
+#   setup          MNIST (sha256-checked), npm packages, Chromium, Firefox ESR, WebKitGTK + Xvfb,
+#                  the wasm32 target, wasm-bindgen-cli (the version in Cargo.lock), cargo-fuzz
 #   native build   the workspace in release mode: the CLI, the trainer and their tests
 #   native tests   cargo test --release --workspace
 #   wasm build     the four wasm modules and the static site (scripts/build-wasm.sh, make site)
-#   browser tests  real-Chromium tests (tests/browser/), the soaks bounded to 60 s a path
+#   browser tests  real-browser tests (tests/browser/: Chromium, Firefox, WebKit; the bundlers),
+#                  the soaks bounded to 60 s a path
 #   fuzz build     the cargo-fuzz targets, built once for all
 #   fuzz           10 s of fuzzing per target
 set -euo pipefail
