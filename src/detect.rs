@@ -149,9 +149,7 @@ pub fn suppress(mut detections: Vec<Detection>, fraction: f32) -> Vec<Detection>
 
 fn components(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
     let (rows, cols) = (heatmap.rows, heatmap.cols);
-    let foreground: Vec<bool> = (0..rows * cols)
-        .map(|i| heatmap.argmax(i / cols, i % cols).0 != BACKGROUND)
-        .collect();
+    let foreground: Vec<bool> = (0..rows * cols).map(|i| heatmap.argmax(i / cols, i % cols).0 != BACKGROUND).collect();
     let mut seen = vec![false; rows * cols];
     let mut found = Vec::new();
     for start in 0..rows * cols {
@@ -178,4 +176,97 @@ fn components(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
         }
     }
     found
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::network::CLASSES;
+
+    /// A `rows`×`cols` heatmap (cells 8 px apart from (12, 12)), background everywhere except
+    /// the listed cells: (row, col, digit, probability), background taking the rest.
+    pub(crate) fn heatmap(rows: usize, cols: usize, cells: &[(usize, usize, usize, f32)]) -> Heatmap {
+        let plane = rows * cols;
+        let mut probs = vec![0.0; CLASSES * plane];
+        probs[BACKGROUND * plane..].fill(1.0);
+        for &(r, c, digit, p) in cells {
+            probs[digit * plane + r * cols + c] += p;
+            probs[BACKGROUND * plane + r * cols + c] -= p;
+        }
+        Heatmap { width: cols * 8 + 16, height: rows * 8 + 16, rows, cols, origin_x: 12.0, origin_y: 12.0, probs }
+    }
+
+    fn peaks_default() -> DecodeOptions {
+        DecodeOptions::default()
+    }
+
+    #[test]
+    fn one_confident_cell_is_one_detection_centred_on_it_with_a_window_sized_box() {
+        let found = decode(&heatmap(6, 8, &[(2, 3, 7, 0.9)]), &peaks_default());
+        assert_eq!(found.len(), 1);
+        let d = &found[0];
+        assert_eq!((d.digit, d.x, d.y), (7, 12.0 + 24.0, 12.0 + 16.0));
+        assert!((d.score - 0.9).abs() < 1e-6, "score = objectness × the digit's whole share: {}", d.score);
+        assert_eq!((d.w, d.h), (28.0, 28.0), "one training window");
+    }
+
+    #[test]
+    fn cells_below_the_objectness_bar_are_background() {
+        assert!(decode(&heatmap(6, 8, &[(2, 3, 4, 0.49)]), &peaks_default()).is_empty());
+        assert_eq!(decode(&heatmap(6, 8, &[(2, 3, 4, 0.5)]), &peaks_default()).len(), 1, "the bar itself counts");
+    }
+
+    #[test]
+    fn two_equal_neighbours_give_one_peak_centred_between_them() {
+        let found = decode(&heatmap(6, 8, &[(2, 3, 5, 0.8), (2, 4, 5, 0.8)]), &peaks_default());
+        assert_eq!(found.len(), 1, "a tie is not two peaks: {found:?}");
+        assert_eq!((found[0].x, found[0].y), (12.0 + 28.0, 12.0 + 16.0));
+    }
+
+    #[test]
+    fn the_digit_is_voted_over_the_neighbourhood_not_taken_from_the_peak_alone() {
+        // The peak says 1 (0.6); two neighbours say 7 (0.55 each): 7 wins, 1.1 to 0.6, and the
+        // score is the peak's objectness times 7's share of the digit probability.
+        let found = decode(&heatmap(6, 8, &[(2, 3, 1, 0.6), (2, 4, 7, 0.55), (3, 3, 7, 0.55)]), &peaks_default());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].digit, 7);
+        assert!((found[0].score - 0.6 * 1.1 / 1.7).abs() < 1e-6, "{}", found[0].score);
+        // Neighbours below half the bar take no part.
+        let found = decode(&heatmap(6, 8, &[(2, 3, 1, 0.6), (2, 4, 7, 0.2), (3, 3, 7, 0.2)]), &peaks_default());
+        assert_eq!(found[0].digit, 1);
+        assert_eq!((found[0].x, found[0].y), (36.0, 28.0));
+    }
+
+    #[test]
+    fn distant_peaks_are_separate_detections_sorted_by_score_and_weak_ones_dropped() {
+        let map = heatmap(6, 12, &[(1, 1, 2, 0.7), (4, 9, 3, 0.95)]);
+        let found = decode(&map, &peaks_default());
+        assert_eq!(found.iter().map(|d| d.digit).collect::<Vec<_>>(), [3, 2], "best first");
+        let strict = DecodeOptions { min_score: 0.8, ..peaks_default() };
+        assert_eq!(decode(&map, &strict).iter().map(|d| d.digit).collect::<Vec<_>>(), [3]);
+    }
+
+    #[test]
+    fn suppression_keeps_the_better_of_two_close_detections_only() {
+        let d = |x: f32, score: f32| Detection { digit: 1, score, x, y: 40.0, w: 28.0, h: 28.0 };
+        // 0.45 × 28 = 12.6 px: 10 px apart is one digit, 13 px apart two.
+        let kept = suppress(vec![d(40.0, 0.6), d(50.0, 0.9)], 0.45);
+        assert_eq!(kept, [d(50.0, 0.9)]);
+        assert_eq!(suppress(vec![d(40.0, 0.6), d(53.0, 0.9)], 0.45).len(), 2);
+        // Relative to the larger box: a 56-px box suppresses within 25.2 px.
+        let big = Detection { w: 56.0, ..d(60.0, 0.95) };
+        assert_eq!(suppress(vec![d(40.0, 0.6), big.clone()], 0.45), [big]);
+    }
+
+    #[test]
+    fn components_read_one_connected_blob_as_one_digit() {
+        let options = DecodeOptions { method: Decoding::Components, ..peaks_default() };
+        let blob = [(2, 2, 8, 0.9), (2, 3, 8, 0.8), (3, 2, 8, 0.7), (3, 3, 0, 0.6)];
+        let found = decode(&heatmap(6, 8, &blob), &options);
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].digit, 8);
+        // Two blobs apart (no 8-neighbourhood contact) are two digits.
+        let found = decode(&heatmap(6, 8, &[(0, 0, 4, 0.9), (4, 6, 9, 0.9)]), &options);
+        assert_eq!(found.len(), 2);
+    }
 }

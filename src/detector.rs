@@ -187,11 +187,7 @@ impl Detector {
         if let Some(direct) = &self.direct {
             return self.assemble(image, direct.heatmap(image, self.pooling)?);
         }
-        let data = self
-            .forward(image)
-            .into_data_async()
-            .await
-            .map_err(|e| Error::Backend(format!("{e:?}")))?;
+        let data = self.forward(image).into_data_async().await.map_err(|e| Error::Backend(format!("{e:?}")))?;
         let probs = data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")))?;
         self.assemble(image, probs)
     }
@@ -280,6 +276,38 @@ pub fn merge(levels: Vec<Vec<Detection>>, options: &DecodeOptions) -> Vec<Detect
 mod tests {
     use super::*;
 
+    fn detection(x: f32, y: f32, w: f32, score: f32, digit: u8) -> Detection {
+        Detection { digit, score, x, y, w, h: w }
+    }
+
+    #[test]
+    fn rescaling_maps_a_level_pixel_to_the_centre_of_the_input_pixels_it_covers() {
+        // Pixel i of a level at 1/f covers input pixels f·i … f·i + f − 1.
+        let back = rescale(vec![detection(10.0, 4.0, 28.0, 0.9, 3)], 2);
+        assert_eq!(back, [Detection { digit: 3, score: 0.9, x: 20.5, y: 8.5, w: 56.0, h: 56.0 }]);
+        let back = rescale(vec![detection(0.0, 0.0, 28.0, 0.9, 3)], 4);
+        assert_eq!((back[0].x, back[0].y, back[0].w), (1.5, 1.5, 112.0));
+        assert_eq!(rescale(vec![detection(7.0, 9.0, 28.0, 0.5, 1)], 1), [detection(7.0, 9.0, 28.0, 0.5, 1)]);
+    }
+
+    #[test]
+    fn merging_levels_suppresses_across_them_by_score() {
+        let options = DecodeOptions::default();
+        // A large digit seen whole at ½ (score 0.9) and in part at full size (0.6): the whole wins.
+        let merged =
+            merge(vec![vec![detection(50.0, 50.0, 28.0, 0.6, 1)], vec![detection(56.0, 52.0, 56.0, 0.9, 7)]], &options);
+        assert_eq!(merged, [detection(56.0, 52.0, 56.0, 0.9, 7)]);
+        // Far apart, both stay, best first.
+        let merged = merge(
+            vec![vec![detection(20.0, 20.0, 28.0, 0.6, 1)], vec![detection(120.0, 90.0, 56.0, 0.9, 7)]],
+            &options,
+        );
+        assert_eq!(merged.iter().map(|d| d.digit).collect::<Vec<_>>(), [7, 1]);
+        // One level is passed through as decoded (its own suppression already ran).
+        let one = vec![detection(20.0, 20.0, 28.0, 0.6, 1), detection(24.0, 20.0, 28.0, 0.5, 2)];
+        assert_eq!(merge(vec![one.clone()], &options), one);
+    }
+
     #[test]
     fn the_adaptive_pyramid_grows_with_the_image() {
         let detector = Detector::embedded(Device::flex()).unwrap();
@@ -302,7 +330,13 @@ mod tests {
         assert_eq!(two.multiply_adds(512, 512), arch.multiply_adds(512, 512) + arch.multiply_adds(272, 272));
         let levels: u64 = [1, 2, 3, 4, 6, 8, 12, 16]
             .iter()
-            .map(|&f| if f == 1 { arch.multiply_adds(512, 512) } else { arch.multiply_adds(512usize.div_ceil(f) + 16, 512usize.div_ceil(f) + 16) })
+            .map(|&f| {
+                if f == 1 {
+                    arch.multiply_adds(512, 512)
+                } else {
+                    arch.multiply_adds(512usize.div_ceil(f) + 16, 512usize.div_ceil(f) + 16)
+                }
+            })
             .sum();
         assert_eq!(detector.multiply_adds(512, 512), levels);
     }

@@ -43,7 +43,15 @@ struct Layer {
 
 impl Layer {
     /// `weight(o, i, tap)` gives the weight from input `i` to output `o` at tap `ky·k + kx`.
-    fn pack(k: usize, stride: usize, inputs: usize, outputs: usize, bias: &[f32], swish: bool, weight: impl Fn(usize, usize, usize) -> f32) -> Self {
+    fn pack(
+        k: usize,
+        stride: usize,
+        inputs: usize,
+        outputs: usize,
+        bias: &[f32],
+        swish: bool,
+        weight: impl Fn(usize, usize, usize) -> f32,
+    ) -> Self {
         let padded_outputs = outputs.div_ceil(NR) * NR;
         let taps = k * k;
         let mut packed = vec![0.0; padded_outputs * taps * inputs];
@@ -85,7 +93,14 @@ impl Layer {
     /// so that the kernel inlines into the loops.
     #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
     #[target_feature(enable = "simd128,relaxed-simd")]
-    fn run_relaxed(&self, input: &[f32], h: usize, w: usize, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> (usize, usize) {
+    fn run_relaxed(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        padded: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+    ) -> (usize, usize) {
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
         self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, padded, out)
     }
@@ -190,7 +205,12 @@ mod relaxed {
         for c in &mut chunks {
             let x = f32x4(c[0], c[1], c[2], c[3]);
             let y = f32x4_div(x, f32x4_add(f32x4_splat(1.0), exp(f32x4_neg(x))));
-            c.copy_from_slice(&[f32x4_extract_lane::<0>(y), f32x4_extract_lane::<1>(y), f32x4_extract_lane::<2>(y), f32x4_extract_lane::<3>(y)]);
+            c.copy_from_slice(&[
+                f32x4_extract_lane::<0>(y),
+                f32x4_extract_lane::<1>(y),
+                f32x4_extract_lane::<2>(y),
+                f32x4_extract_lane::<3>(y),
+            ]);
         }
         super::swish(chunks.into_remainder());
     }
@@ -264,7 +284,9 @@ pub fn exp(x: f32) -> f32 {
     let n = t - ROUND;
     let exponent = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let r = x - n * LN2_HI - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1) * r + 0.5;
+    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
+        * r
+        + 0.5;
     let e = p * r * r + r + 1.0;
     e * f32::from_bits((exponent.wrapping_add(127) << 23) as u32)
 }
@@ -312,7 +334,8 @@ impl DirectNet {
 
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
     pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
-        let mut guard = self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))?;
+        let mut guard =
+            self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))?;
         let Scratch { a, b, padded } = &mut *guard;
         let (mut h, mut w) = (image.height, image.width);
         a.clear();

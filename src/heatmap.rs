@@ -47,10 +47,7 @@ impl Heatmap {
 
     /// Pixel centre (x, y) of the window a cell sees.
     pub fn cell_centre(&self, row: usize, col: usize) -> (f32, f32) {
-        (
-            self.origin_x + (col * STRIDE) as f32,
-            self.origin_y + (row * STRIDE) as f32,
-        )
+        (self.origin_x + (col * STRIDE) as f32, self.origin_y + (row * STRIDE) as f32)
     }
 
     /// Objectness of a cell: 1 − P(background).
@@ -75,10 +72,54 @@ impl Heatmap {
                 let (cr, cc) = (nearest(y, coarse.origin_y, coarse.rows), nearest(x, coarse.origin_x, coarse.cols));
                 if coarse.objectness(cr, cc) > self.objectness(r, c) {
                     for k in 0..CLASSES {
-                        self.probs[k * plane + r * self.cols + c] = coarse.probs[k * coarse_plane + cr * coarse.cols + cc];
+                        self.probs[k * plane + r * self.cols + c] =
+                            coarse.probs[k * coarse_plane + cr * coarse.cols + cc];
                     }
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn uniform(rows: usize, cols: usize, origin: f32, digit: usize, p: f32) -> Heatmap {
+        let plane = rows * cols;
+        let mut probs = vec![0.0; CLASSES * plane];
+        probs[BACKGROUND * plane..].fill(1.0 - p);
+        probs[digit * plane..(digit + 1) * plane].fill(p);
+        Heatmap { width: cols * 8, height: rows * 8, rows, cols, origin_x: origin, origin_y: origin, probs }
+    }
+
+    #[test]
+    fn an_overlay_takes_the_coarse_cell_only_where_it_is_surer() {
+        // Fine: a 3 at 0.6 everywhere. A coarse level at ½ that is surer (a 7 at 0.9) wins every
+        // cell; one less sure (a 7 at 0.4) changes nothing.
+        let mut fine = uniform(4, 4, 11.5, 3, 0.6);
+        let before = fine.clone();
+        fine.overlay(&uniform(2, 2, 11.5, 7, 0.4), 2);
+        assert_eq!(fine, before);
+        fine.overlay(&uniform(2, 2, 11.5, 7, 0.9), 2);
+        assert!((0..4).all(|r| (0..4).all(|c| fine.argmax(r, c) == (7, 0.9))));
+    }
+
+    #[test]
+    fn an_overlay_picks_the_nearest_coarse_cell() {
+        // Coarse cells differ: the left column says 1, the right 2. Fine cells map to the coarse
+        // cell whose window centre is nearest in input pixels.
+        let mut coarse = uniform(2, 2, 11.5, 1, 0.9);
+        let plane = 4;
+        for r in 0..2 {
+            coarse.probs[plane + r * 2 + 1] = 0.0;
+            coarse.probs[2 * plane + r * 2 + 1] = 0.9;
+        }
+        let mut fine = uniform(4, 4, 11.5, 3, 0.1);
+        fine.overlay(&coarse, 2);
+        // Fine column c is at x = 11.5 + 8c; in coarse pixels (x − 0.5)/2 = 5.5 + 4c, nearest coarse
+        // column round((5.5 + 4c − 11.5)/8): 0 for c ≤ 2, 1 for c = 3.
+        let columns: Vec<usize> = (0..4).map(|c| fine.argmax(0, c).0).collect();
+        assert_eq!(columns, [1, 1, 1, 2]);
     }
 }

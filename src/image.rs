@@ -50,9 +50,7 @@ impl PixelFormat {
 /// Checks an image size against the documented limits.
 pub fn check_size(width: usize, height: usize) -> Result<()> {
     if width == 0 || height == 0 {
-        return Err(Error::InvalidInput(format!(
-            "image is {width}×{height}; both sides must be at least 1 pixel"
-        )));
+        return Err(Error::InvalidInput(format!("image is {width}×{height}; both sides must be at least 1 pixel")));
     }
     if width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS {
         return Err(Error::InvalidInput(format!(
@@ -230,10 +228,7 @@ impl GrayImage {
             )));
         }
         if let Some(i) = pixels.iter().position(|v| !v.is_finite()) {
-            return Err(Error::InvalidInput(format!(
-                "pixel {i} is {} (values must be finite)",
-                pixels[i]
-            )));
+            return Err(Error::InvalidInput(format!("pixel {i} is {} (values must be finite)", pixels[i])));
         }
         Ok(Self { width, height, pixels })
     }
@@ -296,7 +291,8 @@ impl GrayImage {
             let bottom = page[y1 * bw + x0] * (1.0 - fx) + page[y1 * bw + x1] * fx;
             top * (1.0 - fy) + bottom * fy
         };
-        let mut pixels: Vec<f32> = (0..w * h).map(|i| (self.pixels[i] - at(i % w, i / w) - PAGE_NOISE).max(0.0)).collect();
+        let mut pixels: Vec<f32> =
+            (0..w * h).map(|i| (self.pixels[i] - at(i % w, i / w) - PAGE_NOISE).max(0.0)).collect();
         let ink = quantile(pixels.iter().copied(), 0.995).max(0.25);
         pixels.iter_mut().for_each(|v| *v = (*v / ink).min(1.0));
         Self { width: w, height: h, pixels }
@@ -381,10 +377,7 @@ impl GrayImage {
 
     /// 8-bit gray bytes (for writing a PNG).
     pub fn to_gray8(&self) -> Vec<u8> {
-        self.pixels
-            .iter()
-            .map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
-            .collect()
+        self.pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect()
     }
 }
 
@@ -398,13 +391,17 @@ mod tests {
 
     /// A `w`×`h` page of `page` with a `ink` bar (rows 10–13, columns 5–w−5).
     fn bar(w: usize, h: usize, page: u8, ink: u8) -> Vec<u8> {
-        (0..w * h).map(|i| if (10..14).contains(&(i / w)) && (5..w - 5).contains(&(i % w)) { ink } else { page }).collect()
+        (0..w * h)
+            .map(|i| if (10..14).contains(&(i / w)) && (5..w - 5).contains(&(i % w)) { ink } else { page })
+            .collect()
     }
 
     #[test]
     fn auto_ink_reads_dark_on_light_as_light_on_dark() {
-        let dark_on_light = GrayImage::from_bytes(40, 30, &bar(40, 30, 230, 20), PixelFormat::Gray8, Ink::Auto).unwrap();
-        let light_on_dark = GrayImage::from_bytes(40, 30, &bar(40, 30, 25, 235), PixelFormat::Gray8, Ink::Auto).unwrap();
+        let dark_on_light =
+            GrayImage::from_bytes(40, 30, &bar(40, 30, 230, 20), PixelFormat::Gray8, Ink::Auto).unwrap();
+        let light_on_dark =
+            GrayImage::from_bytes(40, 30, &bar(40, 30, 25, 235), PixelFormat::Gray8, Ink::Auto).unwrap();
         for image in [&dark_on_light, &light_on_dark] {
             assert!(image.pixels[11 * 40 + 20] > 0.9, "the bar is ink");
             assert!(image.pixels[0] < 0.1, "the page is background");
@@ -413,7 +410,8 @@ mod tests {
         let forced = GrayImage::from_bytes(40, 30, &bar(40, 30, 230, 20), PixelFormat::Gray8, Ink::Light).unwrap();
         assert!(forced.pixels[0] > 0.9);
         // Transparent pixels are the page whatever the ink: dark ink on a transparent page.
-        let rgba: Vec<u8> = bar(40, 30, 0, 20).into_iter().flat_map(|v| if v == 0 { [0, 0, 0, 0] } else { [v, v, v, 255] }).collect();
+        let rgba: Vec<u8> =
+            bar(40, 30, 0, 20).into_iter().flat_map(|v| if v == 0 { [0, 0, 0, 0] } else { [v, v, v, 255] }).collect();
         let image = GrayImage::from_bytes(40, 30, &rgba, PixelFormat::Rgba8, Ink::Dark).unwrap();
         assert!(image.pixels[11 * 40 + 20] > 0.9 && image.pixels[0] < 0.1);
         let floats = GrayImage::from_f32(2, 2, vec![0.9, 0.9, 0.9, 0.1]).unwrap().with_ink(Ink::Auto);

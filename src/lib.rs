@@ -22,9 +22,9 @@ pub mod network;
 pub mod pngio;
 pub mod render;
 pub mod scene;
-pub mod weights;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+pub mod weights;
 
 pub use detect::{DecodeOptions, Detection};
 pub use detector::Detector;

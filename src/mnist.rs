@@ -55,12 +55,8 @@ pub struct Mnist {
 
 fn read_verified(dir: &Path, name: &str, sha: &str) -> Result<Vec<u8>> {
     let path = dir.join(name);
-    let bytes = std::fs::read(&path).map_err(|e| {
-        Error::Io(format!(
-            "cannot read {}: {e} (run `make mnist` to fetch MNIST)",
-            path.display()
-        ))
-    })?;
+    let bytes = std::fs::read(&path)
+        .map_err(|e| Error::Io(format!("cannot read {}: {e} (run `make mnist` to fetch MNIST)", path.display())))?;
     let digest = Sha256::digest(&bytes);
     let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
     if hex != sha {
@@ -84,10 +80,7 @@ pub fn parse_images(bytes: &[u8]) -> Result<(usize, Vec<u8>)> {
     }
     let (n, rows, cols) = (be_u32(bytes, 4), be_u32(bytes, 8), be_u32(bytes, 12));
     if rows != 28 || cols != 28 || bytes.len() != 16 + n * 784 {
-        return Err(Error::Io(format!(
-            "IDX image file holds {} bytes for {n}×{rows}×{cols}",
-            bytes.len()
-        )));
+        return Err(Error::Io(format!("IDX image file holds {} bytes for {n}×{rows}×{cols}", bytes.len())));
     }
     Ok((n, bytes[16..].to_vec()))
 }

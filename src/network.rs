@@ -169,29 +169,19 @@ impl Network {
             .collect();
         Self {
             convs,
-            dense: LinearConfig::new(channels, HIDDEN)
-                .with_initializer(init.clone())
-                .init(device),
-            output: LinearConfig::new(HIDDEN, CLASSES)
-                .with_initializer(init)
-                .init(device),
+            dense: LinearConfig::new(channels, HIDDEN).with_initializer(init.clone()).init(device),
+            output: LinearConfig::new(HIDDEN, CLASSES).with_initializer(init).init(device),
         }
     }
 
     /// Which architecture this network is (from its number of convolutions).
     pub fn architecture(&self) -> Architecture {
-        if self.convs.len() == Architecture::Deep.layers().len() {
-            Architecture::Deep
-        } else {
-            Architecture::Small
-        }
+        if self.convs.len() == Architecture::Deep.layers().len() { Architecture::Deep } else { Architecture::Small }
     }
 
     /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, 64, ceil(H/8), ceil(W/8)]`.
     pub fn trunk(&self, input: Tensor<4>) -> Tensor<4> {
-        self.convs
-            .iter()
-            .fold(input, |x, conv| silu(conv.forward(x)))
+        self.convs.iter().fold(input, |x, conv| silu(conv.forward(x)))
     }
 
     /// Head over the last dimension: `[..., 64]` → `[..., 11]` logits.
@@ -325,8 +315,18 @@ impl Network {
         }
         let dense = |layer: &Linear| -> crate::Result<DenseParameters> {
             let [inputs, outputs] = layer.weight.val().dims();
-            Ok(DenseParameters { inputs, outputs, weight: values(layer.weight.val())?, bias: bias(&layer.bias, outputs)? })
+            Ok(DenseParameters {
+                inputs,
+                outputs,
+                weight: values(layer.weight.val())?,
+                bias: bias(&layer.bias, outputs)?,
+            })
         };
-        Ok(Parameters { architecture: self.architecture(), convs, dense: dense(&self.dense)?, output: dense(&self.output)? })
+        Ok(Parameters {
+            architecture: self.architecture(),
+            convs,
+            dense: dense(&self.dense)?,
+            output: dense(&self.output)?,
+        })
     }
 }

@@ -21,10 +21,7 @@ pub fn decode_png(bytes: &[u8], ink: Ink) -> Result<GrayImage> {
     check_size(width, height)?;
     let (colour, depth) = reader.output_color_type();
     if depth != png::BitDepth::Eight {
-        return Err(Error::InvalidInput(format!(
-            "{}-bit PNG; only 8-bit PNGs are supported",
-            depth as u8
-        )));
+        return Err(Error::InvalidInput(format!("{}-bit PNG; only 8-bit PNGs are supported", depth as u8)));
     }
     let format = match colour {
         png::ColorType::Grayscale => PixelFormat::Gray8,
@@ -35,9 +32,7 @@ pub fn decode_png(bytes: &[u8], ink: Ink) -> Result<GrayImage> {
             return Err(Error::InvalidInput("unexpanded palette PNG".into()));
         }
     };
-    let size = reader
-        .output_buffer_size()
-        .ok_or_else(|| Error::InvalidInput("PNG too large".into()))?;
+    let size = reader.output_buffer_size().ok_or_else(|| Error::InvalidInput("PNG too large".into()))?;
     let mut buf = vec![0; size];
     let frame = reader.next_frame(&mut buf).map_err(bad)?;
     buf.truncate(frame.buffer_size());
@@ -46,8 +41,7 @@ pub fn decode_png(bytes: &[u8], ink: Ink) -> Result<GrayImage> {
 
 /// Reads and decodes a PNG file.
 pub fn read_png(path: &Path, ink: Ink) -> Result<GrayImage> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
     decode_png(&bytes, ink).map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))
 }
 
@@ -69,4 +63,3 @@ pub fn write_png(path: &Path, width: usize, height: usize, bytes: &[u8]) -> Resu
     writer.finish().map_err(enc)?;
     Ok(())
 }
-

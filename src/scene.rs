@@ -22,15 +22,8 @@ pub struct Truth {
 
 /// The notebook's composite: `(row, col, index into the MNIST test set)`, pasted in this order
 /// into a 128×128 black image (later pastes overwrite earlier ones).
-pub const NOTEBOOK_COMPOSITE: [(usize, usize, usize); 7] = [
-    (12, 6, 15),
-    (40, 30, 14),
-    (15, 45, 13),
-    (5, 75, 12),
-    (45, 90, 11),
-    (89, 70, 9),
-    (80, 25, 6),
-];
+pub const NOTEBOOK_COMPOSITE: [(usize, usize, usize); 7] =
+    [(12, 6, 15), (40, 30, 14), (15, 45, 13), (5, 75, 12), (45, 90, 11), (89, 70, 9), (80, 25, 6)];
 
 /// Side of the notebook's composite.
 pub const NOTEBOOK_SIDE: usize = 128;
@@ -59,13 +52,7 @@ pub fn notebook_composite<'a>(
         let patch = image(index);
         scene.paste_u8(patch, 28, col, row);
         if let Some((x0, y0, x1, y1)) = tight_box(patch, 28) {
-            truths.push(Truth {
-                digit: label(index),
-                x0: col + x0,
-                y0: row + y0,
-                x1: col + x1,
-                y1: row + y1,
-            });
+            truths.push(Truth { digit: label(index), x0: col + x0, y0: row + y0, x1: col + x1, y1: row + y1 });
         }
     }
     (scene, truths)
@@ -206,7 +193,8 @@ mod tests {
             Truth { digit: 1, x0: 80, y0: 0, x1: 100, y1: 20 },
         ];
         // A 3 found; the 6 read as 0 (and a weaker 5 there too); nothing on the 1; a stray 7.
-        let detections = [det(3, 0.9, 10.0, 10.0), det(0, 0.8, 50.0, 10.0), det(5, 0.4, 52.0, 12.0), det(7, 0.7, 200.0, 200.0)];
+        let detections =
+            [det(3, 0.9, 10.0, 10.0), det(0, 0.8, 50.0, 10.0), det(5, 0.4, 52.0, 12.0), det(7, 0.7, 200.0, 200.0)];
         let (s, outcomes) = assess(&detections, &truths);
         assert_eq!((s.true_positives, s.false_positives, s.false_negatives), (1, 3, 2));
         assert_eq!(outcomes, [Outcome::Found, Outcome::ReadAs(0), Outcome::Missed]);

@@ -15,10 +15,10 @@ use js_sys::{Array, Float32Array, Object, Promise, Reflect, Uint8Array, Uint8Cla
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
+use crate::Detector as Core;
 use crate::detect::Detection;
 use crate::error::Error;
 use crate::image::{GrayImage, Ink, PixelFormat, dimensions};
-use crate::Detector as Core;
 
 /// Largest difference between the WebGPU and CPU heatmaps of the parity image that still passes.
 pub const PARITY_TOLERANCE: f32 = 1e-3;
@@ -40,7 +40,11 @@ thread_local! {
 }
 
 fn get(options: &JsValue, key: &str) -> JsValue {
-    if options.is_object() { Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED) } else { JsValue::UNDEFINED }
+    if options.is_object() {
+        Reflect::get(options, &key.into()).unwrap_or(JsValue::UNDEFINED)
+    } else {
+        JsValue::UNDEFINED
+    }
 }
 
 fn set(target: &Object, key: &str, value: impl Into<JsValue>) {
@@ -55,7 +59,9 @@ fn headline(e: impl std::fmt::Display) -> String {
     let line = text.lines().next().unwrap_or_default();
     match line.split_once("JsValue(") {
         // The wrapper's closing parenthesis ends the whole text, which may span several lines.
-        Some((before, after)) if !text.contains('\n') => format!("{before}{}", after.strip_suffix(')').unwrap_or(after)),
+        Some((before, after)) if !text.contains('\n') => {
+            format!("{before}{}", after.strip_suffix(')').unwrap_or(after))
+        }
         Some((before, after)) => format!("{before}{after}"),
         None => line.to_string(),
     }
@@ -77,7 +83,9 @@ fn cpu_core(name: &str, weights: &[u8]) -> Result<(Core, &'static str), Error> {
         #[cfg(feature = "ndarray")]
         #[allow(deprecated)]
         "ndarray" => Ok((Core::from_weights(weights, Device::ndarray())?, "ndarray")),
-        other => Err(Error::InvalidInput(format!("unknown or unavailable CPU backend {other:?} (direct, flex, ndarray)"))),
+        other => {
+            Err(Error::InvalidInput(format!("unknown or unavailable CPU backend {other:?} (direct, flex, ndarray)")))
+        }
     }
 }
 
@@ -152,7 +160,10 @@ impl Detector {
         let cpu_name = get(&options, "cpu").as_string().unwrap_or_else(|| DEFAULT_CPU.into());
         let weights = match get(&options, "weights") {
             w if w.is_undefined() || w.is_null() => crate::weights::EMBEDDED.to_vec(),
-            w => w.dyn_into::<Uint8Array>().map_err(|_| JsError::new("invalid input: weights must be a Uint8Array"))?.to_vec(),
+            w => w
+                .dyn_into::<Uint8Array>()
+                .map_err(|_| JsError::new("invalid input: weights must be a Uint8Array"))?
+                .to_vec(),
         };
         let weights = Rc::new(weights);
         let cpu_reason = get(&options, "cpuReason").as_string().unwrap_or_else(|| "CPU requested".into());
@@ -170,7 +181,11 @@ impl Detector {
         let state = match backend.as_str() {
             "cpu" => on_cpu(cpu_core, cpu_reason),
             "auto" | "webgpu" => {
-                let gpu = if fail_webgpu { Err("WebGPU initialisation failed (test hook)".to_string()) } else { webgpu_device().await };
+                let gpu = if fail_webgpu {
+                    Err("WebGPU initialisation failed (test hook)".to_string())
+                } else {
+                    webgpu_device().await
+                };
                 let attempt = match gpu {
                     Err(e) => Err(format!("WebGPU unavailable: {e}")),
                     Ok(device) => match Core::from_weights(&weights, device) {
@@ -248,7 +263,9 @@ impl Detector {
     /// `invert` (`true` = dark ink, `false` = light ink). The input is copied before anything
     /// else happens, so the caller may reuse or transfer its buffer as soon as this returns.
     pub fn detect(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
-        self.call(pixels, width, height, options, Ink::Auto, async |core: &Core, image: &GrayImage| core.detect_async(image).await)
+        self.call(pixels, width, height, options, Ink::Auto, async |core: &Core, image: &GrayImage| {
+            core.detect_async(image).await
+        })
     }
 }
 
@@ -300,7 +317,8 @@ impl Detector {
 fn ink_option(options: &JsValue, default: Ink) -> Result<Ink, Error> {
     let ink = get(options, "ink");
     if let Some(name) = ink.as_string() {
-        return Ink::from_name(&name).ok_or_else(|| Error::InvalidInput(format!("ink must be \"light\", \"dark\" or \"auto\", not {name:?}")));
+        return Ink::from_name(&name)
+            .ok_or_else(|| Error::InvalidInput(format!("ink must be \"light\", \"dark\" or \"auto\", not {name:?}")));
     }
     if !ink.is_undefined() && !ink.is_null() {
         return Err(Error::InvalidInput("ink must be \"light\", \"dark\" or \"auto\"".into()));

@@ -52,24 +52,19 @@ fn native_only() -> Vec<usize> {
 impl WeightsInfo {
     /// The architecture named in the metadata.
     pub fn architecture(&self) -> Result<Architecture> {
-        Architecture::from_name(&self.architecture).ok_or_else(|| {
-            Error::Weights(format!("unknown architecture {:?}", self.architecture))
-        })
+        Architecture::from_name(&self.architecture)
+            .ok_or_else(|| Error::Weights(format!("unknown architecture {:?}", self.architecture)))
     }
 
     /// The pooling named in the metadata.
     pub fn pooling(&self) -> Result<Pooling> {
-        Pooling::from_name(&self.pooling)
-            .ok_or_else(|| Error::Weights(format!("unknown pooling {:?}", self.pooling)))
+        Pooling::from_name(&self.pooling).ok_or_else(|| Error::Weights(format!("unknown pooling {:?}", self.pooling)))
     }
 }
 
 /// Serialises a network and its metadata into the envelope.
 pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
-    let record = network
-        .into_record()
-        .into_bytes()
-        .map_err(|e| Error::Weights(e.to_string()))?;
+    let record = network.into_record().into_bytes().map_err(|e| Error::Weights(e.to_string()))?;
     let info = WeightsInfo { checksum: Some(checksum(&record)), ..info.clone() };
     let meta = serde_json::to_vec(&info).map_err(|e| Error::Weights(e.to_string()))?;
     let mut out = Vec::with_capacity(12 + meta.len() + record.len());
@@ -95,16 +90,11 @@ pub fn encode_half(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
 /// Reads only the metadata of an envelope.
 pub fn read_info(bytes: &[u8]) -> Result<(WeightsInfo, &[u8])> {
     if bytes.len() < 12 || &bytes[..8] != MAGIC {
-        return Err(Error::Weights(
-            "not a digitscope weights file (bad magic)".into(),
-        ));
+        return Err(Error::Weights("not a digitscope weights file (bad magic)".into()));
     }
     let len = u32::from_le_bytes(bytes[8..12].try_into().expect("4 bytes")) as usize;
-    let meta = bytes
-        .get(12..12 + len)
-        .ok_or_else(|| Error::Weights("truncated metadata".into()))?;
-    let info: WeightsInfo = serde_json::from_slice(meta)
-        .map_err(|e| Error::Weights(format!("bad metadata: {e}")))?;
+    let meta = bytes.get(12..12 + len).ok_or_else(|| Error::Weights("truncated metadata".into()))?;
+    let info: WeightsInfo = serde_json::from_slice(meta).map_err(|e| Error::Weights(format!("bad metadata: {e}")))?;
     Ok((info, &bytes[12 + len..]))
 }
 
@@ -129,8 +119,7 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
         .map_err(|e| Error::Weights(e.to_string()))?
         // f16 records (encode_half) load into the f32 network.
         .cast_to_module_dtype();
-    let network = Network::new(architecture, device)
-        .try_load_record(record)
-        .map_err(|e| Error::Weights(e.to_string()))?;
+    let network =
+        Network::new(architecture, device).try_load_record(record).map_err(|e| Error::Weights(e.to_string()))?;
     Ok((network, info))
 }

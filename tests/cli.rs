@@ -171,7 +171,8 @@ fn sixteen_bit_png_reads_like_its_eight_bit_twin() {
     enc.set_color(png::ColorType::Grayscale);
     enc.set_depth(png::BitDepth::Sixteen);
     enc.write_header().unwrap().write_image_data(&wide).unwrap();
-    let (a, b) = (digitscope(&["detect", "--json", &composite()]), digitscope(&["detect", "--json", path.to_str().unwrap()]));
+    let (a, b) =
+        (digitscope(&["detect", "--json", &composite()]), digitscope(&["detect", "--json", path.to_str().unwrap()]));
     assert!(b.status.success(), "{}", String::from_utf8_lossy(&b.stderr));
     let dets = |o: &Output| serde_json::from_slice::<serde_json::Value>(&o.stdout).unwrap()["detections"].clone();
     assert_eq!(dets(&a), dets(&b));
@@ -200,12 +201,18 @@ fn both_cpu_engines_agree() {
         serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap()
     };
     let (direct, flex) = (run(&[]), run(&["--cpu", "flex"]));
-    let probs = |v: &serde_json::Value| v["heatmap"]["probs"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).collect::<Vec<_>>();
+    let probs = |v: &serde_json::Value| {
+        v["heatmap"]["probs"].as_array().unwrap().iter().map(|p| p.as_f64().unwrap()).collect::<Vec<_>>()
+    };
     let diff = probs(&direct).iter().zip(probs(&flex)).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
     assert!(diff < 1e-5, "heatmaps differ by {diff}");
-    let digits = |v: &serde_json::Value| v["detections"].as_array().unwrap().iter().map(|d| d["digit"].as_u64().unwrap()).collect::<Vec<_>>();
+    let digits = |v: &serde_json::Value| {
+        v["detections"].as_array().unwrap().iter().map(|d| d["digit"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
     assert_eq!(digits(&direct), digits(&flex));
     let bad = digitscope(&["detect", "--cpu", "gpu", &composite()]);
     assert_eq!(bad.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&bad.stderr).starts_with("digitscope: unknown CPU engine \"gpu\" (direct, flex)\n"));
+    assert!(
+        String::from_utf8_lossy(&bad.stderr).starts_with("digitscope: unknown CPU engine \"gpu\" (direct, flex)\n")
+    );
 }

@@ -4,7 +4,7 @@ mod common;
 
 use burn::tensor::Device;
 use digitscope::scene::{MATCH_MARGIN, notebook_composite, score};
-use digitscope::{Detector, DecodeOptions};
+use digitscope::{DecodeOptions, Detector};
 
 #[test]
 fn composite_has_the_notebooks_digits() {

@@ -1,10 +1,10 @@
 //! The direct CPU kernels against the burn network they are read from.
 
 use burn::tensor::Device;
+use digitscope::Detector;
 use digitscope::image::GrayImage;
 use digitscope::network::{Architecture, Network, Pooling};
 use digitscope::weights::{self, EMBEDDED};
-use digitscope::Detector;
 
 fn noise(width: usize, height: usize, seed: u64) -> GrayImage {
     let mut state = seed;
@@ -39,7 +39,11 @@ fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
         let bytes = weights::encode(net, &info).unwrap();
         for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
             let burn = Detector::from_weights(&bytes, device.clone()).unwrap().with_pooling(pooling);
-            let direct = Detector::from_weights(&bytes, device.clone()).unwrap().with_pooling(pooling).with_direct_kernels().unwrap();
+            let direct = Detector::from_weights(&bytes, device.clone())
+                .unwrap()
+                .with_pooling(pooling)
+                .with_direct_kernels()
+                .unwrap();
             assert!(direct.uses_direct_kernels());
             for (w, h, seed) in [(28, 28, 1), (61, 37, 2), (8, 8, 3), (1, 5, 4), (130, 96, 5)] {
                 let image = noise(w, h, seed);

@@ -107,8 +107,10 @@ fn window_cells_agree_with_the_classifier_on_aligned_windows() {
         let crop: Vec<f32> = test.image(n).iter().map(|&v| v as f32 / 255.0).collect();
         let probs = values(net.classify(tensor(crop, 1, 28, 28)));
         // The window of the crop, x..x+28, is centred at x + 14: the cell whose centre is there.
-        let col = (0..cols).find(|&c| cell_centre(net.architecture(), Pooling::Window, 160, c) >= x as f32 + 13.0).unwrap();
-        let row = (0..cols).find(|&r| cell_centre(net.architecture(), Pooling::Window, 160, r) >= y as f32 + 13.0).unwrap();
+        let col =
+            (0..cols).find(|&c| cell_centre(net.architecture(), Pooling::Window, 160, c) >= x as f32 + 13.0).unwrap();
+        let row =
+            (0..cols).find(|&r| cell_centre(net.architecture(), Pooling::Window, 160, r) >= y as f32 + 13.0).unwrap();
         let cell: Vec<f32> = (0..CLASSES).map(|k| map[(k * cols + row) * cols + col]).collect();
         let argmax = |v: &[f32]| (0..CLASSES).max_by(|&a, &b| v[a].total_cmp(&v[b])).unwrap();
         assert_eq!(argmax(&cell), argmax(&probs), "digit {n} at ({x}, {y})");
@@ -141,7 +143,10 @@ fn cell_geometry_matches_an_impulse() {
                         let cy = cell_centre(arch, Pooling::None, h, r);
                         let cx = cell_centre(arch, Pooling::None, w, c);
                         let inside = (cx - px as f32).abs() <= half && (cy - py as f32).abs() <= half;
-                        assert_eq!(changed, inside, "{arch:?} {h}×{w} impulse ({px}, {py}) cell ({r}, {c}) centre ({cx}, {cy})");
+                        assert_eq!(
+                            changed, inside,
+                            "{arch:?} {h}×{w} impulse ({px}, {py}) cell ({r}, {c}) centre ({cx}, {cy})"
+                        );
                     }
                 }
             }

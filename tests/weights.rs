@@ -46,7 +46,12 @@ fn half_weights_load_into_the_f32_network_and_agree() {
     let half_bytes = weights::encode_half(full.clone(), &info).unwrap();
     let record_len = |b: &[u8]| weights::read_info(b).unwrap().1.len();
     // f16 values: about half the record (the rest is burnpack's per-tensor metadata).
-    assert!(record_len(&half_bytes) * 10 < record_len(&f32_bytes) * 6, "{} vs {}", record_len(&half_bytes), record_len(&f32_bytes));
+    assert!(
+        record_len(&half_bytes) * 10 < record_len(&f32_bytes) * 6,
+        "{} vs {}",
+        record_len(&half_bytes),
+        record_len(&f32_bytes)
+    );
     let (half, half_info) = weights::decode(&half_bytes, &device).unwrap();
     assert_eq!(half_info.recipe, info.recipe);
     // Loaded as f32, each value the f32 one rounded to f16 (relative error ≤ 2^-11), not equal

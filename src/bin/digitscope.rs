@@ -59,7 +59,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "-o" | "--output" => args.output = Some(value("-o")?.into()),
             "--scale" => {
                 let v = value("--scale")?;
-                args.scale = Some(v.parse().ok().filter(|s| (1..=16).contains(s)).ok_or(format!("--scale must be 1 to 16, not {v:?}"))?);
+                args.scale = Some(
+                    v.parse()
+                        .ok()
+                        .filter(|s| (1..=16).contains(s))
+                        .ok_or(format!("--scale must be 1 to 16, not {v:?}"))?,
+                );
             }
             "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
@@ -118,10 +123,7 @@ fn run(args: Args) -> Result<(), String> {
         } else {
             println!("{}: {}×{}, {} digit(s)", file.display(), image.width, image.height, detections.len());
             for d in &detections {
-                println!(
-                    "  {} score {:.3} at ({:.1}, {:.1}) box {:.0}×{:.0}",
-                    d.digit, d.score, d.x, d.y, d.w, d.h
-                );
+                println!("  {} score {:.3} at ({:.1}, {:.1}) box {:.0}×{:.0}", d.digit, d.score, d.x, d.y, d.w, d.h);
             }
         }
     }

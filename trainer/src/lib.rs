@@ -215,12 +215,7 @@ pub struct TrainOptions {
 }
 
 /// A batch as tensors on `device`.
-fn batch(
-    data: &Dataset,
-    indices: &[usize],
-    shifts: Option<&mut Rng>,
-    device: &Device,
-) -> (Tensor<4>, Tensor<1, Int>) {
+fn batch(data: &Dataset, indices: &[usize], shifts: Option<&mut Rng>, device: &Device) -> (Tensor<4>, Tensor<1, Int>) {
     let mut pixels = Vec::with_capacity(indices.len() * 784);
     let mut rng = shifts;
     for &i in indices {
@@ -277,13 +272,25 @@ fn progress_bar(steps: u64, show: bool) -> indicatif::ProgressBar {
 /// the gradients summed over shares are the whole batch's mean-loss gradients — the same step as
 /// on one thread, with every core busy (burn-flex runs its element-wise ops, swish among them,
 /// on one thread each: without this, training used ~1.3 of 2 cores, 8.5 → 5.1 s per epoch).
-fn data_parallel_step(network: &Network, data: &Dataset, indices: &[usize], mut shifts: Option<&mut Rng>, device: &Device) -> (f64, GradientsParams) {
+fn data_parallel_step(
+    network: &Network,
+    data: &Dataset,
+    indices: &[usize],
+    mut shifts: Option<&mut Rng>,
+    device: &Device,
+) -> (f64, GradientsParams) {
     let n = indices.len();
     // The batches are drawn in order on this thread: the augmentation's random stream, and so
     // the batch, do not depend on the thread count.
     let shares: Vec<_> = indices
         .chunks(n.div_ceil(rayon::current_num_threads()))
-        .map(|part| (network.clone().fork(device), part.len() as f32 / n as f32, batch(data, part, shifts.as_deref_mut(), device)))
+        .map(|part| {
+            (
+                network.clone().fork(device),
+                part.len() as f32 / n as f32,
+                batch(data, part, shifts.as_deref_mut(), device),
+            )
+        })
         .collect();
     let results: Vec<(f64, GradientsParams)> = shares
         .into_par_iter()
@@ -394,7 +401,12 @@ pub fn dense_loss(logits: Tensor<4>, labels: Tensor<1, Int>, weights: Tensor<1>)
     (per_cell * weights).sum().div(total).neg()
 }
 
-fn dense_batch(sources: &scenes::Sources, rng: &mut Rng, batch: usize, device: &Device) -> (Tensor<4>, Tensor<1, Int>, Tensor<1>) {
+fn dense_batch(
+    sources: &scenes::Sources,
+    rng: &mut Rng,
+    batch: usize,
+    device: &Device,
+) -> (Tensor<4>, Tensor<1, Int>, Tensor<1>) {
     let (mut pixels, mut labels, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..batch {
         let (p, l, w) = scenes::training_crop(sources, rng);
@@ -483,7 +495,13 @@ pub struct Mined {
 /// `count` digit-free scenes ([`scenes::negative_scene`]: Fashion-MNIST **train** items and
 /// generated clutter) and keeps a crop around each detection scoring at least `min_score`
 /// (below the shipped threshold, so that near misses are mined too).
-pub fn mine_negatives(weights: &[u8], sources: &scenes::Sources, seed: u64, count: usize, min_score: f32) -> digitscope::Result<Mined> {
+pub fn mine_negatives(
+    weights: &[u8],
+    sources: &scenes::Sources,
+    seed: u64,
+    count: usize,
+    min_score: f32,
+) -> digitscope::Result<Mined> {
     use digitscope::Detector;
     use digitscope::detector::LEVEL_MARGIN;
     use digitscope::image::Downscale;

@@ -13,16 +13,18 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use burn::tensor::Device;
+use digitscope::detect::{DecodeOptions, Decoding, decode};
+use digitscope::image::{Downscale, Ink};
 use digitscope::mnist;
 use digitscope::network::Network;
 use digitscope::pngio::write_png;
 use digitscope::scene::{Outcome, assess, notebook_composite, score};
 use digitscope::weights::{self, WeightsInfo};
-use digitscope::detect::{DecodeOptions, Decoding, decode};
-use digitscope::image::{Downscale, Ink};
 use digitscope::{Detector, Pooling};
 use digitscope_trainer::scenes::{SceneSet, Sources, scene};
-use digitscope_trainer::{DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense};
+use digitscope_trainer::{
+    DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense,
+};
 use serde::Serialize;
 
 #[derive(Serialize)]
@@ -113,7 +115,8 @@ fn parse() -> Result<Args, String> {
             }
             "--downscale" => {
                 let v = value()?;
-                args.downscale = Some(Downscale::from_name(&v).ok_or(format!("unknown downscale {v:?} (box, gain, max)"))?);
+                args.downscale =
+                    Some(Downscale::from_name(&v).ok_or(format!("unknown downscale {v:?} (box, gain, max)"))?);
             }
             "--sets" => {
                 let v = value()?;
@@ -169,8 +172,8 @@ fn run_train(args: &Args) -> Result<(), String> {
         device.seed(args.seed);
         let start_from = |name: &str| -> Result<Network, String> {
             let path = args.out.join(format!("{name}.dsw"));
-            let bytes = std::fs::read(&path)
-                .map_err(|e| format!("{}: {e} (train recipe {name} first)", path.display()))?;
+            let bytes =
+                std::fs::read(&path).map_err(|e| format!("{}: {e} (train recipe {name} first)", path.display()))?;
             Ok(weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0)
         };
         let network = match (&args.from, recipe) {
@@ -197,7 +200,11 @@ fn run_train(args: &Args) -> Result<(), String> {
         let log = |r: &EpochReport| {
             eprintln!(
                 "  epoch {:2}: train loss {:.4}, test loss {:.4}, test accuracy {:.2} % ({:.1} s)",
-                r.epoch, r.train_loss, r.test_loss, r.test_accuracy * 100.0, r.train_seconds
+                r.epoch,
+                r.train_loss,
+                r.test_loss,
+                r.test_accuracy * 100.0,
+                r.train_seconds
             )
         };
         let (network, epochs) = if recipe == Recipe::Scenes {
@@ -235,7 +242,8 @@ fn run_train(args: &Args) -> Result<(), String> {
                 let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
                 let seed = args.seed.wrapping_add(1000 * round as u64);
-                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15).map_err(|e| e.to_string())?;
+                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15)
+                    .map_err(|e| e.to_string())?;
                 let at_threshold: usize = found.by_level.iter().map(|(_, n)| n).sum();
                 eprintln!(
                     "  mining round {round}: {} crops from {} digit-free scenes; {:.3} false detections per scene at the threshold, by level {:?}",
@@ -338,11 +346,8 @@ fn run_scenes(args: &Args) -> Result<(), String> {
     let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
     let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
-    let sets: Vec<(SceneSet, Vec<_>)> = args
-        .sets
-        .iter()
-        .map(|&set| (set, (0..args.count).map(|i| scene(set, &sources, 2026, i)).collect()))
-        .collect();
+    let sets: Vec<(SceneSet, Vec<_>)> =
+        args.sets.iter().map(|&set| (set, (0..args.count).map(|i| scene(set, &sources, 2026, i)).collect())).collect();
     let buckets = digitscope_trainer::scenes::HEIGHT_BUCKETS;
     let bucket_names: Vec<String> = buckets.iter().map(|(lo, hi)| format!("R {lo}–{hi} px")).collect();
     println!("| weights | set | scenes | precision | recall | F1 | FP/img | {} |", bucket_names.join(" | "));
@@ -403,10 +408,16 @@ fn run_scenes(args: &Args) -> Result<(), String> {
                 }
             }
             // Precision, recall and F1 mean nothing on a set without digits.
-            let figure = |v: f64| if total.true_positives + total.false_negatives == 0 { "—".to_string() } else { format!("{v:.3}") };
+            let figure = |v: f64| {
+                if total.true_positives + total.false_negatives == 0 { "—".to_string() } else { format!("{v:.3}") }
+            };
             let heights: Vec<String> = by_height
                 .iter()
-                .map(|&(found, n)| if n == 0 { "—".to_string() } else { format!("{:.3} ({n})", found as f64 / n as f64) })
+                .map(
+                    |&(found, n)| {
+                        if n == 0 { "—".to_string() } else { format!("{:.3} ({n})", found as f64 / n as f64) }
+                    },
+                )
                 .collect();
             println!(
                 "| {} | {} | {} | {} | {} | {} | {:.3} | {} |",
@@ -424,10 +435,17 @@ fn run_scenes(args: &Args) -> Result<(), String> {
     }
     for (label, confusion) in confusions {
         println!("\nWhat became of each digit, {label} (all sets with digits): found, read as another digit, missed");
-        println!("\n| digit | found | {} | missed |", (0..10).map(|d| format!("as {d}")).collect::<Vec<_>>().join(" | "));
+        println!(
+            "\n| digit | found | {} | missed |",
+            (0..10).map(|d| format!("as {d}")).collect::<Vec<_>>().join(" | ")
+        );
         println!("|---:|---:|{}---:|", "---:|".repeat(10));
         for (digit, row) in confusion.iter().enumerate() {
-            let cells: Vec<String> = row.iter().enumerate().map(|(k, n)| if k == digit + 1 { "·".to_string() } else { n.to_string() }).collect();
+            let cells: Vec<String> = row
+                .iter()
+                .enumerate()
+                .map(|(k, n)| if k == digit + 1 { "·".to_string() } else { n.to_string() })
+                .collect();
             println!("| {digit} | {} |", cells.join(" | "));
         }
     }
@@ -446,7 +464,8 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
             let s = scene(set, &sources, 2026, i);
             let path = out.join(format!("{}-{i}.png", set.name()));
             write_png(&path, s.image.width, s.image.height, &s.image.to_gray8()).map_err(|e| e.to_string())?;
-            let truths: Vec<String> = s.truths.iter().map(|t| format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)).collect();
+            let truths: Vec<String> =
+                s.truths.iter().map(|t| format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)).collect();
             println!("{}-{i}: {}", set.name(), truths.join("; "));
         }
     }
@@ -456,9 +475,24 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
         let image = digitscope::GrayImage { width: 64, height: 64, pixels: px };
         let path = out.join(format!("crop-{i}.png"));
         write_png(&path, 64, 64, &image.to_gray8()).map_err(|e| e.to_string())?;
-        let grid: Vec<String> = labels.chunks(8).zip(weights.chunks(8)).map(|(l, w)| {
-            l.iter().zip(w).map(|(l, w)| if *w == 0.0 { "·".to_string() } else if *l == 10 { "-".into() } else { l.to_string() }).collect::<String>()
-        }).collect();
+        let grid: Vec<String> = labels
+            .chunks(8)
+            .zip(weights.chunks(8))
+            .map(|(l, w)| {
+                l.iter()
+                    .zip(w)
+                    .map(|(l, w)| {
+                        if *w == 0.0 {
+                            "·".to_string()
+                        } else if *l == 10 {
+                            "-".into()
+                        } else {
+                            l.to_string()
+                        }
+                    })
+                    .collect::<String>()
+            })
+            .collect();
         println!("crop-{i}: {}", grid.join(" "));
     }
     Ok(())
@@ -490,7 +524,8 @@ fn run_export_strokes(args: &Args) -> Result<(), String> {
         let strokes = digitscope_trainer::scenes::strokes(test.image(i));
         list.push(serde_json::json!({ "index": i, "digit": test.labels[i], "strokes": strokes }));
     }
-    std::fs::write(out, serde_json::to_string(&list).map_err(|e| e.to_string())? + "\n").map_err(|e| format!("{}: {e}", out.display()))
+    std::fs::write(out, serde_json::to_string(&list).map_err(|e| e.to_string())? + "\n")
+        .map_err(|e| format!("{}: {e}", out.display()))
 }
 
 /// Writes a weights file's parameters in TensorFlow's layouts, as JSON, for the TF.js side of
@@ -548,10 +583,22 @@ fn run_half(args: &Args) -> Result<(), String> {
     let (scene, _) = notebook_composite(|i| test.image(i), |i| test.labels[i]);
     let (a, b) = (full.heatmap(&scene).map_err(|e| e.to_string())?, half.heatmap(&scene).map_err(|e| e.to_string())?);
     let diff = a.probs.iter().zip(&b.probs).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    let (found_full, found_half) = (full.detect(&scene).map_err(|e| e.to_string())?.1, half.detect(&scene).map_err(|e| e.to_string())?.1);
+    let (found_full, found_half) =
+        (full.detect(&scene).map_err(|e| e.to_string())?.1, half.detect(&scene).map_err(|e| e.to_string())?.1);
     let labels = |d: &[digitscope::Detection]| d.iter().map(|d| d.digit.to_string()).collect::<String>();
-    println!("{file}: {} bytes, test accuracy {:.2} %, composite {}", bytes.len(), acc_full * 100.0, labels(&found_full));
-    println!("{}: {} bytes, test accuracy {:.2} %, composite {}", out.display(), half_bytes.len(), acc_half * 100.0, labels(&found_half));
+    println!(
+        "{file}: {} bytes, test accuracy {:.2} %, composite {}",
+        bytes.len(),
+        acc_full * 100.0,
+        labels(&found_full)
+    );
+    println!(
+        "{}: {} bytes, test accuracy {:.2} %, composite {}",
+        out.display(),
+        half_bytes.len(),
+        acc_half * 100.0,
+        labels(&found_half)
+    );
     println!("largest heatmap difference on the composite: {diff:.2e}");
     std::fs::write(out, half_bytes).map_err(|e| format!("{}: {e}", out.display()))
 }

@@ -86,13 +86,15 @@ impl Canvas {
         let mut tmp = Canvas::new(self.w, self.h);
         for y in 0..self.h {
             for x in 0..self.w {
-                tmp.px[y * self.w + x] = (-1..=1).map(|d| k[(d + 1) as usize] * self.at(x as isize + d, y as isize)).sum();
+                tmp.px[y * self.w + x] =
+                    (-1..=1).map(|d| k[(d + 1) as usize] * self.at(x as isize + d, y as isize)).sum();
             }
         }
         let mut out = Canvas::new(self.w, self.h);
         for y in 0..self.h {
             for x in 0..self.w {
-                out.px[y * self.w + x] = (-1..=1).map(|d| k[(d + 1) as usize] * tmp.at(x as isize, y as isize + d)).sum();
+                out.px[y * self.w + x] =
+                    (-1..=1).map(|d| k[(d + 1) as usize] * tmp.at(x as isize, y as isize + d)).sum();
             }
         }
         out
@@ -171,7 +173,13 @@ pub fn skeleton(img: &[u8]) -> Vec<bool> {
                     let b = n.iter().filter(|v| **v).count();
                     let a = (0..8).filter(|&i| !n[i] && n[(i + 1) % 8]).count();
                     let (p2, p4, p6, p8) = (n[0], n[2], n[4], n[6]);
-                    let cond = if pass == 0 { !(p2 && p4 && p6) && !(p4 && p6 && p8) } else { !(p2 && p4 && p8) && !(p2 && p6 && p8) };
+                    // Zhang–Suen's conditions, written as the paper states them.
+                    #[allow(clippy::nonminimal_bool)]
+                    let cond = if pass == 0 {
+                        !(p2 && p4 && p6) && !(p4 && p6 && p8)
+                    } else {
+                        !(p2 && p4 && p8) && !(p2 && p6 && p8)
+                    };
                     if (2..=6).contains(&b) && a == 1 && cond {
                         remove.push((y * 28 + x) as usize);
                     }
@@ -202,9 +210,11 @@ pub fn strokes(img: &[u8]) -> Vec<Vec<(f32, f32)>> {
     };
     let mut visited = vec![false; 784];
     let mut out = Vec::new();
-    let pixels: Vec<(isize, isize)> = (0..784).filter(|&i| skel[i]).map(|i| ((i % 28) as isize, (i / 28) as isize)).collect();
+    let pixels: Vec<(isize, isize)> =
+        (0..784).filter(|&i| skel[i]).map(|i| ((i % 28) as isize, (i / 28) as isize)).collect();
     // Ends (one neighbour) first, then whatever is left (loops).
-    let mut starts: Vec<(isize, isize)> = pixels.iter().copied().filter(|&(x, y)| neighbours(x, y).len() == 1).collect();
+    let mut starts: Vec<(isize, isize)> =
+        pixels.iter().copied().filter(|&(x, y)| neighbours(x, y).len() == 1).collect();
     starts.extend(pixels.iter().copied());
     for start in starts {
         if visited[(start.1 * 28 + start.0) as usize] {
@@ -318,7 +328,8 @@ pub fn smooth_segments(img: &[u8]) -> Vec<((f32, f32), (f32, f32))> {
                 if !skel[i] {
                     return pos[i];
                 }
-                let near: Vec<usize> = around(i).filter(|&(x, y)| on(x, y)).map(|(x, y)| (y * 28 + x) as usize).collect();
+                let near: Vec<usize> =
+                    around(i).filter(|&(x, y)| on(x, y)).map(|(x, y)| (y * 28 + x) as usize).collect();
                 let n = near.len() as f32;
                 (near.iter().map(|&j| pos[j].0).sum::<f32>() / n, near.iter().map(|&j| pos[j].1).sum::<f32>() / n)
             })
@@ -346,7 +357,8 @@ pub fn smooth_segments(img: &[u8]) -> Vec<((f32, f32), (f32, f32))> {
 /// scaled so that the ink is `height` pixels tall (pen included; the width follows the digit's
 /// own proportions). Returns the patch; the ink fills it but for a 2-pixel margin.
 pub fn pen_digit(img: &[u8], height: f32, pen: f32, warp: &Warp) -> Canvas {
-    let segments: Vec<((f32, f32), (f32, f32))> = smooth_segments(img).into_iter().map(|(a, b)| (warp.apply(a), warp.apply(b))).collect();
+    let segments: Vec<((f32, f32), (f32, f32))> =
+        smooth_segments(img).into_iter().map(|(a, b)| (warp.apply(a), warp.apply(b))).collect();
     let (mut x0, mut y0, mut x1, mut y1) = (f32::MAX, f32::MAX, f32::MIN, f32::MIN);
     for &(x, y) in segments.iter().flat_map(|(a, b)| [a, b]) {
         (x0, y0, x1, y1) = (x0.min(x), y0.min(y), x1.max(x), y1.max(y));
@@ -404,7 +416,14 @@ fn paper(rng: &mut Rng, w: usize, h: usize) -> Vec<f32> {
     let (gx, gy) = (angle.cos(), angle.sin());
     let gradient = 0.1 + 0.2 * rng.uniform();
     let blobs: Vec<(f32, f32, f32, f32)> = (0..3)
-        .map(|_| (rng.uniform() * w as f32, rng.uniform() * h as f32, 30.0 + 80.0 * rng.uniform(), (rng.uniform() - 0.6) * 0.25))
+        .map(|_| {
+            (
+                rng.uniform() * w as f32,
+                rng.uniform() * h as f32,
+                30.0 + 80.0 * rng.uniform(),
+                (rng.uniform() - 0.6) * 0.25,
+            )
+        })
         .collect();
     let side = w.max(h) as f32;
     let mut px = vec![0.0; w * h];
@@ -518,7 +537,10 @@ fn place(rng: &mut Rng, w: usize, h: usize, sizes: &[usize], gap: isize) -> Vec<
             }
             let (x, y) = (rng.below(w - s + 1) as isize, rng.below(h - s + 1) as isize);
             let b = (x, y, x + s as isize - 1, y + s as isize - 1);
-            if placed.iter().all(|&(px, py, ps)| !boxes_overlap(b, (px, py, px + ps as isize - 1, py + ps as isize - 1), gap)) {
+            if placed
+                .iter()
+                .all(|&(px, py, ps)| !boxes_overlap(b, (px, py, px + ps as isize - 1, py + ps as isize - 1), gap))
+            {
                 placed.push((x, y, s));
                 break;
             }
@@ -528,7 +550,15 @@ fn place(rng: &mut Rng, w: usize, h: usize, sizes: &[usize], gap: isize) -> Vec<
 }
 
 /// Pastes digit `index` as `patch` at (`x`, `y`) and records its truth (ink above 0.1).
-fn add_digit(canvas: &mut Canvas, truths: &mut Vec<Truth>, patch: &Canvas, x: isize, y: isize, digit: u8, overwrite: bool) {
+fn add_digit(
+    canvas: &mut Canvas,
+    truths: &mut Vec<Truth>,
+    patch: &Canvas,
+    x: isize,
+    y: isize,
+    digit: u8,
+    overwrite: bool,
+) {
     canvas.paste(patch, x, y, 1.0, overwrite);
     if let Some((x0, y0, x1, y1)) = patch.ink_box(0.1) {
         truths.push(Truth {
@@ -558,8 +588,14 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
             let (cx, cy) = (rng.uniform() * w, rng.uniform() * h);
             let n = 48;
             for i in 0..n {
-                let (a0, a1) = (i as f32 / n as f32 * std::f32::consts::TAU, (i + 1) as f32 / n as f32 * std::f32::consts::TAU);
-                canvas.line((cx + rx * a0.cos(), cy + ry * a0.sin()), (cx + rx * a1.cos(), cy + ry * a1.sin()), width, 1.0);
+                let (a0, a1) =
+                    (i as f32 / n as f32 * std::f32::consts::TAU, (i + 1) as f32 / n as f32 * std::f32::consts::TAU);
+                canvas.line(
+                    (cx + rx * a0.cos(), cy + ry * a0.sin()),
+                    (cx + rx * a1.cos(), cy + ry * a1.sin()),
+                    width,
+                    1.0,
+                );
             }
         }
         6 => {
@@ -600,7 +636,10 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
                 let steps = 10;
                 for k in 1..=steps {
                     let a = k as f32 / steps as f32 * std::f32::consts::TAU;
-                    let q = (x + loop_w * (k as f32 / steps as f32) - 0.6 * loop_w * a.sin(), y - loop_h * 0.5 * (1.0 - a.cos()) * if i % 3 == 2 { 1.6 } else { 1.0 });
+                    let q = (
+                        x + loop_w * (k as f32 / steps as f32) - 0.6 * loop_w * a.sin(),
+                        y - loop_h * 0.5 * (1.0 - a.cos()) * if i % 3 == 2 { 1.6 } else { 1.0 },
+                    );
                     canvas.line(p, q, pen, 1.0);
                     p = q;
                 }
@@ -625,8 +664,10 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
         }
         1 => {
             // A large rectangle outline, wholly inside the canvas.
-            let (rw, rh) = (40.0 + rng.uniform() * (w - 44.0).max(0.0) * 0.6, 40.0 + rng.uniform() * (h - 44.0).max(0.0) * 0.6);
-            let (x0, y0) = (2.0 + rng.uniform() * (w - rw - 4.0).max(0.0), 2.0 + rng.uniform() * (h - rh - 4.0).max(0.0));
+            let (rw, rh) =
+                (40.0 + rng.uniform() * (w - 44.0).max(0.0) * 0.6, 40.0 + rng.uniform() * (h - 44.0).max(0.0) * 0.6);
+            let (x0, y0) =
+                (2.0 + rng.uniform() * (w - rw - 4.0).max(0.0), 2.0 + rng.uniform() * (h - rh - 4.0).max(0.0));
             let (x1, y1) = (x0 + rw, y0 + rh);
             for (a, b) in [((x0, y0), (x1, y0)), ((x1, y0), (x1, y1)), ((x1, y1), (x0, y1)), ((x0, y1), (x0, y0))] {
                 canvas.line(a, b, width, 1.0);
@@ -638,7 +679,10 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
             for i in 0..(8 + rng.below(8)) {
                 let step = 10.0 + rng.uniform() * 10.0;
                 let angle = if i % 2 == 0 { 0.3 } else { -0.3 } + rng.uniform() * 0.6;
-                let q = (p.0 + step * angle.cos() * 1.5, p.1 + step * angle.sin() * 2.0 * if i % 2 == 0 { 1.0 } else { -1.0 });
+                let q = (
+                    p.0 + step * angle.cos() * 1.5,
+                    p.1 + step * angle.sin() * 2.0 * if i % 2 == 0 { 1.0 } else { -1.0 },
+                );
                 canvas.line(p, q, width, 1.0);
                 p = q;
             }
@@ -661,7 +705,8 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
                 let item = Canvas::from_mnist(&items[rng.below(n) * 784..][..784]);
                 let s = 16 + rng.below(57);
                 let patch = item.resized(s, s);
-                let (x, y) = (rng.below(canvas.w.saturating_sub(s).max(1)), rng.below(canvas.h.saturating_sub(s).max(1)));
+                let (x, y) =
+                    (rng.below(canvas.w.saturating_sub(s).max(1)), rng.below(canvas.h.saturating_sub(s).max(1)));
                 canvas.paste(&patch, x as isize, y as isize, 0.6 + 0.4 * rng.uniform(), false);
             }
             _ => {
@@ -674,7 +719,7 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
 
 /// Scene `index` of a set (deterministic in `seed` and `index`).
 pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene {
-    let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9) ^ set as u64 * 0x5151);
+    let mut rng = Rng::new(seed ^ (index as u64).wrapping_mul(0x9E37_79B9) ^ (set as u64 * 0x5151));
     let digits = sources.digits;
     let pick = |rng: &mut Rng| rng.below(digits.len());
     match set {
@@ -691,9 +736,8 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
         SceneSet::MultiScale | SceneSet::Drawn => {
             let drawn = set == SceneSet::Drawn;
             let n = 3 + rng.below(4);
-            let sizes: Vec<usize> = (0..n)
-                .map(|_| if drawn { 24 + rng.below(41) } else { 16 + rng.below(49) })
-                .collect();
+            let sizes: Vec<usize> =
+                (0..n).map(|_| if drawn { 24 + rng.below(41) } else { 16 + rng.below(49) }).collect();
             let mut canvas = Canvas::new(256, 256);
             let mut truths = Vec::new();
             for (x, y, s) in place(&mut rng, 256, 256, &sizes, 2) {
@@ -725,7 +769,10 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
                     let (lo, hi) = HEIGHT_BUCKETS[rng.below(HEIGHT_BUCKETS.len())];
                     let height = lo as f32 * (hi as f32 / lo as f32).powf(rng.uniform());
                     let i = pick(&mut rng);
-                    (pen_digit(digits.image(i), height, pen.min(height / 4.0).max(1.5), &Warp::none()), digits.labels[i])
+                    (
+                        pen_digit(digits.image(i), height, pen.min(height / 4.0).max(1.5), &Warp::none()),
+                        digits.labels[i],
+                    )
                 })
                 .collect();
             compose(&mut rng, w, h, &patches, 4)
@@ -942,15 +989,14 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
             for &(cx, cy, s, digit) in &pasted {
                 let d = (cx - x).abs().max((cy - y).abs());
                 let in_range = (DETECT_SIZES.0..=DETECT_SIZES.1).contains(&s);
-                let near_range = s >= 13 && s <= 48;
+                // (The detected range lies inside this one.)
+                let near_range = (13..=48).contains(&s);
                 let k = r * cells + c;
                 if in_range && d <= 4.0 {
                     labels[k] = digit as i64;
                     weights[k] = 2.0;
-                } else if (in_range && d <= 9.0) || (near_range && d <= 9.0) || (s > 48 && d <= 6.0) {
-                    if labels[k] == BACKGROUND as i64 {
-                        weights[k] = 0.0;
-                    }
+                } else if ((near_range && d <= 9.0) || (s > 48 && d <= 6.0)) && labels[k] == BACKGROUND as i64 {
+                    weights[k] = 0.0;
                 }
             }
         }

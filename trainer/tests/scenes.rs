@@ -4,8 +4,8 @@ use std::path::PathBuf;
 
 use digitscope::mnist;
 use digitscope::network::BACKGROUND;
-use digitscope_trainer::{Rng, mine_negatives};
 use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
+use digitscope_trainer::{Rng, mine_negatives};
 
 fn test_split() -> mnist::Split {
     let dir = std::env::var_os("DIGITSCOPE_MNIST")

@@ -18,10 +18,7 @@ fn three_hundred_steps_learn_mnist() {
     let data = mnist::load(&mnist_dir()).unwrap_or_else(|e| panic!("{e}"));
     let (train_set, test_set) = notebook_sets(&data, 7);
     // A 2,000-example slice of the test split keeps evaluation quick.
-    let test_set = Dataset {
-        images: test_set.images[..2000 * 784].to_vec(),
-        labels: test_set.labels[..2000].to_vec(),
-    };
+    let test_set = Dataset { images: test_set.images[..2000 * 784].to_vec(), labels: test_set.labels[..2000].to_vec() };
     let device = Device::flex().autodiff();
     device.seed(7);
     let network = Network::new(Architecture::Small, &device);
@@ -36,7 +33,10 @@ fn three_hundred_steps_learn_mnist() {
     };
     let (_, reports) = train(network, &train_set, &test_set, &options, |_| {});
     let (first, last) = (&reports[0], &reports[2]);
-    println!("accuracy before {:.3}, after {:.3}; train loss {:.3} → {:.3}", before.0, last.test_accuracy, first.train_loss, last.train_loss);
+    println!(
+        "accuracy before {:.3}, after {:.3}; train loss {:.3} → {:.3}",
+        before.0, last.test_accuracy, first.train_loss, last.train_loss
+    );
     assert!(last.train_loss < first.train_loss * 0.8, "{reports:?}");
     assert!(last.test_loss < before.1, "{reports:?}");
     assert!(last.test_accuracy > 0.6, "11 classes, chance ≈ 0.09: {reports:?}");
