@@ -34,6 +34,10 @@ pub enum Decoding {
     Components,
 }
 
+impl crate::Named for Decoding {
+    const WHAT: &'static str = "decoding";
+}
+
 /// Knobs of the decoding.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct DecodeOptions {

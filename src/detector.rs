@@ -37,7 +37,7 @@ impl Detector {
     /// A detector from a weights file's bytes.
     pub fn from_weights(bytes: &[u8], device: Device) -> Result<Self> {
         let (network, info) = weights::decode(bytes, &device)?;
-        let pooling = info.pooling()?;
+        let pooling = info.pooling;
         let pyramid = info.pyramid.clone();
         // Weights trained for a pyramid (more than one level) get one that grows with the image.
         let adaptive = pyramid.len() > 1;

@@ -1,5 +1,7 @@
 //! Input images: 8-bit gray or RGBA pixels → the model's input (white digit on black, in [0, 1]).
 
+use serde::{Deserialize, Serialize};
+
 use crate::error::{Error, Result};
 
 /// Largest accepted side, in pixels.
@@ -93,7 +95,8 @@ impl PixelFormat {
 }
 
 /// Which way an image's ink runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Ink {
     /// Light ink on a dark page (MNIST's convention, a canvas drawn in white).
     Light,
@@ -115,16 +118,10 @@ impl Ink {
             Ink::Auto => median().is_some_and(|m| m > 0.5),
         }
     }
+}
 
-    /// Parses `light`, `dark` or `auto`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "light" => Some(Ink::Light),
-            "dark" => Some(Ink::Dark),
-            "auto" => Some(Ink::Auto),
-            _ => None,
-        }
-    }
+impl crate::Named for Ink {
+    const WHAT: &'static str = "ink";
 }
 
 /// The value of rank `rank(n)` (1-based) among `n` values in [0, 1] (to 1/256, from a
@@ -155,7 +152,8 @@ fn quantile(values: impl Iterator<Item = f32>, q: f32) -> f32 {
 }
 
 /// How the pyramid's coarser levels are made from the image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Downscale {
     /// A box filter: thin strokes fade as the image shrinks.
     Box,
@@ -168,16 +166,8 @@ pub enum Downscale {
     Max,
 }
 
-impl Downscale {
-    /// Parses `box`, `gain` or `max`.
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "box" => Some(Downscale::Box),
-            "gain" => Some(Downscale::Gain),
-            "max" => Some(Downscale::Max),
-            _ => None,
-        }
-    }
+impl crate::Named for Downscale {
+    const WHAT: &'static str = "downscale";
 }
 
 impl GrayImage {

@@ -17,6 +17,7 @@ pub mod heatmap;
 pub mod image;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod mnist;
+pub mod names;
 pub mod network;
 #[cfg(not(target_arch = "wasm32"))]
 pub mod pngio;
@@ -31,4 +32,5 @@ pub use detector::Detector;
 pub use error::{Error, Result};
 pub use heatmap::Heatmap;
 pub use image::{GrayImage, PixelFormat};
+pub use names::Named;
 pub use network::{Architecture, Network, Pooling};

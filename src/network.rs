@@ -20,6 +20,7 @@ use burn::tensor::activation::{silu, softmax};
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
 use burn::tensor::{Device, Tensor};
+use serde::{Deserialize, Serialize};
 
 /// Number of classes: the ten digits and `background` (label 10).
 pub const CLASSES: usize = 11;
@@ -35,7 +36,8 @@ pub const WINDOW_CELLS: usize = 4;
 pub const HIDDEN: usize = 64;
 
 /// Which of the notebook's networks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Architecture {
     /// Conv 3×3 s2 16 → 32 → 64 (28,171 parameters with the head).
     Small,
@@ -49,23 +51,6 @@ impl Architecture {
         match self {
             Architecture::Small => &[(16, 2), (32, 2), (64, 2)],
             Architecture::Deep => &[(16, 2), (16, 1), (32, 2), (32, 1), (64, 2), (64, 1)],
-        }
-    }
-
-    /// Stable name used in weight files and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Architecture::Small => "small",
-            Architecture::Deep => "deep",
-        }
-    }
-
-    /// Parses [`Architecture::name`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "small" => Some(Architecture::Small),
-            "deep" => Some(Architecture::Deep),
-            _ => None,
         }
     }
 
@@ -93,8 +78,13 @@ impl Architecture {
     }
 }
 
+impl crate::Named for Architecture {
+    const WHAT: &'static str = "architecture";
+}
+
 /// What the FCN puts between the trunk and the head (the classifier always pools globally).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Pooling {
     /// No pooling: the head sees one trunk cell (notebook recipes 1 and 2).
     None,
@@ -104,26 +94,11 @@ pub enum Pooling {
     Window,
 }
 
+impl crate::Named for Pooling {
+    const WHAT: &'static str = "pooling";
+}
+
 impl Pooling {
-    /// Stable name used in weight files and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            Pooling::None => "none",
-            Pooling::Max3 => "max3",
-            Pooling::Window => "window",
-        }
-    }
-
-    /// Parses [`Pooling::name`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        match name {
-            "none" => Some(Pooling::None),
-            "max3" => Some(Pooling::Max3),
-            "window" => Some(Pooling::Window),
-            _ => None,
-        }
-    }
-
     /// Kernel side of the stride-1 max pool, if any.
     pub fn kernel(self) -> Option<usize> {
         match self {

@@ -16,6 +16,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::Detector as Core;
+use crate::Named;
 use crate::detect::Detection;
 use crate::error::Error;
 use crate::image::{GrayImage, Ink, PixelFormat, dimensions};
@@ -121,12 +122,12 @@ fn parity_image() -> GrayImage {
     GrayImage { width: w, height: h, pixels }
 }
 
-/// Max |GPU − CPU| over the parity image's heatmap (`offset` is added to the GPU side: a test hook).
-async fn parity_error(gpu: &Core, cpu: &Core, offset: f32) -> Result<f32, Error> {
+/// Max |GPU − CPU| over the parity image's heatmap.
+async fn parity_error(gpu: &Core, cpu: &Core) -> Result<f32, Error> {
     let image = parity_image();
     let a = gpu.heatmap_async(&image).await?;
     let b = cpu.heatmap_async(&image).await?;
-    Ok(a.probs.iter().zip(&b.probs).map(|(x, y)| (x + offset - y).abs()).fold(0.0, f32::max))
+    Ok(a.probs.iter().zip(&b.probs).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max))
 }
 
 struct State {
@@ -167,8 +168,6 @@ impl Detector {
         };
         let weights = Rc::new(weights);
         let cpu_reason = get(&options, "cpuReason").as_string().unwrap_or_else(|| "CPU requested".into());
-        let fail_webgpu = get(&options, "testFailWebGpu").as_bool().unwrap_or(false);
-        let parity_offset = get(&options, "testParityOffset").as_f64().unwrap_or(0.0) as f32;
         let (cpu_core, cpu) = cpu_core(&cpu_name, &weights).map_err(|e| JsError::new(&e.to_string()))?;
         let on_cpu = |core: Core, reason: String| State {
             core: Rc::new(core),
@@ -181,16 +180,12 @@ impl Detector {
         let state = match backend.as_str() {
             "cpu" => on_cpu(cpu_core, cpu_reason),
             "auto" | "webgpu" => {
-                let gpu = if fail_webgpu {
-                    Err("WebGPU initialisation failed (test hook)".to_string())
-                } else {
-                    webgpu_device().await
-                };
+                let gpu = webgpu_device().await;
                 let attempt = match gpu {
                     Err(e) => Err(format!("WebGPU unavailable: {e}")),
                     Ok(device) => match Core::from_weights(&weights, device) {
                         Err(e) => Err(format!("WebGPU failed: {}", headline(e))),
-                        Ok(gpu_core) => match parity_error(&gpu_core, &cpu_core, parity_offset).await {
+                        Ok(gpu_core) => match parity_error(&gpu_core, &cpu_core).await {
                             Err(e) => Err(format!("WebGPU failed the self-test: {}", headline(e))),
                             Ok(err) if err > PARITY_TOLERANCE => Err(format!(
                                 "WebGPU disagrees with the CPU on the self-test (max difference {err:.2e} > {PARITY_TOLERANCE:.0e})"
@@ -318,7 +313,7 @@ fn ink_option(options: &JsValue, default: Ink) -> Result<Ink, Error> {
     let ink = get(options, "ink");
     if let Some(name) = ink.as_string() {
         return Ink::from_name(&name)
-            .ok_or_else(|| Error::InvalidInput(format!("ink must be \"light\", \"dark\" or \"auto\", not {name:?}")));
+            .map_err(|_| Error::InvalidInput(format!("ink must be \"light\", \"dark\" or \"auto\", not {name:?}")));
     }
     if !ink.is_undefined() && !ink.is_null() {
         return Err(Error::InvalidInput("ink must be \"light\", \"dark\" or \"auto\"".into()));

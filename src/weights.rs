@@ -24,10 +24,10 @@ pub const EMBEDDED: &[u8] = include_bytes!("../weights/default.dsw");
 pub struct WeightsInfo {
     /// The recipe that produced the weights (e.g. `small`, `small-shift`, `deep-shift`).
     pub recipe: String,
-    /// `small` or `deep`.
-    pub architecture: String,
+    /// `small` or `deep` (a bad name fails [`decode`], naming the allowed ones).
+    pub architecture: Architecture,
     /// The FCN pooling to use with these weights: `none`, `max3` or `window`.
-    pub pooling: String,
+    pub pooling: Pooling,
     /// 11-class test accuracy measured by the trainer (10,000 MNIST test + 1,000 background).
     pub test_accuracy: f32,
     /// Downscale factors of the image pyramid the detector runs (1 = native size).
@@ -47,19 +47,6 @@ pub fn checksum(bytes: &[u8]) -> String {
 
 fn native_only() -> Vec<usize> {
     vec![1]
-}
-
-impl WeightsInfo {
-    /// The architecture named in the metadata.
-    pub fn architecture(&self) -> Result<Architecture> {
-        Architecture::from_name(&self.architecture)
-            .ok_or_else(|| Error::Weights(format!("unknown architecture {:?}", self.architecture)))
-    }
-
-    /// The pooling named in the metadata.
-    pub fn pooling(&self) -> Result<Pooling> {
-        Pooling::from_name(&self.pooling).ok_or_else(|| Error::Weights(format!("unknown pooling {:?}", self.pooling)))
-    }
 }
 
 /// Serialises a network and its metadata into the envelope.
@@ -101,8 +88,7 @@ pub fn read_info(bytes: &[u8]) -> Result<(WeightsInfo, &[u8])> {
 /// Decodes an envelope into a network on `device`, checking every tensor's shape.
 pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
     let (info, record) = read_info(bytes)?;
-    let architecture = info.architecture()?;
-    info.pooling()?;
+    let architecture = info.architecture;
     if info.pyramid.is_empty() || info.pyramid.iter().any(|&f| !(1..=8).contains(&f)) {
         return Err(Error::Weights(format!("bad pyramid {:?}", info.pyramid)));
     }

@@ -30,8 +30,8 @@ fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
         let net = Network::new(architecture, &device);
         let info = weights::WeightsInfo {
             recipe: "test".into(),
-            architecture: architecture.name().into(),
-            pooling: "none".into(),
+            architecture,
+            pooling: Pooling::None,
             test_accuracy: 0.0,
             pyramid: vec![1],
             checksum: None,

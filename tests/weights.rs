@@ -2,7 +2,7 @@
 
 use burn::module::Module;
 use burn::tensor::Device;
-use digitscope::network::{Architecture, Network};
+use digitscope::network::{Architecture, Network, Pooling};
 use digitscope::weights::{self, EMBEDDED, WeightsInfo};
 use digitscope::{Detector, Error};
 
@@ -10,8 +10,8 @@ use digitscope::{Detector, Error};
 fn embedded_weights_decode_into_the_current_architecture() {
     let detector = Detector::embedded(Device::flex()).expect("embedded weights decode");
     let info = detector.info();
-    assert_eq!(detector.network().architecture().name(), info.architecture);
-    assert_eq!(info.pooling().unwrap(), detector.pooling());
+    assert_eq!(detector.network().architecture(), info.architecture);
+    assert_eq!(info.pooling, detector.pooling());
     assert!(info.test_accuracy > 0.97, "embedded weights report {}", info.test_accuracy);
     let expected = Network::new(detector.network().architecture(), &Device::flex()).num_params();
     assert_eq!(detector.network().num_params(), expected);
@@ -23,8 +23,8 @@ fn weights_round_trip() {
     let net = Network::new(Architecture::Deep, &device);
     let info = WeightsInfo {
         recipe: "test".into(),
-        architecture: "deep".into(),
-        pooling: "max3".into(),
+        architecture: Architecture::Deep,
+        pooling: Pooling::Max3,
         test_accuracy: 0.5,
         pyramid: vec![1, 2],
         checksum: None,
@@ -101,11 +101,24 @@ fn corrupt_weights_are_a_clear_error() {
     assert!(!weights_error(&EMBEDDED[..EMBEDDED.len() - 1000]).is_empty());
     // Claim the other architecture: every tensor shape is checked.
     let (info, record) = weights::read_info(EMBEDDED).unwrap();
-    let other = if info.architecture == "small" { "deep" } else { "small" };
-    let meta = serde_json::to_vec(&WeightsInfo { architecture: other.into(), ..info }).unwrap();
+    let other = if info.architecture == Architecture::Small { Architecture::Deep } else { Architecture::Small };
+    let meta = serde_json::to_vec(&WeightsInfo { architecture: other, ..info.clone() }).unwrap();
     let mut swapped = b"DSCPWTS1".to_vec();
     swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     swapped.extend_from_slice(&meta);
     swapped.extend_from_slice(record);
     assert!(!weights_error(&swapped).is_empty());
+    // A name that is no architecture fails when the file loads, naming the allowed ones.
+    let mut meta = serde_json::to_value(&info).unwrap();
+    meta["architecture"] = "huge".into();
+    let meta = serde_json::to_vec(&meta).unwrap();
+    let mut swapped = b"DSCPWTS1".to_vec();
+    swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    swapped.extend_from_slice(&meta);
+    swapped.extend_from_slice(record);
+    assert!(
+        weights_error(&swapped).contains("unknown variant `huge`, expected `small` or `deep`"),
+        "{}",
+        weights_error(&swapped)
+    );
 }

@@ -56,6 +56,11 @@ export interface DetectorOptions {
    * not follow `new URL(…, import.meta.url)` (esbuild, Rollup): see "Bundlers" in the README.
    */
   baseUrl?: string | URL;
+  /**
+   * DetectorClient and <digit-detector> only: a module worker script of your own that imports
+   * the package's `src/worker.js` (after setting up what it needs), instead of that file itself.
+   */
+  workerUrl?: string | URL;
 }
 
 export interface DetectOptions {

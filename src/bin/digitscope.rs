@@ -14,7 +14,7 @@ use burn::tensor::Device;
 use digitscope::image::Ink;
 use digitscope::pngio::{read_png, write_png};
 use digitscope::render::render;
-use digitscope::{Detector, Pooling};
+use digitscope::{Detector, Named, Pooling};
 
 const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
        digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]";
@@ -44,12 +44,12 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
             "--invert" => args.ink = Ink::Dark,
             "--ink" => {
                 let v = value("--ink")?;
-                args.ink = Ink::from_name(&v).ok_or(format!("unknown ink {v:?} (auto, light, dark)"))?;
+                args.ink = Ink::from_name(&v)?;
             }
             "--weights" => args.weights = Some(value("--weights")?.into()),
             "--pooling" => {
                 let v = value("--pooling")?;
-                args.pooling = Some(Pooling::from_name(&v).ok_or(format!("unknown pooling {v:?}"))?);
+                args.pooling = Some(Pooling::from_name(&v)?);
             }
             "--cpu" => match value("--cpu")?.as_str() {
                 "direct" => args.burn = false,

@@ -195,15 +195,21 @@ describe('WebGPU path (SwiftShader adapter)', () => {
 
   test('a failing WebGPU initialisation falls back to the CPU with the reason', async () => {
     const { page } = await harnessPage(browser);
-    const { backend, result } = await page.evaluate(() => window.harness.detectPng({ backend: 'auto', testFailWebGpu: true }));
+    const { backend, result } = await page.evaluate(() => {
+      window.harness.installFault('request-device');
+      return window.harness.detectPng({ backend: 'auto' });
+    });
     assert.equal(backend.name, 'cpu');
-    assert.match(backend.reason, /WebGPU unavailable: WebGPU initialisation failed \(test hook\)/);
+    assert.match(backend.reason, /WebGPU unavailable: Unable to request a wgpu device: Error: requestDevice failed \(test fault\)/);
     assert.equal(result.detections.length, 7);
   });
 
   test('a parity mismatch falls back to the CPU with the reason', async () => {
     const { page } = await harnessPage(browser);
-    const { backend, result } = await page.evaluate(() => window.harness.detectPng({ backend: 'auto', testParityOffset: 0.5 }));
+    const { backend, result } = await page.evaluate(() => {
+      window.harness.installFault(null, { parityOffset: 0.5 });
+      return window.harness.detectPng({ backend: 'auto' });
+    });
     assert.equal(backend.name, 'cpu');
     assert.match(backend.reason, /WebGPU disagrees with the CPU on the self-test \(max difference 5\.\d+e-1/);
     assert.equal(result.backend, 'cpu');

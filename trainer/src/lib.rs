@@ -117,7 +117,8 @@ pub fn shift_bilinear(img: &[u8], dx: f32, dy: f32, out: &mut Vec<f32>) {
 }
 
 /// One training recipe of the notebook.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Recipe {
     /// Small net, 10 epochs, no augmentation; FCN without pooling.
     Small,
@@ -131,24 +132,14 @@ pub enum Recipe {
     Scenes,
 }
 
+/// Names: `small`, `small-shift`, `deep-shift`, `scenes` (also the weights file stems).
+impl digitscope::Named for Recipe {
+    const WHAT: &'static str = "recipe";
+}
+
 impl Recipe {
     /// All recipes, in dependency order.
     pub const ALL: [Recipe; 4] = [Recipe::Small, Recipe::SmallShift, Recipe::DeepShift, Recipe::Scenes];
-
-    /// Stable name (also the weights file stem).
-    pub fn name(self) -> &'static str {
-        match self {
-            Recipe::Small => "small",
-            Recipe::SmallShift => "small-shift",
-            Recipe::DeepShift => "deep-shift",
-            Recipe::Scenes => "scenes",
-        }
-    }
-
-    /// Parses [`Recipe::name`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|r| r.name() == name)
-    }
 
     /// The network trained.
     pub fn architecture(self) -> Architecture {

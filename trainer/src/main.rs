@@ -4,10 +4,17 @@
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
 //!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
+//! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max]
+//!                [--min-score S] [--decoding peaks|components] [--pooling P] [--fashion DIR]
+//! trainer scene-pngs -o DIR [--count N]          (the first scenes of every set, with truths)
 //! trainer composite -o OUT.png [--mnist DIR]
-//! trainer export-tf WEIGHTS.dsw -o OUT.json   (TensorFlow layouts, for the TF.js benchmark)
+//! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
+//! trainer export-sample -o OUT.bin [--count N]   (MNIST test digits for the website)
+//! trainer export-strokes INDEX... -o OUT.json    (pen strokes traced from MNIST test digits)
+//! trainer export-tf WEIGHTS.dsw -o OUT.json      (TensorFlow layouts, for the TF.js benchmark)
 //! ```
 
+use std::error::Error;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
@@ -16,11 +23,12 @@ use burn::tensor::Device;
 use digitscope::detect::{DecodeOptions, Decoding, decode};
 use digitscope::image::{Downscale, Ink};
 use digitscope::mnist;
+use digitscope::network::Architecture;
 use digitscope::network::Network;
 use digitscope::pngio::write_png;
 use digitscope::scene::{Outcome, assess, notebook_composite, score};
 use digitscope::weights::{self, WeightsInfo};
-use digitscope::{Detector, Pooling};
+use digitscope::{Detector, Named, Pooling};
 use digitscope_trainer::scenes::{SceneSet, Sources, scene};
 use digitscope_trainer::{
     DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense,
@@ -30,8 +38,8 @@ use serde::Serialize;
 #[derive(Serialize)]
 struct RecipeReport {
     recipe: String,
-    architecture: String,
-    pooling: String,
+    architecture: Architecture,
+    pooling: Pooling,
     parameters: usize,
     seed: u64,
     epochs: Vec<EpochReport>,
@@ -95,13 +103,7 @@ fn parse() -> Result<Args, String> {
             "-o" => args.output = Some(value()?.into()),
             "--seed" => args.seed = value()?.parse().map_err(|_| "--seed needs an integer")?,
             "--fashion" => args.fashion = value()?.into(),
-            "--decoding" => {
-                args.decoding = Some(match value()?.as_str() {
-                    "peaks" => Decoding::Peaks,
-                    "components" => Decoding::Components,
-                    other => return Err(format!("unknown decoding {other:?} (peaks, components)")),
-                });
-            }
+            "--decoding" => args.decoding = Some(Decoding::from_name(&value()?)?),
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
@@ -115,18 +117,15 @@ fn parse() -> Result<Args, String> {
             }
             "--downscale" => {
                 let v = value()?;
-                args.downscale =
-                    Some(Downscale::from_name(&v).ok_or(format!("unknown downscale {v:?} (box, gain, max)"))?);
+                args.downscale = Some(Downscale::from_name(&v)?);
             }
             "--sets" => {
                 let v = value()?;
-                let sets: Option<Vec<SceneSet>> = v.split(',').map(SceneSet::from_name).collect();
-                let names: Vec<&str> = SceneSet::ALL.iter().map(|s| s.name()).collect();
-                args.sets = sets.ok_or(format!("--sets takes scene sets from {}, not {v:?}", names.join(",")))?;
+                args.sets = v.split(',').map(SceneSet::from_name).collect::<Result<_, _>>()?;
             }
             "--pooling" => {
                 let v = value()?;
-                args.pooling = Some(Pooling::from_name(&v).ok_or(format!("unknown pooling {v:?}"))?);
+                args.pooling = Some(Pooling::from_name(&v)?);
             }
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             _ => args.positional.push(arg),
@@ -138,12 +137,12 @@ fn parse() -> Result<Args, String> {
 /// Digits of the notebook composite found (right digit, right place): with the notebook's reading
 /// (connected components of the native-size heatmap), and by the detector as it ships (peaks,
 /// over its pyramid).
-fn composite_found(detector: &Detector, mnist: &mnist::Split) -> Result<(usize, usize), String> {
+fn composite_found(detector: &Detector, mnist: &mnist::Split) -> Result<(usize, usize), Box<dyn Error>> {
     let (scene, truths) = notebook_composite(|i| mnist.image(i), |i| mnist.labels[i]);
-    let heatmap = detector.heatmap(&scene).map_err(|e| e.to_string())?;
+    let heatmap = detector.heatmap(&scene)?;
     let options = DecodeOptions { method: Decoding::Components, ..DecodeOptions::default() };
     let components = score(&decode(&heatmap, &options), &truths).true_positives;
-    let (_, detections) = detector.detect(&scene).map_err(|e| e.to_string())?;
+    let (_, detections) = detector.detect(&scene)?;
     Ok((components, score(&detections, &truths).true_positives))
 }
 
@@ -151,35 +150,32 @@ fn composite_found(detector: &Detector, mnist: &mnist::Split) -> Result<(usize, 
 const FASHION_DIR: &str = "data/fashion-mnist";
 
 /// Fashion-MNIST images of one split (`train` or `t10k`), if present.
-fn load_fashion(dir: &Path, split: &str) -> Result<Vec<u8>, String> {
+fn load_fashion(dir: &Path, split: &str) -> Result<Vec<u8>, Box<dyn Error>> {
     let path = dir.join(format!("{split}-images-idx3-ubyte"));
     let bytes = std::fs::read(&path).map_err(|e| format!("{}: {e} (run `make fashion`)", path.display()))?;
     Ok(mnist::parse_images(&bytes).map_err(|e| format!("{}: {e}", path.display()))?.1)
 }
 
-fn run_train(args: &Args) -> Result<(), String> {
-    let recipes: Vec<Recipe> = if args.recipe == "all" {
-        Recipe::ALL.to_vec()
-    } else {
-        vec![Recipe::from_name(&args.recipe).ok_or(format!("unknown recipe {:?}", args.recipe))?]
-    };
-    let data = mnist::load(&args.mnist).map_err(|e| e.to_string())?;
+fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
+    let recipes: Vec<Recipe> =
+        if args.recipe == "all" { Recipe::ALL.to_vec() } else { vec![Recipe::from_name(&args.recipe)?] };
+    let data = mnist::load(&args.mnist)?;
     let (train_set, test_set) = notebook_sets(&data, args.seed);
-    std::fs::create_dir_all(&args.out).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(&args.out)?;
     let mut reports = Vec::new();
     for recipe in recipes {
         let device = Device::flex().autodiff();
         device.seed(args.seed);
-        let start_from = |name: &str| -> Result<Network, String> {
+        let start_from = |name: &str| -> Result<Network, Box<dyn Error>> {
             let path = args.out.join(format!("{name}.dsw"));
             let bytes =
                 std::fs::read(&path).map_err(|e| format!("{}: {e} (train recipe {name} first)", path.display()))?;
-            Ok(weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0)
+            Ok(weights::decode(&bytes, &device)?.0)
         };
         let network = match (&args.from, recipe) {
             (Some(path), _) => {
                 let bytes = std::fs::read(path).map_err(|e| format!("{}: {e}", path.display()))?;
-                weights::decode(&bytes, &device).map_err(|e| e.to_string())?.0
+                weights::decode(&bytes, &device)?.0
             }
             (None, Recipe::SmallShift) => start_from("small")?,
             (None, Recipe::Scenes) => start_from("deep-shift")?,
@@ -232,18 +228,17 @@ fn run_train(args: &Args) -> Result<(), String> {
             let mut mined = Vec::new();
             for round in 1..=args.rounds {
                 let info = WeightsInfo {
-                    recipe: recipe.name().into(),
-                    architecture: recipe.architecture().name().into(),
-                    pooling: recipe.pooling().name().into(),
+                    recipe: recipe.name(),
+                    architecture: recipe.architecture(),
+                    pooling: recipe.pooling(),
                     test_accuracy: 0.0,
                     pyramid: vec![1, 2],
                     checksum: None,
                 };
-                let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
+                let bytes = weights::encode(burn::module::Module::valid(&network), &info)?;
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
                 let seed = args.seed.wrapping_add(1000 * round as u64);
-                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15)
-                    .map_err(|e| e.to_string())?;
+                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15)?;
                 let at_threshold: usize = found.by_level.iter().map(|(_, n)| n).sum();
                 eprintln!(
                     "  mining round {round}: {} crops from {} digit-free scenes; {:.3} false detections per scene at the threshold, by level {:?}",
@@ -267,17 +262,17 @@ fn run_train(args: &Args) -> Result<(), String> {
         };
         let train_seconds = start.elapsed().as_secs_f64();
         let info = WeightsInfo {
-            recipe: recipe.name().into(),
-            architecture: recipe.architecture().name().into(),
-            pooling: recipe.pooling().name().into(),
+            recipe: recipe.name(),
+            architecture: recipe.architecture(),
+            pooling: recipe.pooling(),
             test_accuracy: epochs.last().map_or(0.0, |e| e.test_accuracy),
             pyramid: if recipe == Recipe::Scenes { vec![1, 2] } else { vec![1] },
             checksum: None,
         };
-        let bytes = weights::encode(burn::module::Module::valid(&network), &info).map_err(|e| e.to_string())?;
+        let bytes = weights::encode(burn::module::Module::valid(&network), &info)?;
         let path = args.out.join(format!("{}.dsw", recipe.name()));
         std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;
-        let detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+        let detector = Detector::from_weights(&bytes, Device::flex())?;
         let found = composite_found(&detector, &data.test)?;
         eprintln!(
             "  wrote {} — notebook composite: {}/7 digits found by components, {}/7 by the detector",
@@ -287,8 +282,8 @@ fn run_train(args: &Args) -> Result<(), String> {
         );
         reports.push(RecipeReport {
             recipe: info.recipe.clone(),
-            architecture: info.architecture.clone(),
-            pooling: info.pooling.clone(),
+            architecture: info.architecture,
+            pooling: info.pooling,
             parameters,
             seed: args.seed,
             test_accuracy: info.test_accuracy,
@@ -299,7 +294,7 @@ fn run_train(args: &Args) -> Result<(), String> {
         });
     }
     let path = args.out.join(format!("report-{}.json", args.recipe));
-    let json = serde_json::to_string_pretty(&reports).map_err(|e| e.to_string())?;
+    let json = serde_json::to_string_pretty(&reports)?;
     std::fs::write(&path, json + "\n").map_err(|e| format!("{}: {e}", path.display()))?;
     eprintln!("report: {}", path.display());
     Ok(())
@@ -312,15 +307,15 @@ fn eval_set(test: &mnist::Split) -> digitscope_trainer::Dataset {
     notebook_sets(&data, 42).1
 }
 
-fn run_eval(args: &Args) -> Result<(), String> {
+fn run_eval(args: &Args) -> Result<(), Box<dyn Error>> {
     if args.positional.is_empty() {
         return Err("eval needs at least one WEIGHTS.dsw".into());
     }
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist)?;
     let test_set = eval_set(&test);
     for file in &args.positional {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-        let mut detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
+        let mut detector = Detector::from_weights(&bytes, Device::flex())?;
         if let Some(p) = args.pooling {
             detector = detector.with_pooling(p);
         }
@@ -339,11 +334,11 @@ fn run_eval(args: &Args) -> Result<(), String> {
 }
 
 /// Scores weights files on the project's scene sets: one table row per (weights, set).
-fn run_scenes(args: &Args) -> Result<(), String> {
+fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
     if args.positional.is_empty() {
         return Err("scenes needs at least one WEIGHTS.dsw".into());
     }
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist)?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
     let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
     let sets: Vec<(SceneSet, Vec<_>)> =
@@ -356,9 +351,7 @@ fn run_scenes(args: &Args) -> Result<(), String> {
     for file in &args.positional {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
         // The direct kernels, as the CLI and the browser run it (within 1e-5 of burn-flex; faster).
-        let mut detector = Detector::from_weights(&bytes, Device::flex())
-            .and_then(Detector::with_direct_kernels)
-            .map_err(|e| e.to_string())?;
+        let mut detector = Detector::from_weights(&bytes, Device::flex()).and_then(Detector::with_direct_kernels)?;
         if let Some(p) = args.pooling {
             detector = detector.with_pooling(p);
         }
@@ -389,7 +382,7 @@ fn run_scenes(args: &Args) -> Result<(), String> {
             for s in scenes {
                 // As a user's upload: the ink's direction decided from the image.
                 let image = s.image.clone().with_ink(Ink::Auto);
-                let (_, detections) = detector.detect(&image).map_err(|e| e.to_string())?;
+                let (_, detections) = detector.detect(&image)?;
                 let (score, outcomes) = assess(&detections, &s.truths);
                 total.add(score);
                 for (t, outcome) in s.truths.iter().zip(&outcomes) {
@@ -453,17 +446,17 @@ fn run_scenes(args: &Args) -> Result<(), String> {
 }
 
 /// Writes the first scenes of every set as PNGs into `-o DIR` (to look at).
-fn run_scene_pngs(args: &Args) -> Result<(), String> {
+fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("scene-pngs needs -o DIR")?;
-    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    std::fs::create_dir_all(out)?;
+    let test = mnist::load_test(&args.mnist)?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
     let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
     for set in SceneSet::ALL {
         for i in 0..args.count.min(20) {
             let s = scene(set, &sources, 2026, i);
             let path = out.join(format!("{}-{i}.png", set.name()));
-            write_png(&path, s.image.width, s.image.height, &s.image.to_gray8()).map_err(|e| e.to_string())?;
+            write_png(&path, s.image.width, s.image.height, &s.image.to_gray8())?;
             let truths: Vec<String> =
                 s.truths.iter().map(|t| format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)).collect();
             println!("{}-{i}: {}", set.name(), truths.join("; "));
@@ -474,7 +467,7 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
         let (px, labels, weights) = digitscope_trainer::scenes::training_crop(&sources, &mut rng);
         let image = digitscope::GrayImage { width: 64, height: 64, pixels: px };
         let path = out.join(format!("crop-{i}.png"));
-        write_png(&path, 64, 64, &image.to_gray8()).map_err(|e| e.to_string())?;
+        write_png(&path, 64, 64, &image.to_gray8())?;
         let grid: Vec<String> = labels
             .chunks(8)
             .zip(weights.chunks(8))
@@ -500,43 +493,42 @@ fn run_scene_pngs(args: &Args) -> Result<(), String> {
 
 /// Writes the first `--count` MNIST test digits for the website: u32 LE count, the labels, then
 /// the 28×28 images.
-fn run_export_sample(args: &Args) -> Result<(), String> {
+fn run_export_sample(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("export-sample needs -o FILE")?;
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist)?;
     let n = args.count.min(test.len());
     let mut bytes = (n as u32).to_le_bytes().to_vec();
     bytes.extend_from_slice(&test.labels[..n]);
     bytes.extend_from_slice(&test.images[..n * 784]);
-    std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))
+    Ok(std::fs::write(out, bytes).map_err(|e| format!("{}: {e}", out.display()))?)
 }
 
 /// Writes pen strokes traced from MNIST test digits (given as positional test indices) as JSON:
 /// `[{"index": i, "digit": d, "strokes": [[[x, y], ...], ...]}]`, coordinates in the 28×28 grid.
-fn run_export_strokes(args: &Args) -> Result<(), String> {
+fn run_export_strokes(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("export-strokes needs -o FILE")?;
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist)?;
     let mut list = Vec::new();
     for index in &args.positional {
         let i: usize = index.parse().map_err(|_| format!("not a test index: {index}"))?;
         if i >= test.len() {
-            return Err(format!("test index {i} out of range"));
+            return Err(format!("test index {i} out of range").into());
         }
         let strokes = digitscope_trainer::scenes::strokes(test.image(i));
         list.push(serde_json::json!({ "index": i, "digit": test.labels[i], "strokes": strokes }));
     }
-    std::fs::write(out, serde_json::to_string(&list).map_err(|e| e.to_string())? + "\n")
-        .map_err(|e| format!("{}: {e}", out.display()))
+    Ok(std::fs::write(out, serde_json::to_string(&list)? + "\n").map_err(|e| format!("{}: {e}", out.display()))?)
 }
 
 /// Writes a weights file's parameters in TensorFlow's layouts, as JSON, for the TF.js side of
 /// the browser benchmark: convolution kernels `[3, 3, in, out]` (HWIO), dense kernels
 /// `[in, out]`, flattened row-major, with biases, strides, the architecture and the pooling.
-fn run_export_tf(args: &Args) -> Result<(), String> {
+fn run_export_tf(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("export-tf needs -o FILE.json")?;
     let [file] = args.positional.as_slice() else { return Err("export-tf needs one WEIGHTS.dsw".into()) };
     let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    let detector = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
-    let p = detector.network().parameters().map_err(|e| e.to_string())?;
+    let detector = Detector::from_weights(&bytes, Device::flex())?;
+    let p = detector.network().parameters()?;
     let convs: Vec<_> = p
         .convs
         .iter()
@@ -562,29 +554,28 @@ fn run_export_tf(args: &Args) -> Result<(), String> {
         "dense": dense(&p.dense),
         "output": dense(&p.output),
     });
-    std::fs::write(out, json.to_string() + "\n").map_err(|e| format!("{}: {e}", out.display()))
+    Ok(std::fs::write(out, json.to_string() + "\n").map_err(|e| format!("{}: {e}", out.display()))?)
 }
 
 /// Rewrites a weights file with f16 tensors (half the bytes; see `weights::encode_half`) and
 /// reports what that does to it: the 11-class test accuracy of both, and the largest heatmap
 /// difference between them on the notebook's composite.
-fn run_half(args: &Args) -> Result<(), String> {
+fn run_half(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("half needs -o OUT.dsw")?;
     let [file] = args.positional.as_slice() else { return Err("half needs one WEIGHTS.dsw".into()) };
     let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-    let full = Detector::from_weights(&bytes, Device::flex()).map_err(|e| e.to_string())?;
-    let half_bytes = weights::encode_half(full.network().clone(), full.info()).map_err(|e| e.to_string())?;
-    let half = Detector::from_weights(&half_bytes, Device::flex()).map_err(|e| e.to_string())?;
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let full = Detector::from_weights(&bytes, Device::flex())?;
+    let half_bytes = weights::encode_half(full.network().clone(), full.info())?;
+    let half = Detector::from_weights(&half_bytes, Device::flex())?;
+    let test = mnist::load_test(&args.mnist)?;
     let test_set = eval_set(&test);
     let device = Device::flex();
     let (acc_full, _) = evaluate(full.network(), &test_set, &device);
     let (acc_half, _) = evaluate(half.network(), &test_set, &device);
     let (scene, _) = notebook_composite(|i| test.image(i), |i| test.labels[i]);
-    let (a, b) = (full.heatmap(&scene).map_err(|e| e.to_string())?, half.heatmap(&scene).map_err(|e| e.to_string())?);
+    let (a, b) = (full.heatmap(&scene)?, half.heatmap(&scene)?);
     let diff = a.probs.iter().zip(&b.probs).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-    let (found_full, found_half) =
-        (full.detect(&scene).map_err(|e| e.to_string())?.1, half.detect(&scene).map_err(|e| e.to_string())?.1);
+    let (found_full, found_half) = (full.detect(&scene)?.1, half.detect(&scene)?.1);
     let labels = |d: &[digitscope::Detection]| d.iter().map(|d| d.digit.to_string()).collect::<String>();
     println!(
         "{file}: {} bytes, test accuracy {:.2} %, composite {}",
@@ -600,18 +591,18 @@ fn run_half(args: &Args) -> Result<(), String> {
         labels(&found_half)
     );
     println!("largest heatmap difference on the composite: {diff:.2e}");
-    std::fs::write(out, half_bytes).map_err(|e| format!("{}: {e}", out.display()))
+    Ok(std::fs::write(out, half_bytes).map_err(|e| format!("{}: {e}", out.display()))?)
 }
 
-fn run_composite(args: &Args) -> Result<(), String> {
+fn run_composite(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("composite needs -o OUT.png")?;
-    let test = mnist::load_test(&args.mnist).map_err(|e| e.to_string())?;
+    let test = mnist::load_test(&args.mnist)?;
     let (scene, _) = notebook_composite(|i| test.image(i), |i| test.labels[i]);
-    write_png(Path::new(out), scene.width, scene.height, &scene.to_gray8()).map_err(|e| e.to_string())
+    Ok(write_png(Path::new(out), scene.width, scene.height, &scene.to_gray8())?)
 }
 
 fn main() -> ExitCode {
-    let result = parse().and_then(|args| match args.command.as_str() {
+    let result = parse().map_err(Box::<dyn Error>::from).and_then(|args| match args.command.as_str() {
         "train" => run_train(&args),
         "eval" => run_eval(&args),
         "composite" => run_composite(&args),
@@ -621,7 +612,10 @@ fn main() -> ExitCode {
         "export-strokes" => run_export_strokes(&args),
         "export-tf" => run_export_tf(&args),
         "half" => run_half(&args),
-        other => Err(format!("unknown command {other:?} (train, eval, composite)")),
+        other => Err(format!(
+            "unknown command {other:?} (train, eval, scenes, scene-pngs, composite, half, export-sample, export-strokes, export-tf)"
+        )
+        .into()),
     });
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -453,7 +453,8 @@ pub struct Scene {
 }
 
 /// The evaluation sets.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum SceneSet {
     /// 128×128, 5–7 digits at native size, no overlap.
     SeedLike,
@@ -490,25 +491,11 @@ impl SceneSet {
         SceneSet::Clutter,
         SceneSet::Paper,
     ];
+}
 
-    /// Stable name.
-    pub fn name(self) -> &'static str {
-        match self {
-            SceneSet::SeedLike => "seed-like",
-            SceneSet::MultiScale => "multi-scale",
-            SceneSet::Negatives => "negatives",
-            SceneSet::Drawn => "drawn",
-            SceneSet::Pad => "pad",
-            SceneSet::Hands => "hands",
-            SceneSet::Clutter => "clutter",
-            SceneSet::Paper => "paper",
-        }
-    }
-
-    /// Parses [`SceneSet::name`].
-    pub fn from_name(name: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|s| s.name() == name)
-    }
+/// Names: `seed-like`, `multi-scale`, `negatives`, `drawn`, `pad`, `hands`, `clutter`, `paper`.
+impl digitscope::Named for SceneSet {
+    const WHAT: &'static str = "scene set";
 }
 
 /// Sources of ink: digits, and (optionally) Fashion-MNIST items for clutter.

@@ -15,18 +15,25 @@ export class DetectorClient {
   /**
    * Starts the worker and creates the wasm detector in it. `options.baseUrl`: where the package's
    * folder is served (for bundlers that do not follow `new URL('./worker.js', import.meta.url)`;
-   * see the package README); the other options go to `createDetector`.
+   * see the package README); `options.workerUrl`: a worker script of one's own that imports the
+   * package's `src/worker.js`; the other options go to `createDetector`.
    */
   constructor(options = {}) {
     const base = options.baseUrl ? packageUrl(options.baseUrl) : null;
     // The literal `new Worker(new URL('./worker.js', import.meta.url))` is what Vite, webpack and
     // Rollup recognise and bundle; with a base URL the package's own worker file is used as is.
-    this.worker = base
-      ? new Worker(new URL('src/worker.js', base), { type: 'module' })
-      : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
+    // `options.workerUrl`: a worker script of one's own, which imports the package's
+    // src/worker.js (after setting up what it needs).
+    this.worker = options.workerUrl
+      ? new Worker(options.workerUrl, { type: 'module' })
+      : base
+        ? new Worker(new URL('src/worker.js', base), { type: 'module' })
+        : new Worker(new URL('./worker.js', import.meta.url), { type: 'module' });
     // For error messages only: where an unbundled worker is asked for. (Not written as
     // `new URL('./worker.js', import.meta.url)`: bundlers would take that for another asset.)
-    this.workerUrl = new URL(base ? 'src/worker.js' : './worker.js', base ?? HERE).href;
+    this.workerUrl = options.workerUrl
+      ? new URL(options.workerUrl, globalThis.location?.href).href
+      : new URL(base ? 'src/worker.js' : './worker.js', base ?? HERE).href;
     this.pending = new Map();
     this.nextId = 1;
     this.backend = null;
@@ -49,7 +56,7 @@ export class DetectorClient {
       loadFailure('the detector worker', this.workerUrl, 'javascript', event.message).then((error) => this.fail(error));
     };
     this.worker.onmessageerror = () => this.fail(new Error('the detector worker sent a message that could not be read'));
-    const { baseUrl, ...rest } = options;
+    const { baseUrl, workerUrl, ...rest } = options;
     this.ready = this.request({ type: 'create', options: { ...rest, baseUrl: base?.href } }).then(({ backend, modules }) => {
       this.modules = modules ?? [];
       return (this.backend = backend);

@@ -92,8 +92,7 @@ async function cpuModule(options) {
 }
 
 /** Whether this browser offers a WebGPU adapter at all. */
-async function hasWebGpuAdapter(options) {
-  if (options.testFault === 'no-adapter') return false;
+async function hasWebGpuAdapter() {
   try {
     return Boolean(navigator.gpu && (await navigator.gpu.requestAdapter()));
   } catch {
@@ -117,8 +116,7 @@ async function createCpuDetector(options, reason = 'CPU requested') {
 export async function createDetector(options = {}) {
   const backend = options.backend ?? 'auto';
   if (backend === 'cpu') return createCpuDetector(options);
-  injectTestFault(options.testFault);
-  if (!options.testFailWebGpu && !(await hasWebGpuAdapter(options))) {
+  if (!(await hasWebGpuAdapter())) {
     if (backend === 'webgpu') throw new Error('WebGPU unavailable: this browser offers no WebGPU adapter');
     return createCpuDetector(options, 'WebGPU unavailable: this browser offers no WebGPU adapter');
   }
@@ -129,30 +127,4 @@ export async function createDetector(options = {}) {
     if (backend === 'webgpu') throw e;
     return createCpuDetector(options, `WebGPU failed: ${e?.message ?? e}`);
   }
-}
-
-// Fault injection for the browser tests (the site never sets these options). `testFault`:
-//   'no-adapter'      the browser is treated as offering no WebGPU adapter;
-//   'request-device'  GPUAdapter.requestDevice rejects, as on a driver that refuses a device;
-//   'lose-device'     devices are recorded so that loseGpuDevicesForTest() can destroy them
-//                     mid-session (GPUDevice.destroy(), as when the GPU process is lost).
-const testDevices = [];
-let injectedFault = null;
-
-function injectTestFault(fault) {
-  if (!fault || injectedFault || typeof GPUAdapter === 'undefined') return;
-  injectedFault = fault;
-  const requestDevice = GPUAdapter.prototype.requestDevice;
-  GPUAdapter.prototype.requestDevice = async function (...args) {
-    if (fault === 'request-device') throw new Error('requestDevice failed (test fault)');
-    const device = await requestDevice.apply(this, args);
-    testDevices.push(device);
-    return device;
-  };
-}
-
-/** Destroys every GPU device created since `testFault: 'lose-device'`; returns how many. */
-export function loseGpuDevicesForTest() {
-  for (const device of testDevices) device.destroy();
-  return testDevices.length;
 }

@@ -1,8 +1,7 @@
 // The module Web Worker that owns the wasm Detector: the page stays responsive while it runs.
-// Protocol: { id, type: 'create', options } → { id, backend }
+// Protocol: { id, type: 'create', options } → { id, backend, modules } (the wasm files loaded)
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
-//           { id, type: 'test-lose-device' } → { id, lost } (browser tests: see load.js)
-import { createDetector, loadedModules, loseGpuDevicesForTest } from './load.js';
+import { createDetector, loadedModules } from './load.js';
 
 let detector = null;
 let ready = null;
@@ -23,8 +22,6 @@ self.onmessage = async ({ data }) => {
       await ready;
       const result = await detector.detect(data.pixels, data.width, data.height, data.options ?? {});
       self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
-    } else if (type === 'test-lose-device') {
-      self.postMessage({ id, lost: loseGpuDevicesForTest() });
     } else {
       throw new Error(`unknown request ${type}`);
     }

@@ -1,6 +1,6 @@
 // A <digit-detector> for the fault tests: the query string picks the backend and an injected
-// fault (?backend=auto&fault=lose-device&parity=0.5), applied through the element's
-// detectorOptions before it starts. No inline script: the page runs under the strict CSP.
+// fault (?backend=auto&fault=lose-device&parity=0.5), run by the test worker (fault-worker.js)
+// that the element's detectorOptions name before it starts. No inline script: the page runs under the strict CSP.
 import '/src/index.js';
 
 const query = new URLSearchParams(location.search);
@@ -9,10 +9,10 @@ el.setAttribute('width', query.get('size') ?? '224');
 el.setAttribute('height', query.get('size') ?? '224');
 el.setAttribute('backend', query.get('backend') ?? 'auto');
 el.setAttribute('storage-key', 'digitscope-fault-test');
-const options = {};
-if (query.has('fault')) options.testFault = query.get('fault');
-if (query.has('parity')) options.testParityOffset = Number(query.get('parity'));
-el.detectorOptions = options;
+// Faults run in a test build of the worker (fault-worker.js), never in the package.
+const faults = new URLSearchParams();
+for (const key of ['fault', 'parity']) if (query.has(key)) faults.set(key, query.get(key));
+el.detectorOptions = faults.size ? { workerUrl: `/fault-worker.js?${faults}` } : {};
 document.body.append(el);
 window.backendChanges = [];
 el.addEventListener('backendchange', (e) => window.backendChanges.push(e.detail));

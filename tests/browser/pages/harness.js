@@ -2,6 +2,7 @@
 // where an adapter exists) and exposes helpers to the browser tests. No inline script: the pages
 // are served under a strict Content-Security-Policy.
 import { createDetector } from '/src/load.js';
+import { installFault } from './faults.js';
 
 /** RGBA pixels of a PNG, through a canvas, as a user's page would get them. */
 async function pixelsOf(url) {
@@ -23,7 +24,7 @@ async function detectPng(options, url = '/samples/notebook-composite.png') {
   };
 }
 
-window.harness = { createDetector, pixelsOf, detectPng };
+window.harness = { createDetector, pixelsOf, detectPng, installFault };
 
 /** The soak test's state: one detector and one image, kept across calls. */
 const soak = {};
