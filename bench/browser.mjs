@@ -11,7 +11,7 @@
 // and at 512² and 280², the time to the first
 // heatmap after a cold page load, and the shipped size per part. Writes out/bench/browser.json.
 // Usage: node bench/browser.mjs [runs]   (needs `make wasm` and out/bench/small-tf.json)
-import { copyFileSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { packageMounts, serve } from '../tests/browser/server.mjs';
@@ -163,14 +163,13 @@ firstHeatmap.sort((a, b) => a - b);
 
 // 5. Shipped size per part (gzip -9 of each file; a browser downloads one CPU module).
 const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
+// The modules from the one list (wasm-modules.tsv).
+const modules = readFileSync(`${ROOT}wasm-modules.tsv`, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
 const sizes = {
-  'pkg-relaxed (CPU, relaxed SIMD: default in Chromium) wasm': gz(`${ROOT}www/pkg-relaxed/digitscope-relaxed_bg.wasm`),
-  'pkg-simd (CPU, SIMD: default without relaxed SIMD) wasm': gz(`${ROOT}www/pkg-simd/digitscope-simd_bg.wasm`),
-  'pkg-ndarray (CPU, SIMD, with burn-ndarray: only for cpu: "ndarray") wasm': gz(`${ROOT}www/pkg-ndarray/digitscope-ndarray_bg.wasm`),
-  'pkg-webgpu (WebGPU) wasm': gz(`${ROOT}www/pkg-webgpu/digitscope-webgpu_bg.wasm`),
+  ...Object.fromEntries(modules.map(([name, , , what]) => [`${name} wasm (${what})`, gz(`${ROOT}www/${name}/digitscope-${name.slice(4)}_bg.wasm`)])),
   'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope-simd.js`),
   'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),
-  'element, worker and loader (www/src/*.js)': ['digit-detector.js', 'client.js', 'worker.js', 'load.js', 'colors.js', 'index.js'].reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
+  'element, worker and loader (www/src/*.js)': readdirSync(`${ROOT}www/src`).filter((f) => f.endsWith('.js') && f !== 'samples.js').reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
 };
 const report = { runs: RUNS, warmup: WARMUP, tfjsWasm, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
 writeFileSync(`${OUT}/browser.json`, `${JSON.stringify(report, null, 2)}\n`);

@@ -2,7 +2,7 @@
 // on a phone (docs/phone.png, 390×844) and the element on a white page (docs/white-page.png).
 // Usage: node scripts/screenshot.mjs   (needs the wasm modules: `make wasm`)
 import { fileURLToPath } from 'node:url';
-import { serve } from '../tests/browser/server.mjs';
+import { packageMounts, serve } from '../tests/browser/server.mjs';
 import { launch } from '../tests/browser/chromium.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
@@ -37,7 +37,7 @@ console.log('docs/phone.png');
 
 // The element alone on a plain white page (the test pages' element.html, nothing styled).
 const white = await browser.newPage({ viewport: { width: 480, height: 460 } });
-const pages = await serve({ '/': `${ROOT}tests/browser/pages`, '/src/': `${ROOT}www/src`, '/pkg-relaxed/': `${ROOT}www/pkg-relaxed`, '/pkg-simd/': `${ROOT}www/pkg-simd` });
+const pages = await serve(packageMounts(ROOT));
 await white.goto(`${pages.url}/element.html?backend=cpu&size=280`);
 await white.waitForFunction(() => document.querySelector('digit-detector')?.result);
 const box = await white.locator('digit-detector canvas.ink').boundingBox();

@@ -124,6 +124,22 @@ impl crate::Named for Ink {
     const WHAT: &'static str = "ink";
 }
 
+impl Ink {
+    /// The ink a call asks for (the wasm boundary's options): `ink` when given (`Some(None)`:
+    /// given, but not a string), else `invert` (`true` = dark), else `default`.
+    pub fn from_options(ink: Option<Option<String>>, invert: Option<bool>, default: Ink) -> Result<Ink> {
+        const MUST: &str = "ink must be \"light\", \"dark\" or \"auto\"";
+        match (ink, invert) {
+            (Some(Some(name)), _) => {
+                crate::Named::from_name(&name).map_err(|_| Error::InvalidInput(format!("{MUST}, not {name:?}")))
+            }
+            (Some(None), _) => Err(Error::InvalidInput(MUST.into())),
+            (None, Some(invert)) => Ok(if invert { Ink::Dark } else { Ink::Light }),
+            (None, None) => Ok(default),
+        }
+    }
+}
+
 /// The value of rank `rank(n)` (1-based) among `n` values in [0, 1] (to 1/256, from a
 /// histogram); `None` for no values.
 fn ranked(values: impl Iterator<Item = f32>, rank: impl Fn(usize) -> usize) -> Option<f32> {
@@ -149,6 +165,15 @@ fn median(values: impl Iterator<Item = f32>) -> Option<f32> {
 /// The `q`-quantile (0–1) of values in [0, 1]; 0 for no values.
 fn quantile(values: impl Iterator<Item = f32>, q: f32) -> f32 {
     ranked(values, |n| (q * n as f32).ceil().max(1.0) as usize).unwrap_or(0.0)
+}
+
+/// A caller's pixels, as they cross the wasm boundary.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Pixels {
+    /// RGBA (4 bytes a pixel) or gray (1 byte a pixel), 8-bit.
+    Bytes(Vec<u8>),
+    /// Intensities in [0, 1], one a pixel.
+    Floats(Vec<f32>),
 }
 
 /// How the pyramid's coarser levels are made from the image.
@@ -205,6 +230,17 @@ impl GrayImage {
             })
             .collect();
         Ok(Self { width, height, pixels })
+    }
+
+    /// The wasm boundary's conversion of a caller's image: JS numbers for the size (checked by
+    /// [`dimensions`]), RGBA or gray bytes (told apart by their length) or float intensities,
+    /// with `ink`.
+    pub fn from_pixels(width: f64, height: f64, pixels: Pixels, ink: Ink) -> Result<Self> {
+        let (w, h) = dimensions(width, height)?;
+        match pixels {
+            Pixels::Bytes(bytes) => Self::from_bytes(w, h, &bytes, PixelFormat::from_len(bytes.len(), w, h)?, ink),
+            Pixels::Floats(values) => Ok(Self::from_f32(w, h, values)?.with_ink(ink)),
+        }
     }
 
     /// Wraps float intensities, rejecting NaN and infinities.
@@ -384,6 +420,18 @@ mod tests {
         (0..w * h)
             .map(|i| if (10..14).contains(&(i / w)) && (5..w - 5).contains(&(i % w)) { ink } else { page })
             .collect()
+    }
+
+    #[test]
+    fn the_ink_option_wins_over_invert_and_bad_ones_say_what_is_allowed() {
+        let name = |n: &str| Some(Some(n.to_string()));
+        assert_eq!(Ink::from_options(name("dark"), Some(false), Ink::Auto).unwrap(), Ink::Dark);
+        assert_eq!(Ink::from_options(None, Some(true), Ink::Auto).unwrap(), Ink::Dark);
+        assert_eq!(Ink::from_options(None, Some(false), Ink::Auto).unwrap(), Ink::Light);
+        assert_eq!(Ink::from_options(None, None, Ink::Auto).unwrap(), Ink::Auto);
+        let bad = Ink::from_options(name("sideways"), None, Ink::Auto).unwrap_err().to_string();
+        assert_eq!(bad, "invalid input: ink must be \"light\", \"dark\" or \"auto\", not \"sideways\"");
+        assert!(Ink::from_options(Some(None), None, Ink::Auto).is_err(), "an ink that is not a string");
     }
 
     #[test]

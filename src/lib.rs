@@ -9,6 +9,7 @@
 //! the heatmap and its geometry ([`heatmap`]) and the decoding ([`detect`]); the CLI, the trainer
 //! and the WebAssembly module all use it.
 
+pub mod backend;
 pub mod detect;
 pub mod detector;
 pub mod direct;
@@ -31,6 +32,6 @@ pub use detect::{DecodeOptions, Detection};
 pub use detector::Detector;
 pub use error::{Error, Result};
 pub use heatmap::Heatmap;
-pub use image::{GrayImage, PixelFormat};
+pub use image::{GrayImage, PixelFormat, Pixels};
 pub use names::Named;
 pub use network::{Architecture, Network, Pooling};

@@ -38,7 +38,12 @@ export interface BackendState {
   simd: boolean;
   /** Whether its direct kernels use wasm relaxed SIMD (fused multiply-add). */
   relaxedSimd: boolean;
+  /** Why the CPU runs, in full (null on WebGPU). */
   reason: string | null;
+  /** Why the CPU runs, as a kind. */
+  reasonKind: 'requested' | 'unavailable' | 'failed' | 'self-test-failed' | 'disagrees' | 'failed-during-detection' | null;
+  /** Why the CPU runs, in a few words (for a status line). */
+  reasonSummary: string | null;
   parityError: number | null;
 }
 

@@ -22,6 +22,7 @@ const ASSETS = [
   'src/samples.js',
   'src/index.js',
   'src/load.js',
+  'src/modules.js',
   'samples/mnist-test-sample.bin',
 ];
 

@@ -2,7 +2,7 @@
 //! height, a byte or float buffer of any length, any ink), then what the detector does to what
 //! passes: the page flattened and the pyramid's levels in each downscale mode.
 #![no_main]
-use digitscope::image::{Downscale, GrayImage, Ink, PixelFormat, dimensions};
+use digitscope::image::{Downscale, GrayImage, Ink, Pixels, dimensions};
 use libfuzzer_sys::fuzz_target;
 
 fn f64_at(data: &[u8], at: usize) -> f64 {
@@ -20,16 +20,17 @@ fuzz_target!(|data: &[u8]| {
     } else {
         (f64_at(data, 0), f64_at(data, 8))
     };
-    let Ok((w, h)) = dimensions(width, height) else { return };
-    assert!(w >= 1 && h >= 1 && w * h <= digitscope::image::MAX_PIXELS);
-    let image = if mode & 4 == 0 {
-        let Ok(format) = PixelFormat::from_len(rest.len(), w, h) else { return };
-        GrayImage::from_bytes(w, h, rest, format, [Ink::Light, Ink::Dark, Ink::Auto][(mode as usize >> 3) % 3])
+    // The wasm boundary's own conversion (what `detect` runs on a caller's pixels).
+    let ink = [Ink::Light, Ink::Dark, Ink::Auto][(mode as usize >> 3) % 3];
+    let pixels = if mode & 4 == 0 {
+        Pixels::Bytes(rest.to_vec())
     } else {
-        let values = rest.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect();
-        GrayImage::from_f32(w, h, values)
+        Pixels::Floats(rest.chunks_exact(4).map(|c| f32::from_le_bytes(c.try_into().unwrap())).collect())
     };
+    let image = GrayImage::from_pixels(width, height, pixels, ink);
     let Ok(image) = image else { return };
+    let (w, h) = (image.width, image.height);
+    assert!(dimensions(width, height) == Ok((w, h)) && w * h <= digitscope::image::MAX_PIXELS);
     assert!(image.pixels.iter().all(|v| v.is_finite()));
     let half = image.downscaled(2);
     assert_eq!((half.width, half.height), (w.div_ceil(2), h.div_ceil(2)));

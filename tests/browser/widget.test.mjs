@@ -243,6 +243,10 @@ describe('the npm package', () => {
     const tarball = execFileSync('npm', ['pack', '--silent', '--pack-destination', work], { cwd: `${ROOT}www` }).toString().trim().split('\n').at(-1);
     writeFileSync(join(work, 'package.json'), JSON.stringify({ name: 'consumer', private: true, type: 'module' }));
     execFileSync('npm', ['install', '--no-audit', '--no-fund', '--offline', join(work, tarball)], { cwd: work, stdio: 'pipe' });
+    // No test hook ships: fault injection lives in the tests' own pages.
+    const shipped = join(work, 'node_modules/digitscope/src');
+    const hooks = readdirSync(shipped).filter((f) => /test(Fault|FailWebGpu|ParityOffset)|test-lose-device|loseGpuDevices/.test(readFileSync(join(shipped, f), 'utf8')));
+    assert.deepEqual(hooks, [], 'test hooks in the package');
     writeFileSync(join(work, 'index.html'), `<!doctype html><html><head><meta charset="utf-8"><link rel="icon" href="data:,">
 <script type="importmap">{"imports": {"digitscope": "./node_modules/digitscope/src/index.js"}}</script>
 </head><body><digit-detector width="160" height="160"></digit-detector><script type="module" src="main.js"></script></body></html>`);

@@ -220,13 +220,13 @@ export class DigitDetector extends HTMLElement {
     for (const w of done) error ? w.reject(error) : w.resolve(result);
   }
 
-  /** "WebGPU", or "CPU (direct) — <why>" with the reason's headline (the full text goes in a tooltip). */
+  /** "WebGPU", or "CPU (direct) — <why>" with the reason's summary (the full text goes in a tooltip). */
   describeBackend() {
     const b = this.client?.backend;
     if (!b) return '';
     this.status.title = b.reason ?? '';
     if (b.name === 'webgpu') return 'WebGPU';
-    return b.reason ? `CPU (${b.cpu}) — ${b.reason.split(':')[0]}` : `CPU (${b.cpu})`;
+    return b.reasonSummary ? `CPU (${b.cpu}) — ${b.reasonSummary}` : `CPU (${b.cpu})`;
   }
 
   resize() {

@@ -5,6 +5,7 @@
 // and target features compiled in (see the README for sizes and speeds).
 
 import { loadFailure, packageUrl } from './errors.js';
+import { MODULES } from './modules.js';
 
 const HERE = import.meta.url;
 const cpuModules = new Map();
@@ -17,12 +18,13 @@ export function loadedModules() {
 }
 
 /**
- * Imports one of the package's modules (`name`, e.g. "pkg-relaxed") and instantiates its wasm.
- * `importGlue` is a literal `import()` of its glue, which bundlers follow; with `baseUrl` the
- * package's own files are used from there instead. A file that does not load is named in the
+ * Imports the package's module for `role` (wasm-modules.tsv: relaxed, simd, ndarray, webgpu) and
+ * instantiates its wasm: through its literal `import()` (modules.js), which bundlers follow, or,
+ * with `baseUrl`, from the package's own files there. A file that does not load is named in the
  * error, with the server's answer.
  */
-async function instantiate(name, importGlue, options) {
+async function instantiate(role, options) {
+  const { name, glue: importGlue } = MODULES.find((m) => m.role === role);
   const stem = `digitscope-${name.slice('pkg-'.length)}`;
   const base = options.baseUrl ? packageUrl(options.baseUrl) : null;
   // (Not `new URL(…, import.meta.url)`, which bundlers would try to resolve as assets.)
@@ -78,17 +80,14 @@ async function cpuModule(options) {
   }
   const ndarray = options.cpu === 'ndarray';
   const relaxed = !ndarray && options.relaxedSimd !== false && hasWasmRelaxedSimd();
-  const name = ndarray ? 'pkg-ndarray' : relaxed ? 'pkg-relaxed' : 'pkg-simd';
-  if (!cpuModules.has(name)) {
-    // Literal specifiers, so that bundlers see every module.
-    const glue = ndarray ? () => import('../pkg-ndarray/digitscope-ndarray.js')
-      : relaxed ? () => import('../pkg-relaxed/digitscope-relaxed.js') : () => import('../pkg-simd/digitscope-simd.js');
-    const load = instantiate(name, glue, options);
+  const role = ndarray ? 'ndarray' : relaxed ? 'relaxed' : 'simd';
+  if (!cpuModules.has(role)) {
+    const load = instantiate(role, options);
     // A failed load is not kept: the next detector tries again.
-    load.catch(() => cpuModules.delete(name));
-    cpuModules.set(name, load);
+    load.catch(() => cpuModules.delete(role));
+    cpuModules.set(role, load);
   }
-  return cpuModules.get(name);
+  return cpuModules.get(role);
 }
 
 /** Whether this browser offers a WebGPU adapter at all. */
@@ -102,29 +101,45 @@ async function hasWebGpuAdapter() {
 
 /**
  * A detector on the CPU module (the direct kernels by default; flex or ndarray when asked);
- * `reason` is what its `backend.reason` reports.
+ * `reason` and `kind` are what its `backend.reason` and `backend.reasonKind` report.
  */
-async function createCpuDetector(options, reason = 'CPU requested') {
+export async function createCpuDetector(options, reason = 'CPU requested', kind = 'requested') {
   const { Detector } = await cpuModule(options);
-  return Detector.create({ ...options, backend: 'cpu', cpuReason: reason });
+  return Detector.create({ ...options, backend: 'cpu', cpuReason: reason, cpuReasonKind: kind });
 }
 
 /**
  * A detector per `options.backend`: "cpu"; "webgpu" (fails without WebGPU); "auto" (default):
- * WebGPU when an adapter exists and passes the self-test, else the CPU, with the reason.
+ * WebGPU when an adapter exists and passes the self-test, else the CPU, with the reason. When
+ * WebGPU does not pass, the CPU module of this browser runs (relaxed SIMD where it validates),
+ * not the WebGPU module's own CPU engine.
  */
 export async function createDetector(options = {}) {
   const backend = options.backend ?? 'auto';
   if (backend === 'cpu') return createCpuDetector(options);
   if (!(await hasWebGpuAdapter())) {
     if (backend === 'webgpu') throw new Error('WebGPU unavailable: this browser offers no WebGPU adapter');
-    return createCpuDetector(options, 'WebGPU unavailable: this browser offers no WebGPU adapter');
+    return createCpuDetector(options, 'WebGPU unavailable: this browser offers no WebGPU adapter', 'unavailable');
   }
+  let detector;
   try {
-    const gpu = await instantiate('pkg-webgpu', () => import('../pkg-webgpu/digitscope-webgpu.js'), options);
-    return await gpu.Detector.create(options);
+    const gpu = await instantiate('webgpu', options);
+    detector = await gpu.Detector.create(options);
   } catch (e) {
     if (backend === 'webgpu') throw e;
-    return createCpuDetector(options, `WebGPU failed: ${e?.message ?? e}`);
+    return createCpuDetector(options, `WebGPU failed: ${e?.message ?? e}`, 'failed');
   }
+  return detector.backend.name === 'webgpu' ? detector : cpuInstead(detector, options, { free: true });
+}
+
+/**
+ * The CPU module's detector in place of a WebGPU-module detector that runs on its own CPU
+ * engine (WebGPU failed, at the start or in the middle of a session), with the same reason.
+ * `free`: release the old one (only when no call can still be running on it).
+ */
+export async function cpuInstead(detector, options, { free = false } = {}) {
+  const { reason, reasonKind } = detector.backend;
+  const cpu = await createCpuDetector(options, reason, reasonKind);
+  if (free) detector.free();
+  return cpu;
 }
