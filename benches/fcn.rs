@@ -7,15 +7,16 @@ use burn::tensor::Device;
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use digitscope::{Detector, GrayImage};
 
+#[path = "../tests/common/mod.rs"]
+mod common;
+
+/// Sparse ink: the tests' noise to the fourth power.
 fn image(side: usize) -> GrayImage {
-    let mut state = 7u64;
-    let pixels = (0..side * side)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32).powi(4)
-        })
-        .collect();
-    GrayImage { width: side, height: side, pixels }
+    GrayImage {
+        width: side,
+        height: side,
+        pixels: common::noise(side * side, 7).into_iter().map(|v| v.powi(4)).collect(),
+    }
 }
 
 fn engines(weights: &[u8]) -> Vec<(&'static str, Detector)> {

@@ -219,20 +219,20 @@ mod relaxed {
     #[inline]
     #[target_feature(enable = "simd128,relaxed-simd")]
     fn exp(x: v128) -> v128 {
+        use super::exp_constants::{LN2_HI, LN2_LO, LOG2E, MAX, MIN, P, ROUND};
         let k = f32x4_splat;
         let madd = f32x4_relaxed_madd;
-        const ROUND: f32 = 12_582_912.0;
-        let x = f32x4_pmin(f32x4_pmax(x, k(-87.0)), k(88.0));
-        let t = madd(x, k(std::f32::consts::LOG2_E), k(ROUND));
+        let x = f32x4_pmin(f32x4_pmax(x, k(MIN)), k(MAX));
+        let t = madd(x, k(LOG2E), k(ROUND));
         let n = f32x4_sub(t, k(ROUND));
         let exponent = i32x4_sub(t, i32x4_splat(ROUND.to_bits() as i32));
-        let r = madd(n, k(-0.693_359_4), x);
-        let r = madd(n, k(2.121_944_4e-4), r);
-        let p = madd(k(1.987_569_1e-4), r, k(1.398_199_9e-3));
-        let p = madd(p, r, k(8.333_452e-3));
-        let p = madd(p, r, k(4.166_579_6e-2));
-        let p = madd(p, r, k(1.666_666_5e-1));
-        let p = madd(p, r, k(0.5));
+        let r = madd(n, k(-LN2_HI), x);
+        let r = madd(n, k(-LN2_LO), r);
+        let p = madd(k(P[0]), r, k(P[1]));
+        let p = madd(p, r, k(P[2]));
+        let p = madd(p, r, k(P[3]));
+        let p = madd(p, r, k(P[4]));
+        let p = madd(p, r, k(P[5]));
         let e = f32x4_add(madd(p, f32x4_mul(r, r), r), k(1.0));
         f32x4_mul(e, i32x4_shl(i32x4_add(exponent, i32x4_splat(127)), 23))
     }
@@ -267,6 +267,21 @@ mod relaxed {
     }
 }
 
+/// The constants of [`exp`], shared by its scalar and relaxed-SIMD forms.
+mod exp_constants {
+    pub const LOG2E: f32 = std::f32::consts::LOG2_E;
+    /// ln 2 in two parts (Cephes): `n · ln 2` subtracted exactly.
+    pub const LN2_HI: f32 = 0.693_359_4;
+    pub const LN2_LO: f32 = -2.121_944_4e-4;
+    /// 1.5 · 2^23: adding it rounds to an integer, kept in the mantissa.
+    pub const ROUND: f32 = 12_582_912.0;
+    /// The input clamps.
+    pub const MIN: f32 = -87.0;
+    pub const MAX: f32 = 88.0;
+    /// The degree-6 polynomial's coefficients, highest first (Cephes' `expf`).
+    pub const P: [f32; 6] = [1.987_569_1e-4, 1.398_199_9e-3, 8.333_452e-3, 4.166_579_6e-2, 1.666_666_5e-1, 0.5];
+}
+
 /// `e^x` by range reduction to `[-ln2/2, ln2/2]` and a degree-6 polynomial (Cephes' `expf`
 /// coefficients). Branch-free, with no float-to-int conversion (the exponent is read from the
 /// rounding constant's mantissa) and clamps written as selects (one `min`/`max` instruction
@@ -274,19 +289,14 @@ mod relaxed {
 /// Inputs are clamped to [-87, 88]; NaN stays NaN.
 #[inline(always)]
 pub fn exp(x: f32) -> f32 {
-    const LOG2E: f32 = std::f32::consts::LOG2_E;
-    const LN2_HI: f32 = 0.693_359_4;
-    const LN2_LO: f32 = -2.121_944_4e-4;
-    const ROUND: f32 = 12_582_912.0; // 1.5 · 2^23: adding it rounds to an integer, kept in the mantissa
-    let x = if x < -87.0 { -87.0 } else { x };
-    let x = if x > 88.0 { 88.0 } else { x };
+    use exp_constants::{LN2_HI, LN2_LO, LOG2E, MAX, MIN, P, ROUND};
+    let x = if x < MIN { MIN } else { x };
+    let x = if x > MAX { MAX } else { x };
     let t = x * LOG2E + ROUND;
     let n = t - ROUND;
     let exponent = (t.to_bits() as i32).wrapping_sub(ROUND.to_bits() as i32);
     let r = x - n * LN2_HI - n * LN2_LO;
-    let p = ((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2) * r + 1.666_666_5e-1)
-        * r
-        + 0.5;
+    let p = ((((P[0] * r + P[1]) * r + P[2]) * r + P[3]) * r + P[4]) * r + P[5];
     let e = p * r * r + r + 1.0;
     e * f32::from_bits((exponent.wrapping_add(127) << 23) as u32)
 }

@@ -6,15 +6,11 @@ use digitscope::image::GrayImage;
 use digitscope::network::{Architecture, Network, Pooling};
 use digitscope::weights::{self, EMBEDDED};
 
+mod common;
+
+/// Sparse ink: the shared test noise, cubed.
 fn noise(width: usize, height: usize, seed: u64) -> GrayImage {
-    let mut state = seed;
-    let pixels = (0..width * height)
-        .map(|_| {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-            ((state >> 40) as f32 / (1u64 << 24) as f32).powi(3)
-        })
-        .collect();
-    GrayImage { width, height, pixels }
+    GrayImage { width, height, pixels: common::noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
 }
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
