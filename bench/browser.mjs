@@ -23,20 +23,10 @@ const WARMUP = 5;
 const SIDES = [512, 280];
 const OUT = `${ROOT}out/bench`;
 
-/** Multiply-adds of the FCN on a side×side (or w×h) image (as Architecture::multiply_adds). */
-function multiplyAdds(layers, side, height = side) {
-  let [w, h, c, total] = [side, height, 1, 0];
-  for (const [out, stride] of layers) {
-    [w, h] = [Math.ceil(w / stride), Math.ceil(h / stride)];
-    total += w * h * out * c * 9;
-    c = out;
-  }
-  return total + w * h * (c * 64 + 64 * 11);
-}
-
 /** The full detector's image sizes: the site's pad, and squares. */
 const FULL_SIZES = [[448, 336], [512, 512], [280, 280]];
-const SMALL = [[16, 2], [32, 2], [64, 2]];
+/** The small FCN's multiply-adds by side, from the detector itself (`multiplyAdds`). */
+const smallMacs = {};
 
 // TF.js's browser bundles and wasm binaries, from node_modules (devDependencies, pinned).
 mkdirSync(`${OUT}/tfjs`, { recursive: true });
@@ -94,7 +84,6 @@ const CPU = [
 // 1. The small FCN (the notebook's recipe 1 with its own weights), CPU engines vs TF.js-wasm.
 await onPage(false, async (page) => {
   for (const side of SIDES) {
-    const macs = multiplyAdds(SMALL, side);
     // Each engine's runs interleaved with TF.js-wasm's (the ratio compares the same stretch of
     // time); TF.js's own row is its run alongside the default engine. First, one discarded TF.js
     // measurement at this size: TF.js's first pairing at a new size ran up to 25 % slower than
@@ -102,6 +91,7 @@ await onPage(false, async (page) => {
     await page.evaluate(([s, o]) => window.bench.tfjs('wasm', s, o), [side, smallOptions]);
     for (const [name, options] of CPU) {
       const { tfjs, ours } = await page.evaluate(([o, s, b]) => window.bench.paired(o, s, b), [options, side, smallOptions]);
+      const macs = (smallMacs[side] = ours.macs);
       if (!reference[side]) {
         reference[side] = tfjs;
         tfjsWasm = tfjs.backend;
@@ -124,7 +114,7 @@ await onPage(false, async (page) => {
 // 3. WebGPU (SwiftShader: Chromium's CPU emulation of a GPU; a real GPU's figures differ).
 await onPage(true, async (page) => {
   for (const side of SIDES) {
-    const macs = multiplyAdds(SMALL, side);
+    const macs = smallMacs[side];
     const gpuRuns = { ...smallOptions, warmup: 3, runs: 10 };
     for (const [name, call] of [['tfjs-webgpu', () => page.evaluate(([s, o]) => window.bench.tfjs('webgpu', s, o), [side, gpuRuns])],
       ['webgpu', () => page.evaluate(([s, o]) => window.bench.ours({ backend: 'webgpu' }, s, o), [side, gpuRuns])]]) {

@@ -53,7 +53,9 @@ async function oursRunner(options, side, { weightsUrl, full }) {
   const [w, h] = Array.isArray(side) ? side : [side, side];
   const px = image(w, h);
   const call = full ? (p) => detector.detect(p, w, h, { ink: 'light' }) : (p) => detector.heatmap(p, w, h, {});
-  return { run: async () => (await call(px)).probs, backend: async () => detector.backend, macs: full ? detector.multiplyAdds(w, h) : null };
+  // The detector's own count: every level `detect` runs; for `heatmap` (the small net's weights,
+  // whose pyramid is the image alone) the FCN at the image's size.
+  return { run: async () => (await call(px)).probs, backend: async () => detector.backend, macs: detector.multiplyAdds(w, h) };
 }
 
 /** Median time of `runs` runs after `warmup`, the last run's probabilities, and the backend. */
