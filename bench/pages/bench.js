@@ -85,7 +85,7 @@ async function paired(options, side, o) {
     }
   }
   const [tf, us] = await Promise.all(runners.map(async (r, k) => ({
-    ms: median(times[k]), min: Math.min(...times[k]), probs: Array.from(probs[k]), backend: await r.backend(),
+    ms: median(times[k]), min: Math.min(...times[k]), probs: Array.from(probs[k]), backend: await r.backend(), macs: r.macs ?? null,
   })));
   return { tfjs: tf, ours: us };
 }
