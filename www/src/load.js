@@ -129,7 +129,33 @@ export async function createDetector(options = {}) {
     if (backend === 'webgpu') throw e;
     return createCpuDetector(options, `WebGPU failed: ${e?.message ?? e}`, 'failed');
   }
-  return detector.backend.name === 'webgpu' ? detector : cpuInstead(detector, options, { free: true });
+  return detector.backend.name === 'webgpu' ? withCpuFallback(detector, options) : cpuInstead(detector, options, { free: true });
+}
+
+/**
+ * A WebGPU detector that, once WebGPU has failed in the middle of a session (the WebGPU module
+ * answered on its own CPU engine and reports the CPU), runs its next calls on this browser's
+ * CPU module instead. The swap happens before the next call, so that `backend` always describes
+ * the engine that computed the last result.
+ */
+function withCpuFallback(gpu, options) {
+  let current = gpu;
+  let swap = null;
+  const ready = async () => {
+    if (current === gpu && gpu.backend.name !== 'webgpu') {
+      swap ??= cpuInstead(gpu, options).then((cpu) => (current = cpu));
+      await swap;
+    }
+    return current;
+  };
+  return {
+    get backend() { return current.backend; },
+    detect: async (...args) => (await ready()).detect(...args),
+    heatmap: async (...args) => (await ready()).heatmap(...args),
+    memoryBytes: () => current.memoryBytes(),
+    multiplyAdds: (width, height) => current.multiplyAdds(width, height),
+    free: () => current.free(),
+  };
 }
 
 /**
@@ -137,7 +163,7 @@ export async function createDetector(options = {}) {
  * engine (WebGPU failed, at the start or in the middle of a session), with the same reason.
  * `free`: release the old one (only when no call can still be running on it).
  */
-export async function cpuInstead(detector, options, { free = false } = {}) {
+async function cpuInstead(detector, options, { free = false } = {}) {
   const { reason, reasonKind } = detector.backend;
   const cpu = await createCpuDetector(options, reason, reasonKind);
   if (free) detector.free();
