@@ -216,3 +216,25 @@ fn both_cpu_engines_agree() {
         String::from_utf8_lossy(&bad.stderr).starts_with("digitscope: unknown CPU engine \"gpu\" (direct, flex)\n")
     );
 }
+
+#[test]
+fn a_closed_output_pipe_is_a_one_line_error_not_a_panic() {
+    use std::process::{Command, Stdio};
+    let composite = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("samples/notebook-composite.png");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_digitscope"))
+        .args(["detect"])
+        .args(std::iter::repeat_n(&composite, 20))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // The reader goes away before the first line is written (loading the weights and detecting
+    // come first).
+    drop(child.stdout.take());
+    let output = child.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.starts_with("digitscope: writing the output: "), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(!stderr.contains("panicked"));
+}

@@ -119,15 +119,26 @@ fn run(args: Args) -> Result<(), String> {
                     "probs": heatmap.probs,
                 });
             }
-            println!("{line}");
+            out(format_args!("{line}\n"))?;
         } else {
-            println!("{}: {}×{}, {} digit(s)", file.display(), image.width, image.height, detections.len());
+            out(format_args!("{}: {}×{}, {} digit(s)\n", file.display(), image.width, image.height, detections.len()))?;
             for d in &detections {
-                println!("  {} score {:.3} at ({:.1}, {:.1}) box {:.0}×{:.0}", d.digit, d.score, d.x, d.y, d.w, d.h);
+                out(format_args!(
+                    "  {} score {:.3} at ({:.1}, {:.1}) box {:.0}×{:.0}\n",
+                    d.digit, d.score, d.x, d.y, d.w, d.h
+                ))?;
             }
         }
     }
     Ok(())
+}
+
+/// Writes to stdout; a closed pipe (`digitscope detect … | head`) or a full disk is an error
+/// with a one-line message, not a panic.
+fn out(text: std::fmt::Arguments) -> Result<(), String> {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_fmt(text).and_then(|()| stdout.flush()).map_err(|e| format!("writing the output: {e}"))
 }
 
 fn main() -> ExitCode {
