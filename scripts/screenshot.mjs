@@ -8,31 +8,26 @@ import { launch } from '../tests/browser/chromium.mjs';
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const server = await serve({ '/': `${ROOT}www` });
 const browser = await launch({ webgpu: false });
-const page = await browser.newPage({ viewport: { width: 1000, height: 640 } });
-await page.goto(`${server.url}/index.html?seed=4`);
-const idle = () => page.waitForFunction(() => {
+/** Waits until the page's element shows the result of its current drawing. */
+const idle = (page) => page.waitForFunction(() => {
   const el = document.querySelector('digit-detector');
   return el?.result && el.shownGeneration === el.generation && !el.pending;
 }, null, { timeout: 60_000 });
-await idle();
-await page.getByRole('button', { name: 'Sample scene' }).click();
-await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
-await idle();
-await page.screenshot({ path: `${ROOT}docs/site.png` });
-const { detections } = await page.evaluate(() => document.querySelector('digit-detector').result);
-console.log(`docs/site.png: ${detections.length} detections: ${detections.map((d) => d.digit).join(', ')}`);
 
-const phone = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
-await phone.goto(`${server.url}/index.html?seed=4`);
-const idlePhone = () => phone.waitForFunction(() => {
-  const el = document.querySelector('digit-detector');
-  return el?.result && el.shownGeneration === el.generation && !el.pending;
-}, null, { timeout: 60_000 });
-await idlePhone();
-await phone.getByRole('button', { name: 'Sample scene' }).click();
-await phone.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
-await idlePhone();
-await phone.screenshot({ path: `${ROOT}docs/phone.png` });
+/** The site in `page` with sample scene 4 detected; a screenshot to `file`; the detections. */
+async function sampleScene(page, file) {
+  await page.goto(`${server.url}/index.html?seed=4`);
+  await idle(page);
+  await page.getByRole('button', { name: 'Sample scene' }).click();
+  await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
+  await idle(page);
+  await page.screenshot({ path: `${ROOT}docs/${file}` });
+  return page.evaluate(() => document.querySelector('digit-detector').result.detections);
+}
+
+const detections = await sampleScene(await browser.newPage({ viewport: { width: 1000, height: 640 } }), 'site.png');
+console.log(`docs/site.png: ${detections.length} detections: ${detections.map((d) => d.digit).join(', ')}`);
+await sampleScene(await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true }), 'phone.png');
 console.log('docs/phone.png');
 
 // The element alone on a plain white page (the test pages' element.html, nothing styled).
@@ -50,10 +45,7 @@ const stroke = async (points) => {
 // A 7 and a 1, drawn with the mouse.
 await stroke([[40, 70], [130, 70], [80, 210]]);
 await stroke([[215, 80], [220, 210]]);
-await white.waitForFunction(() => {
-  const el = document.querySelector('digit-detector');
-  return el.shownGeneration === el.generation && !el.pending;
-});
+await idle(white);
 await white.screenshot({ path: `${ROOT}docs/white-page.png` });
 console.log('docs/white-page.png');
 await pages.close();

@@ -157,6 +157,24 @@ impl Recipe {
         }
     }
 
+    /// The pyramid its weights ask the detector for: the image alone, or (scenes) the image and
+    /// its half, which the detector extends adaptively.
+    pub fn pyramid(self) -> Vec<usize> {
+        if self == Recipe::Scenes { vec![1, 2] } else { vec![1] }
+    }
+
+    /// The header of its weights file.
+    pub fn weights_info(self, test_accuracy: f32) -> digitscope::weights::WeightsInfo {
+        digitscope::weights::WeightsInfo {
+            recipe: digitscope::Named::name(self),
+            architecture: self.architecture(),
+            pooling: self.pooling(),
+            test_accuracy,
+            pyramid: self.pyramid(),
+            checksum: None,
+        }
+    }
+
     /// `(epochs, steps per epoch or None for a full pass)`.
     pub fn schedule(self) -> (usize, Option<usize>) {
         match self {

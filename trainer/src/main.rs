@@ -27,7 +27,7 @@ use digitscope::network::Architecture;
 use digitscope::network::Network;
 use digitscope::pngio::write_png;
 use digitscope::scene::{Outcome, assess, notebook_composite, score};
-use digitscope::weights::{self, WeightsInfo};
+use digitscope::weights;
 use digitscope::{Detector, Named, Pooling};
 use digitscope_trainer::scenes::{SceneSet, Sources, scene};
 use digitscope_trainer::{
@@ -227,15 +227,7 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
             }
             let mut mined = Vec::new();
             for round in 1..=args.rounds {
-                let info = WeightsInfo {
-                    recipe: recipe.name(),
-                    architecture: recipe.architecture(),
-                    pooling: recipe.pooling(),
-                    test_accuracy: 0.0,
-                    pyramid: vec![1, 2],
-                    checksum: None,
-                };
-                let bytes = weights::encode(burn::module::Module::valid(&network), &info)?;
+                let bytes = weights::encode(burn::module::Module::valid(&network), &recipe.weights_info(0.0))?;
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
                 let seed = args.seed.wrapping_add(1000 * round as u64);
                 let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15)?;
@@ -261,14 +253,7 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
             train(network, &train_set, &test_set, &options, log)
         };
         let train_seconds = start.elapsed().as_secs_f64();
-        let info = WeightsInfo {
-            recipe: recipe.name(),
-            architecture: recipe.architecture(),
-            pooling: recipe.pooling(),
-            test_accuracy: epochs.last().map_or(0.0, |e| e.test_accuracy),
-            pyramid: if recipe == Recipe::Scenes { vec![1, 2] } else { vec![1] },
-            checksum: None,
-        };
+        let info = recipe.weights_info(epochs.last().map_or(0.0, |e| e.test_accuracy));
         let bytes = weights::encode(burn::module::Module::valid(&network), &info)?;
         let path = args.out.join(format!("{}.dsw", recipe.name()));
         std::fs::write(&path, &bytes).map_err(|e| format!("{}: {e}", path.display()))?;

@@ -38,16 +38,15 @@ async function instantiate(role, options) {
   // The glue finds its wasm next to itself (wasm-bindgen's `new URL(…, import.meta.url)`, which
   // bundlers rewrite to wherever they put the file); with a base URL it is asked for there.
   const wasmUrl = base ? new URL(`${name}/${stem}_bg.wasm`, base) : undefined;
+  // Where the wasm was asked for: the base URL's, else what the page's resource timing saw.
+  const fetched = () => (performance.getEntriesByType?.('resource') ?? []).map((r) => r.name).filter((u) => u.includes(`${stem}_bg`));
   try {
     await module.default(wasmUrl ? { module_or_path: wasmUrl } : undefined);
   } catch (e) {
-    const url = wasmUrl?.href ?? performance.getEntriesByType?.('resource').map((r) => r.name).findLast((u) => u.includes(`${stem}_bg`)) ?? `${stem}_bg.wasm`;
+    const url = wasmUrl?.href ?? fetched().at(-1) ?? `${stem}_bg.wasm`;
     throw await loadFailure(`digitscope's ${name} wasm`, url, 'application/wasm', e);
   }
-  loaded.add(glueUrl);
-  for (const entry of performance.getEntriesByType?.('resource') ?? []) {
-    if (entry.name.includes(`${stem}_bg`)) loaded.add(entry.name);
-  }
+  for (const url of [glueUrl, ...fetched()]) loaded.add(url);
   return module;
 }
 
