@@ -16,6 +16,7 @@ import { gzipSync } from 'node:zlib';
 import { fileURLToPath } from 'node:url';
 import { packageMounts, serve } from '../tests/browser/server.mjs';
 import { launch } from '../tests/browser/chromium.mjs';
+import { openFirefox, openWebKit } from '../tests/browser/browsers.mjs';
 
 const ROOT = fileURLToPath(new URL('../', import.meta.url));
 const RUNS = Number(process.argv[2] ?? 25);
@@ -111,6 +112,77 @@ await onPage(false, async (page) => {
   }
 });
 
+// 2b. Past one core: the full detector through DetectorClient (module workers, as the element
+// runs it) with a pool of 1, 2 and 4 workers (the pool never exceeds the machine's cores: the
+// row says how many ran), and live drawing: one stroke's update against a full detection.
+const cores = [];
+await onPage(false, async (page) => {
+  for (const [w, h] of [[448, 336], [512, 512]]) {
+    let one = null;
+    for (const workers of [1, 2, 4]) {
+      const r = await page.evaluate(([n, s, o]) => window.bench.pool(n, s, o), [workers, [w, h], { warmup: 3, runs: Math.max(10, Math.floor(RUNS / 2)) }]);
+      cores.push(r.backend.cores);
+      one ??= r;
+      const row = { group: 'pool', engine: `direct, ${workers} worker(s) asked, ${r.backend.workers} ran`, side: `${w}×${h}`, ms: Number(r.ms.toFixed(2)),
+        'vs 1 worker': Number((r.ms / one.ms).toFixed(2)), 'speed-up': Number((one.ms / r.ms).toFixed(2)), 'max |diff|': maxDiff(r.probs, one.probs) };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+  }
+  for (const [name, options] of CPU.slice(0, 2)) {
+    const r = await page.evaluate(([o, s, b]) => window.bench.live(o, s, b), [options, [448, 336], { warmup: 3, runs: Math.max(20, RUNS) }]);
+    const row = { group: 'live stroke', engine: name, side: '448×336', ms: Number(r.live.toFixed(2)), 'full detect ms': Number(r.full.toFixed(2)),
+      'vs full': Number((r.live / r.full).toFixed(2)), 'cells recomputed': Number(r.recomputed.toFixed(3)), 'same as full': r.sameAsFull };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+});
+
+// 2d. The full detector in Firefox (ESR, WebDriver BiDi) and WebKit (WebKitGTK's MiniBrowser,
+// Safari's engine, under Xvfb) beside Chromium's figures above: the default CPU module of
+// each (relaxed SIMD where it validates), in the page's thread and through the pool.
+const chromiumFull = Object.fromEntries(rows.filter((r) => r.group === 'full detector' && r.engine === 'direct+relaxed').map((r) => [r.side, r.ms]));
+for (const [name, open] of [['Firefox', openFirefox], ['WebKit', openWebKit]]) {
+  let browser;
+  try {
+    browser = await open();
+    await browser.goto(`${server.url}/index.html`);
+    await browser.waitFor(() => window.bench !== undefined);
+    for (const [w, h] of [[448, 336], [512, 512]]) {
+      const o = { warmup: 3, runs: 10, full: true };
+      const one = await browser.evaluate((s, b) => window.bench.brief('ours', { backend: 'cpu' }, s, b), [w, h], o);
+      const pooled = await browser.evaluate((s, b) => window.bench.brief('pool', 4, s, b), [w, h], o);
+      const row = { group: 'other browsers', engine: `${name} ${browser.version} (${one.backend.relaxedSimd ? 'relaxed' : 'simd'})`, side: `${w}×${h}`,
+        ms: Number(one.ms.toFixed(2)), 'vs Chromium': Number((one.ms / chromiumFull[`${w}×${h}`]).toFixed(2)),
+        'pool ms': Number(pooled.ms.toFixed(2)), 'pool workers': pooled.backend.workers };
+      rows.push(row);
+      console.log(JSON.stringify(row));
+    }
+  } catch (e) {
+    const row = { group: 'other browsers', engine: name, error: String(e.message ?? e).split('\n')[0] };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  } finally {
+    await browser?.close();
+  }
+}
+
+// 2c. The small FCN at 512²: our pool (no isolation needed) against TF.js-wasm with threads
+// (this page is cross-origin isolated; TF.js's threaded SIMD binary, as many threads as
+// cores), on a fresh page, runs interleaved.
+await onPage(false, async (page) => {
+  const n = await page.evaluate(() => navigator.hardwareConcurrency);
+  for (const side of SIDES) {
+    const { tfjs, ours } = await page.evaluate(([w, t, s, o]) => window.bench.pairedPool(w, t, s, o), [n, n, side, smallOptions]);
+    if (side === SIDES[0]) console.log('TF.js wasm, threaded:', JSON.stringify(tfjs.backend));
+    const row = { group: 'small FCN, every core', engine: `pool of ${ours.backend.workers}`, side, ms: Number(ours.ms.toFixed(2)),
+      'vs tfjs-wasm threads': Number((ours.ms / tfjs.ms).toFixed(2)), 'tfjs-wasm threads ms': Number(tfjs.ms.toFixed(2)),
+      'tfjs threads': tfjs.backend.threads, 'max |diff|': Number(maxDiff(ours.probs, tfjs.probs).toExponential(2)) };
+    rows.push(row);
+    console.log(JSON.stringify(row));
+  }
+});
+
 // 3. WebGPU (SwiftShader: Chromium's CPU emulation of a GPU; a real GPU's figures differ).
 await onPage(true, async (page) => {
   for (const side of SIDES) {
@@ -161,7 +233,7 @@ const sizes = {
   'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),
   'element, worker and loader (www/src/*.js)': readdirSync(`${ROOT}www/src`).filter((f) => f.endsWith('.js') && f !== 'samples.js').reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
 };
-const report = { runs: RUNS, warmup: WARMUP, tfjsWasm, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
+const report = { runs: RUNS, warmup: WARMUP, tfjsWasm, cores: cores[0] ?? null, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
 writeFileSync(`${OUT}/browser.json`, `${JSON.stringify(report, null, 2)}\n`);
 console.log(`\nmedian of ${RUNS} runs after ${WARMUP} warm-up; GFLOP/s = 2 × multiply-adds / time`);
 console.table(rows.map(({ group, engine, side, ms, ...rest }) => ({ group, engine, side, ms, ...rest })));

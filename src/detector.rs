@@ -2,12 +2,13 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
+use crate::bands::{self, Cells, Job, Live, Recomputed, Shape, window};
 use crate::detect::{DecodeOptions, Detection, decode, suppress};
 use crate::direct::DirectNet;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
 use crate::image::{Downscale, GrayImage};
-use crate::network::{CLASSES, Network, Pooling, cell_centre, cells};
+use crate::network::{CLASSES, Network, Pooling, STRIDE, cell_centre, cells};
 use crate::weights::{self, WeightsInfo};
 
 /// A network ready to run over images of any size.
@@ -124,13 +125,7 @@ impl Detector {
     /// turn into GFLOP/s).
     pub fn multiply_adds(&self, width: usize, height: usize) -> u64 {
         let arch = self.network.architecture();
-        self.levels(width, height)
-            .into_iter()
-            .map(|f| match f {
-                1 => arch.multiply_adds(height, width),
-                f => arch.multiply_adds(height.div_ceil(f) + 2 * LEVEL_MARGIN, width.div_ceil(f) + 2 * LEVEL_MARGIN),
-            })
-            .sum()
+        self.shapes(width, height).iter().map(|s| arch.multiply_adds(s.input_height(), s.input_width())).sum()
     }
 
     /// What the weights file says about itself.
@@ -192,6 +187,81 @@ impl Detector {
         self.assemble(image, probs)
     }
 
+    /// The levels of the pyramid for a `width`×`height` image, finest first (see
+    /// [`Detector::levels`]): what [`Detector::finish`] assembles and [`bands::plan`] shares out.
+    pub fn shapes(&self, width: usize, height: usize) -> Vec<Shape> {
+        self.levels(width, height)
+            .into_iter()
+            .map(|factor| {
+                let margin = if factor > 1 { LEVEL_MARGIN } else { 0 };
+                Shape { factor, width: width.div_ceil(factor), height: height.div_ceil(factor), margin }
+            })
+            .collect()
+    }
+
+    /// What the FCN runs on for one level of `image` (already flattened): the image itself at
+    /// factor 1; else the level made the way [`Detector::with_downscale`] says, with a margin of
+    /// background around it, so that a digit that fills the image is seen whole by the cells
+    /// next to its edges.
+    pub fn level_input(&self, image: &GrayImage, shape: &Shape) -> GrayImage {
+        match shape.factor {
+            1 => image.clone(),
+            f => image.level(f, self.downscale).padded(shape.margin),
+        }
+    }
+
+    /// Probabilities (class-major) of the rectangle `rect` of the heatmap of `input`. A part of
+    /// the heatmap is computed from a window of the input with the receptive field's halo (see
+    /// [`crate::bands`]): on the direct kernels, bit for bit the same cells as the whole heatmap's.
+    pub async fn cells_async(&self, input: &GrayImage, rect: &Cells) -> Result<Vec<f32>> {
+        let (rows, cols) = (cells(input.height), cells(input.width));
+        if rect.rows.end > rows || rect.cols.end > cols || rect.rows.is_empty() || rect.cols.is_empty() {
+            return Err(Error::InvalidInput(format!("cells {rect:?} outside a {rows}×{cols} heatmap")));
+        }
+        if rect.rows.len() == rows && rect.cols.len() == cols {
+            return Ok(self.heatmap_async(input).await?.probs);
+        }
+        let halo = bands::halo(self.network.architecture(), self.pooling);
+        let (ys, xs) = (window(&rect.rows, input.height, halo), window(&rect.cols, input.width, halo));
+        let mut crop = GrayImage::blank(xs.len(), ys.len());
+        for (row, y) in crop.pixels.chunks_mut(xs.len()).zip(ys.clone()) {
+            row.copy_from_slice(&input.pixels[y * input.width + xs.start..y * input.width + xs.end]);
+        }
+        let part = self.heatmap_async(&crop).await?;
+        let (r0, c0) = (ys.start / STRIDE, xs.start / STRIDE);
+        let inner =
+            Cells { rows: rect.rows.start - r0..rect.rows.end - r0, cols: rect.cols.start - c0..rect.cols.end - c0 };
+        Ok(bands::extract(&part.probs, part.rows, part.cols, &inner))
+    }
+
+    /// Assembles a detection from every level's heatmap probabilities (`probs[i]` for
+    /// `shapes[i]`, as [`Detector::shapes`] gives them): each level decoded, the detections
+    /// mapped back to input pixels and merged, the coarser heatmaps laid over the native one.
+    pub fn finish(&self, shapes: &[Shape], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Vec<Detection>)> {
+        let mut heatmap = None;
+        let mut levels = Vec::new();
+        for (shape, probs) in shapes.iter().zip(probs) {
+            let input = GrayImage::blank(shape.input_width(), shape.input_height());
+            let mut level = self.assemble(&input, probs)?;
+            if shape.margin > 0 {
+                // Back to the level's own frame.
+                level.origin_x -= shape.margin as f32;
+                level.origin_y -= shape.margin as f32;
+                (level.width, level.height) = (shape.width, shape.height);
+            }
+            let mut found = decode(&level, &self.options);
+            let (w, h) = (shape.width as f32, shape.height as f32);
+            found.retain(|d| d.x >= 0.0 && d.y >= 0.0 && d.x < w && d.y < h);
+            levels.push(rescale(found, shape.factor));
+            match &mut heatmap {
+                None => heatmap = Some(level),
+                Some(native) => native.overlay(&level, shape.factor),
+            }
+        }
+        let heatmap = heatmap.ok_or_else(|| Error::InvalidInput("no pyramid level to assemble".into()))?;
+        Ok((heatmap, merge(levels, &self.options)))
+    }
+
     /// The native-size heatmap and the detections of every pyramid level, merged.
     ///
     /// The heatmap returned is the one to show: on the native-size grid, each cell takes the
@@ -201,22 +271,113 @@ impl Detector {
     /// The image's page is flattened first ([`GrayImage::flattened`]: a no-op on a clean page).
     pub async fn detect_async(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
         let image = &image.flattened();
-        let mut heatmap = self.heatmap_async(image).await?;
-        let mut levels = vec![decode(&heatmap, &self.options)];
-        for factor in self.levels(image.width, image.height).into_iter().filter(|&f| f > 1) {
-            let small = image.level(factor, self.downscale);
-            // A margin of background around the level, so that a digit that fills the image
-            // is seen whole by the cells next to its edges; then back to the level's frame.
-            let mut coarse = self.heatmap_async(&small.padded(LEVEL_MARGIN)).await?;
-            coarse.origin_x -= LEVEL_MARGIN as f32;
-            coarse.origin_y -= LEVEL_MARGIN as f32;
-            (coarse.width, coarse.height) = (small.width, small.height);
-            let mut found = decode(&coarse, &self.options);
-            found.retain(|d| d.x >= 0.0 && d.y >= 0.0 && d.x < small.width as f32 && d.y < small.height as f32);
-            levels.push(rescale(found, factor));
-            heatmap.overlay(&coarse, factor);
+        let shapes = self.shapes(image.width, image.height);
+        let mut probs = Vec::with_capacity(shapes.len());
+        for shape in &shapes {
+            probs.push(self.heatmap_async(&self.level_input(image, shape)).await?.probs);
         }
-        Ok((heatmap, merge(levels, &self.options)))
+        self.finish(&shapes, probs)
+    }
+
+    /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
+    /// cost, for a pool of workers (see [`bands::plan`]).
+    pub fn plan(&self, width: usize, height: usize, parts: usize) -> Vec<Vec<Job>> {
+        bands::plan(&self.shapes(width, height), self.network.architecture(), self.pooling, parts)
+    }
+
+    /// The probabilities of one part of a [`Detector::plan`] for `image` (one vector a job).
+    pub async fn run_jobs_async(&self, image: &GrayImage, jobs: &[Job]) -> Result<Vec<Vec<f32>>> {
+        let image = &image.flattened();
+        let shapes = self.shapes(image.width, image.height);
+        let mut inputs: Vec<Option<GrayImage>> = vec![None; shapes.len()];
+        let mut out = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            let shape =
+                shapes.get(job.level).ok_or_else(|| Error::InvalidInput(format!("no pyramid level {}", job.level)))?;
+            let input = inputs[job.level].get_or_insert_with(|| self.level_input(image, shape));
+            out.push(self.cells_async(input, &Cells { rows: job.rows.clone(), cols: 0..shape.cols() }).await?);
+        }
+        Ok(out)
+    }
+
+    /// Assembles a pooled detection of a `width`×`height` image from the jobs of every part and
+    /// their probabilities, in any order: the same result as [`Detector::detect_async`]. Jobs
+    /// that leave a cell uncovered are an error.
+    pub fn finish_jobs(
+        &self,
+        width: usize,
+        height: usize,
+        jobs: &[Job],
+        probs: Vec<Vec<f32>>,
+    ) -> Result<(Heatmap, Vec<Detection>)> {
+        let shapes = self.shapes(width, height);
+        let mut whole: Vec<Vec<f32>> = shapes.iter().map(|s| vec![f32::NAN; s.values()]).collect();
+        let mut covered: Vec<usize> = vec![0; shapes.len()];
+        for (job, part) in jobs.iter().zip(probs) {
+            let shape =
+                shapes.get(job.level).ok_or_else(|| Error::InvalidInput(format!("no pyramid level {}", job.level)))?;
+            let rect = Cells { rows: job.rows.clone(), cols: 0..shape.cols() };
+            if job.rows.end > shape.rows() || part.len() != rect.values() {
+                return Err(Error::InvalidInput(format!("job {job:?} does not fit level {shape:?}")));
+            }
+            bands::splice(&mut whole[job.level], shape.rows(), shape.cols(), &rect, &part);
+            covered[job.level] += job.rows.len();
+        }
+        if let Some(level) = (0..shapes.len()).find(|&i| covered[i] != shapes[i].rows()) {
+            return Err(Error::InvalidInput(format!(
+                "the jobs cover {} of level {level}'s {} rows",
+                covered[level],
+                shapes[level].rows()
+            )));
+        }
+        self.finish(&shapes, whole)
+    }
+
+    /// [`Detector::detect_async`] for a drawing that changes a little between calls: each
+    /// level's input is compared with the last call's (kept in `live`), and each layer of the
+    /// direct kernels recomputes only the outputs that see a changed pixel
+    /// ([`DirectNet::update`]). The result is the same, bit for bit, as a full detection. Other
+    /// engines (and pooling) recompute everything; a different size starts afresh.
+    pub async fn detect_live_async(
+        &self,
+        image: &GrayImage,
+        live: &mut Live,
+    ) -> Result<(Heatmap, Vec<Detection>, Recomputed)> {
+        let image = &image.flattened();
+        let shapes = self.shapes(image.width, image.height);
+        let direct = self.direct.as_ref().filter(|_| self.pooling == Pooling::None);
+        let same = live.levels.len() == shapes.len() && live.levels.iter().zip(&shapes).all(|(l, s)| l.0 == *s);
+        let Some(direct) = direct else {
+            *live = Live::default();
+            let (heatmap, detections) = self.detect_async(image).await?;
+            let total = shapes.iter().map(|s| s.rows() * s.cols()).sum();
+            return Ok((heatmap, detections, Recomputed { cells: total, total }));
+        };
+        if !same {
+            live.levels.clear();
+        }
+        let mut done = Recomputed::default();
+        let mut kept = Vec::with_capacity(shapes.len());
+        for (i, shape) in shapes.iter().enumerate() {
+            let input = self.level_input(image, shape);
+            done.total += shape.rows() * shape.cols();
+            let trace = match live.levels.get_mut(i) {
+                Some((_, old, trace)) => {
+                    if let Some((rows, cols)) = bands::changed(old, &input) {
+                        done.cells += direct.update(trace, &input, rows, cols)?;
+                    }
+                    std::mem::take(trace)
+                }
+                None => {
+                    done.cells += shape.rows() * shape.cols();
+                    direct.trace(&input)?
+                }
+            };
+            kept.push((*shape, input, trace));
+        }
+        let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|(_, _, t)| t.probs.clone()).collect())?;
+        live.levels = kept;
+        Ok((heatmap, detections, done))
     }
 
     /// The heatmap of an image (blocking; CPU backends).
@@ -230,7 +391,9 @@ impl Detector {
     }
 }
 
-/// The shortest side, in pixels, that an adaptive pyramid level may have.
+/// The shortest side, in pixels, that an adaptive pyramid level may have: a level finds digits up
+/// to about 20 px, so down to 20 finds digits as tall as the image (320 px on the 448×336 pad at
+/// 1/16).
 pub const MIN_LEVEL_SIDE: usize = 24;
 /// Background added around every coarser level (pixels at its scale).
 pub const LEVEL_MARGIN: usize = 8;

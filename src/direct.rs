@@ -15,6 +15,7 @@
 //! The burn network stays the definition (training, WebGPU, the classifier); `tests/direct.rs`
 //! checks this engine against it on every architecture and pooling.
 
+use std::ops::Range;
 use std::sync::Mutex;
 
 use crate::error::{Error, Result};
@@ -80,13 +81,24 @@ impl Layer {
         Self::pack(1, 1, p.inputs, p.outputs, &p.bias, swish, |o, i, _| p.weight[i * p.outputs + o])
     }
 
-    /// Runs the layer on an `h`×`w`×`inputs` NHWC map; writes `ho`×`wo`×`padded_outputs` to `out`.
-    fn run(&self, input: &[f32], h: usize, w: usize, padded: &mut Vec<f32>, out: &mut Vec<f32>) -> (usize, usize) {
+    /// Runs the layer on an `h`×`w`×`inputs` NHWC map. `rect: None`: the whole output map,
+    /// `ho`×`wo`×`padded_outputs`, is written to `out` (resized to it); `Some((rows, cols))`:
+    /// only those outputs are written into `out`, which holds the whole map already (see
+    /// [`DirectNet::update`]). Returns `(ho, wo)`.
+    fn run(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        patch: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+        rect: Option<Rect>,
+    ) -> (usize, usize) {
         // (Safe on wasm: an engine without relaxed SIMD refuses the whole module.)
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-        return self.run_relaxed(input, h, w, padded, out);
+        return self.run_relaxed(input, h, w, patch, out, rect);
         #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
-        self.run_with(kernel, swish, input, h, w, padded, out)
+        self.run_with(kernel, swish, input, h, w, patch, out, rect)
     }
 
     /// [`Self::run`] with the relaxed-SIMD kernel (fused multiply-add), compiled with the feature
@@ -98,15 +110,19 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        padded: &mut Vec<f32>,
+        patch: &mut Vec<f32>,
         out: &mut Vec<f32>,
+        rect: Option<Rect>,
     ) -> (usize, usize) {
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
-        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, padded, out)
+        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, patch, out, rect)
     }
 
     /// [`Self::run`]'s body, with the micro-kernel and swish as parameters (inlined into each
-    /// caller, so that each compiles with its caller's target features).
+    /// caller, so that each compiles with its caller's target features). The outputs' window of
+    /// input is copied into `patch` with the layer's 'same' zero padding (for the whole map:
+    /// the padded input), so that an output is the same sum, in the same order, whether it is
+    /// computed alone or with the whole map.
     #[inline(always)]
     #[allow(clippy::too_many_arguments)]
     fn run_with(
@@ -116,48 +132,64 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        padded: &mut Vec<f32>,
+        patch: &mut Vec<f32>,
         out: &mut Vec<f32>,
+        rect: Option<Rect>,
     ) -> (usize, usize) {
         let (c, s, k) = (self.inputs, self.stride, self.k);
-        let ((top, bottom), (left, right)) = (same_padding(h, k, s), same_padding(w, k, s));
-        let (hp, wp) = (h + top + bottom, w + left + right);
-        let source: &[f32] = if top + bottom + left + right == 0 {
-            input
-        } else {
-            // Every element is written below (rows copied, borders zeroed): no full clear.
-            padded.resize(hp * wp * c, 0.0);
-            padded[..top * wp * c].fill(0.0);
-            padded[(top + h) * wp * c..].fill(0.0);
-            for y in 0..h {
-                let row = &mut padded[(y + top) * wp * c..(y + top + 1) * wp * c];
-                row[..left * c].fill(0.0);
-                row[(left + w) * c..].fill(0.0);
-                row[left * c..(left + w) * c].copy_from_slice(&input[y * w * c..(y + 1) * w * c]);
-            }
-            padded
-        };
+        let ((top, _), (left, _)) = (same_padding(h, k, s), same_padding(w, k, s));
         let (ho, wo) = (h.div_ceil(s), w.div_ceil(s));
         let n = self.padded_outputs;
-        // Every element is written below (padding channels included): no clear.
-        out.resize(ho * wo * n, 0.0);
+        let (rows, cols) = rect.unwrap_or_else(|| {
+            // Every element is written below (padding channels included): no clear.
+            out.resize(ho * wo * n, 0.0);
+            (0..ho, 0..wo)
+        });
+        if rows.is_empty() || cols.is_empty() {
+            return (ho, wo);
+        }
+        // Input pixel (oy·s − top + ky, ox·s − left + kx) feeds output (oy, ox) at tap (ky, kx).
+        let (ph, pw) = ((rows.len() - 1) * s + k, (cols.len() - 1) * s + k);
+        let (y0, x0) = ((rows.start * s) as isize - top as isize, (cols.start * s) as isize - left as isize);
+        let (source, sw): (&[f32], usize) = if (y0, x0, ph, pw) == (0, 0, h, w) {
+            (input, w)
+        } else {
+            // Every element is written below (rows copied, the rest zeroed): no full clear.
+            patch.resize(ph * pw * c, 0.0);
+            let (xa, xb) = (x0.clamp(0, w as isize) as usize, (x0 + pw as isize).clamp(0, w as isize) as usize);
+            let skip = (xa as isize - x0) as usize * c;
+            for (py, row) in patch.chunks_mut(pw * c).enumerate() {
+                let iy = y0 + py as isize;
+                if iy < 0 || iy >= h as isize || xa >= xb {
+                    row.fill(0.0);
+                    continue;
+                }
+                let from = &input[(iy as usize * w + xa) * c..(iy as usize * w + xb) * c];
+                row[..skip].fill(0.0);
+                row[skip..skip + from.len()].copy_from_slice(from);
+                row[skip + from.len()..].fill(0.0);
+            }
+            (patch, pw)
+        };
         let taps = k * k;
         let panel = taps * c * NR;
-        for oy in 0..ho {
+        for oy in rows.clone() {
             let row = &mut out[oy * wo * n..(oy + 1) * wo * n];
             for block in 0..n / NR {
                 let weights = &self.packed[block * panel..(block + 1) * panel];
                 let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
-                for ox in (0..wo).step_by(MR) {
-                    let valid = MR.min(wo - ox);
-                    // Pixels past the row's end repeat the last one (computed, not stored).
-                    let base: [usize; MR] = std::array::from_fn(|i| (oy * s * wp + (ox + i.min(valid - 1)) * s) * c);
+                for ox in cols.clone().step_by(MR) {
+                    let valid = MR.min(cols.end - ox);
+                    // Pixels past the rectangle's end repeat the last one (computed, not stored).
+                    let base: [usize; MR] = std::array::from_fn(|i| {
+                        ((oy - rows.start) * s * sw + (ox + i.min(valid - 1) - cols.start) * s) * c
+                    });
                     let mut acc = [*bias; MR];
                     // A window row's k taps × c channels are contiguous in the padded NHWC
                     // input, as are their weights: one kernel call per window row.
                     for ky in 0..k {
                         let wt = &weights[ky * k * c * NR..][..k * c * NR];
-                        kernel(&mut acc, source, base.map(|b| b + ky * wp * c), wt, k * c);
+                        kernel(&mut acc, source, base.map(|b| b + ky * sw * c), wt, k * c);
                     }
                     for (i, a) in acc.iter().enumerate().take(valid) {
                         let at = (ox + i) * n + block * NR;
@@ -166,12 +198,25 @@ impl Layer {
                 }
             }
             if self.swish {
-                swish(row);
+                swish(&mut row[cols.start * n..cols.end * n]);
             }
         }
         (ho, wo)
     }
+
+    /// The outputs (rows or columns, of `outputs`) whose windows see any of input `changed`
+    /// (of an input `size` long).
+    fn seeing(&self, changed: &Range<usize>, size: usize, outputs: usize) -> Range<usize> {
+        let (k, s) = (self.k, self.stride);
+        let (pad, _) = same_padding(size, k, s);
+        let start = (changed.start + pad).saturating_sub(k - 1).div_ceil(s);
+        let end = ((changed.end - 1 + pad) / s + 1).min(outputs);
+        start.min(end)..end
+    }
 }
+
+/// Rows and columns of a layer's output.
+type Rect = (Range<usize>, Range<usize>);
 
 /// `acc[i][j] += Σ_ci source[at[i] + ci] · wt[ci·NR + j]`: the one micro-kernel.
 #[inline(always)]
@@ -344,14 +389,13 @@ impl DirectNet {
 
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
     pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
-        let mut guard =
-            self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))?;
+        let mut guard = self.scratch()?;
         let Scratch { a, b, padded } = &mut *guard;
         let (mut h, mut w) = (image.height, image.width);
         a.clear();
         a.extend_from_slice(&image.pixels);
         for layer in &self.trunk {
-            (h, w) = layer.run(a, h, w, padded, b);
+            (h, w) = layer.run(a, h, w, padded, b, None);
             std::mem::swap(a, b);
         }
         if let Some(k) = pooling.kernel() {
@@ -359,24 +403,108 @@ impl DirectNet {
             max_pool(a, h, w, c, k, b);
             std::mem::swap(a, b);
         }
-        self.dense.run(a, h, w, padded, b);
-        self.output.run(b, h, w, padded, a);
-        let (cells, n) = (h * w, self.output.padded_outputs);
-        let mut probs = vec![0.0; CLASSES * cells];
-        for (cell, logits) in a.chunks_exact(n).enumerate() {
-            let logits = &logits[..self.output.outputs];
-            let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-            let mut e = [0.0f32; CLASSES];
-            for (e, &l) in e.iter_mut().zip(logits) {
-                *e = exp(l - max);
-            }
-            let sum: f32 = e.iter().sum();
-            for (class, e) in e.iter().enumerate() {
-                probs[class * cells + cell] = e / sum;
-            }
-        }
+        self.dense.run(a, h, w, padded, b, None);
+        self.output.run(b, h, w, padded, a, None);
+        let mut probs = vec![0.0; CLASSES * h * w];
+        self.softmax(a, h * w, 0..h, 0..w, w, &mut probs);
         Ok(probs)
     }
+
+    /// A heatmap (no pooling) kept for [`DirectNet::update`]: every layer's output map.
+    pub fn trace(&self, image: &GrayImage) -> Result<Trace> {
+        let mut guard = self.scratch()?;
+        let (mut h, mut w) = (image.height, image.width);
+        let mut maps: Vec<Vec<f32>> = Vec::with_capacity(self.trunk.len() + 2);
+        for layer in self.layers() {
+            let mut out = Vec::new();
+            let input = maps.last().map_or(&image.pixels[..], |m| &m[..]);
+            (h, w) = layer.run(input, h, w, &mut guard.padded, &mut out, None);
+            maps.push(out);
+        }
+        let mut probs = vec![0.0; CLASSES * h * w];
+        self.softmax(maps.last().map_or(&[][..], |m| &m[..]), h * w, 0..h, 0..w, w, &mut probs);
+        Ok(Trace { width: image.width, height: image.height, maps, probs })
+    }
+
+    /// Brings `trace` up to date with `image`, which differs from the image it was made from
+    /// only inside pixel rows `rows` × columns `cols`: each layer recomputes only the outputs
+    /// whose windows see a changed input. The result equals a new [`DirectNet::trace`] bit for
+    /// bit (`tests/bands.rs`). Returns the heatmap cells recomputed.
+    pub fn update(
+        &self,
+        trace: &mut Trace,
+        image: &GrayImage,
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) -> Result<usize> {
+        if (trace.width, trace.height) != (image.width, image.height) || trace.maps.len() != self.trunk.len() + 2 {
+            return Err(Error::InvalidInput("a live update of an image of another size".into()));
+        }
+        if rows.is_empty() || cols.is_empty() {
+            return Ok(0);
+        }
+        let mut guard = self.scratch()?;
+        let (mut h, mut w) = (image.height, image.width);
+        let (mut rows, mut cols) = (rows, cols);
+        for (i, layer) in self.layers().enumerate() {
+            let (before, after) = trace.maps.split_at_mut(i);
+            let input = before.last().map_or(&image.pixels[..], |m| &m[..]);
+            let (ho, wo) = (h.div_ceil(layer.stride), w.div_ceil(layer.stride));
+            (rows, cols) = (layer.seeing(&rows, h, ho), layer.seeing(&cols, w, wo));
+            (h, w) = layer.run(input, h, w, &mut guard.padded, &mut after[0], Some((rows.clone(), cols.clone())));
+        }
+        let logits = trace.maps.last().map_or(&[][..], |m| &m[..]);
+        self.softmax(logits, h * w, rows.clone(), cols.clone(), w, &mut trace.probs);
+        Ok(rows.len() * cols.len())
+    }
+
+    /// The trunk's layers and the head's.
+    fn layers(&self) -> impl Iterator<Item = &Layer> {
+        self.trunk.iter().chain([&self.dense, &self.output])
+    }
+
+    fn scratch(&self) -> Result<std::sync::MutexGuard<'_, Scratch>> {
+        self.scratch.lock().map_err(|_| Error::Backend("direct engine poisoned by an earlier panic".into()))
+    }
+
+    /// Softmax of the output layer's logits (NHWC, `padded_outputs` a cell) of the cells in
+    /// `rows` × `cols` of a map `width` wide, into class-major `probs` (`cells` a class).
+    fn softmax(
+        &self,
+        logits: &[f32],
+        cells: usize,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        width: usize,
+        probs: &mut [f32],
+    ) {
+        let n = self.output.padded_outputs;
+        for r in rows {
+            for cell in r * width + cols.start..r * width + cols.end {
+                let logits = &logits[cell * n..cell * n + self.output.outputs];
+                let max = logits.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let mut e = [0.0f32; CLASSES];
+                for (e, &l) in e.iter_mut().zip(logits) {
+                    *e = exp(l - max);
+                }
+                let sum: f32 = e.iter().sum();
+                for (class, e) in e.iter().enumerate() {
+                    probs[class * cells + cell] = e / sum;
+                }
+            }
+        }
+    }
+}
+
+/// One image's run on the direct kernels, kept so that a small change can be recomputed
+/// ([`DirectNet::update`]): every layer's output map and the probabilities.
+#[derive(Debug, Clone, Default)]
+pub struct Trace {
+    width: usize,
+    height: usize,
+    maps: Vec<Vec<f32>>,
+    /// The heatmap's probabilities, class-major.
+    pub probs: Vec<f32>,
 }
 
 /// `k`×`k` stride-1 'same' max pool of an NHWC map (padding never wins).

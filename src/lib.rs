@@ -10,6 +10,7 @@
 //! and the WebAssembly module all use it.
 
 pub mod backend;
+pub mod bands;
 pub mod detect;
 pub mod detector;
 pub mod direct;

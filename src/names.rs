@@ -46,7 +46,10 @@ mod tests {
         round_trip(&[Pooling::None, Pooling::Max3, Pooling::Window], &["none", "max3", "window"]);
         round_trip(&[Decoding::Peaks, Decoding::Components], &["peaks", "components"]);
         round_trip(&[Ink::Light, Ink::Dark, Ink::Auto], &["light", "dark", "auto"]);
-        round_trip(&[Downscale::Box, Downscale::Gain, Downscale::Max], &["box", "gain", "max"]);
+        round_trip(
+            &[Downscale::Box, Downscale::Gain, Downscale::Max, Downscale::Stroke],
+            &["box", "gain", "max", "stroke"],
+        );
     }
 
     #[test]

@@ -10,6 +10,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{self, Engine, FallbackKind, FallbackReason, Requested, Session};
+use crate::bands::{Job, Live};
 use crate::image::{GrayImage, Ink, Pixels, dimensions};
 use crate::{Detection, Detector as Core, Error, Heatmap, Named};
 
@@ -47,6 +48,8 @@ fn named<T: Named>(options: &JsValue, key: &str, default: T) -> Result<T, JsValu
 #[wasm_bindgen]
 pub struct Detector {
     session: Rc<RefCell<Session>>,
+    /// What live updates (`detect` with `live: true`) keep between calls.
+    live: Rc<RefCell<Live>>,
 }
 
 #[wasm_bindgen]
@@ -66,7 +69,7 @@ impl Detector {
         let kind = named(&options, "cpuReasonKind", FallbackKind::Requested)?;
         let reason = get(&options, "cpuReason").as_string().unwrap_or_else(|| kind.summary().into());
         let session = Session::start(requested, engine, weights, FallbackReason::with_message(kind, reason)).await;
-        Ok(Detector { session: Rc::new(RefCell::new(session.map_err(js_error)?)) })
+        Ok(Detector { session: Rc::new(RefCell::new(session.map_err(js_error)?)), live: Rc::default() })
     }
 
     /// The backend that runs ([`backend::BackendState`]).
@@ -91,36 +94,109 @@ impl Detector {
     /// The FCN's heatmap alone at the image's size (no pyramid, no decoding; ink light unless
     /// told): what the benchmarks time.
     pub fn heatmap(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
-        self.call(pixels, width, height, options, Ink::Light, false)
+        self.call(pixels, width, height, options, Ink::Light, Mode::Heatmap)
     }
 
     /// Detects digits in RGBA or gray bytes, or float intensities (see
     /// [`GrayImage::from_pixels`]); options `ink` (`"auto"` default, `"light"`, `"dark"`) or
-    /// `invert`. The input is copied first: the caller may transfer its buffer right after.
+    /// `invert`, and `live` (a drawing that changes a little between calls: only what changed
+    /// since the last live call is recomputed, [`Core::detect_live_async`]; the result's
+    /// `recomputed` says how much). The input is copied first: the caller may transfer its
+    /// buffer right after.
     pub fn detect(&self, pixels: JsValue, width: f64, height: f64, options: JsValue) -> Promise {
-        self.call(pixels, width, height, options, Ink::Auto, true)
+        let mode = if get(&options, "live").as_bool() == Some(true) { Mode::Live } else { Mode::Detect };
+        self.call(pixels, width, height, options, Ink::Auto, mode)
+    }
+
+    /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
+    /// cost, for a pool of workers ([`Core::plan`]): an array of arrays of
+    /// `{ level, rows: { start, end } }`.
+    pub fn plan(&self, width: f64, height: f64, parts: f64) -> Result<JsValue, JsValue> {
+        let (w, h) = dimensions(width, height).map_err(js_error)?;
+        let parts = if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 };
+        Ok(to_js(&self.session.borrow().core.plan(w, h, parts)))
+    }
+
+    /// One part of a plan (`jobs`, as [`Detector::plan`] gave them) for these pixels (options as
+    /// for `detect`): resolves to one `Float32Array` of probabilities a job.
+    #[wasm_bindgen(js_name = detectPart)]
+    pub fn detect_part(&self, pixels: JsValue, width: f64, height: f64, options: JsValue, jobs: JsValue) -> Promise {
+        match jobs_from(&jobs) {
+            Ok(jobs) => self.call(pixels, width, height, options, Ink::Auto, Mode::Part(jobs)),
+            Err(e) => Promise::reject(&js_error(e)),
+        }
+    }
+
+    /// Assembles a pooled detection of a `width`×`height` image from every part's `jobs` (one
+    /// array, in any order) and their `probs` (an array of `Float32Array`s, one a job): the
+    /// same result object as `detect`.
+    pub fn finish(&self, width: f64, height: f64, jobs: JsValue, probs: js_sys::Array) -> Result<JsValue, JsValue> {
+        let start = performance_now();
+        let (w, h) = dimensions(width, height).map_err(js_error)?;
+        let jobs = jobs_from(&jobs).map_err(js_error)?;
+        let probs: Vec<Vec<f32>> = probs
+            .iter()
+            .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
+            .collect::<Result<_, _>>()
+            .map_err(|_| js_error("invalid input: probs must be an array of Float32Arrays"))?;
+        let session = self.session.borrow();
+        let (heatmap, detections) = session.core.finish_jobs(w, h, &jobs, probs).map_err(js_error)?;
+        Ok(result_object(&heatmap, &detections, session.backend.engine, performance_now() - start))
     }
 }
 
+/// What [`Detector::call`] runs.
+enum Mode {
+    Heatmap,
+    Detect,
+    Live,
+    Part(Vec<Job>),
+}
+
+fn jobs_from(jobs: &JsValue) -> Result<Vec<Job>, Error> {
+    let json = js_sys::JSON::stringify(jobs).ok().and_then(|s| s.as_string()).unwrap_or_default();
+    serde_json::from_str(&json).map_err(|e| Error::InvalidInput(format!("jobs: {e}")))
+}
+
 impl Detector {
-    /// Copies the caller's pixels now, then runs the whole detection (`full`) or the heatmap
-    /// alone in the session (see [`Session::run`]).
-    fn call(&self, pixels: JsValue, w: f64, h: f64, options: JsValue, ink: Ink, full: bool) -> Promise {
+    /// Copies the caller's pixels now, then runs `mode` in the session (see [`Session::run`]).
+    fn call(&self, pixels: JsValue, w: f64, h: f64, options: JsValue, ink: Ink, mode: Mode) -> Promise {
         let start = performance_now();
         let (named_ink, invert) = (get(&options, "ink"), get(&options, "invert").as_bool());
         let named_ink = (!named_ink.is_undefined() && !named_ink.is_null()).then(|| named_ink.as_string());
         let image = Ink::from_options(named_ink, invert, ink)
             .and_then(|ink| GrayImage::from_pixels(w, h, read_pixels(&pixels)?, ink));
-        let session = self.session.clone();
+        let (session, live) = (self.session.clone(), self.live.clone());
         future_to_promise(async move {
             let image = image.map_err(js_error)?;
-            let work = async |core: &Core| match full {
-                true => core.detect_async(&image).await,
-                false => Ok((core.heatmap_async(&image).await?, Vec::new())),
+            if let Mode::Part(jobs) = &mode {
+                let parts = Session::run(&session, async |core: &Core| core.run_jobs_async(&image, jobs).await);
+                let array = js_sys::Array::new();
+                for part in parts.await.map_err(js_error)? {
+                    array.push(&Float32Array::from(&part[..]));
+                }
+                return Ok(array.into());
+            }
+            let recomputed = std::cell::Cell::new(None);
+            let work = async |core: &Core| match mode {
+                Mode::Detect | Mode::Part(_) => core.detect_async(&image).await,
+                Mode::Heatmap => Ok((core.heatmap_async(&image).await?, Vec::new())),
+                Mode::Live => {
+                    // Taken out while it runs: a call that overlaps it starts afresh.
+                    let mut kept = live.take();
+                    let (heatmap, detections, done) = core.detect_live_async(&image, &mut kept).await?;
+                    live.replace(kept);
+                    recomputed.set(Some(done));
+                    Ok((heatmap, detections))
+                }
             };
             let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
             let engine = session.borrow().backend.engine;
-            Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
+            let out = result_object(&heatmap, &detections, engine, performance_now() - start);
+            if let Some(done) = recomputed.get() {
+                Reflect::set(&out, &"recomputed".into(), &to_js(&done)).ok();
+            }
+            Ok(out)
         })
     }
 }

@@ -28,6 +28,10 @@ export interface DetectionResult {
   backend: string;
   /** Milliseconds for this call. */
   ms: number;
+  /** With `live: true`: heatmap cells recomputed and all cells, over every pyramid level. */
+  recomputed?: { cells: number; total: number };
+  /** DetectorClient: how many workers shared this detection (absent: one). */
+  workers?: number;
 }
 
 /** The backend actually in use, and why the CPU runs if it does. */
@@ -66,6 +70,12 @@ export interface DetectorOptions {
    * the package's `src/worker.js` (after setting up what it needs), instead of that file itself.
    */
   workerUrl?: string | URL;
+  /**
+   * DetectorClient and <digit-detector> only: at most this many workers share a detection
+   * (default: the machine's cores, at most 4; 1: no pool). No SharedArrayBuffer or
+   * cross-origin isolation is needed; results equal one worker's bit for bit.
+   */
+  workers?: number;
 }
 
 export interface DetectOptions {
@@ -76,6 +86,12 @@ export interface DetectOptions {
   ink?: 'auto' | 'light' | 'dark';
   /** The older switch: true = "dark", false = "light" (`ink` wins when both are given). */
   invert?: boolean;
+  /**
+   * detect only: the image is a drawing that changed a little since the last live call (same
+   * size): only the heatmap cells that see a changed pixel are recomputed. Same result, bit for
+   * bit, on the CPU's direct kernels; other engines recompute everything.
+   */
+  live?: boolean;
 }
 
 export interface Detector {
@@ -110,7 +126,7 @@ export class DetectorClient {
 }
 
 /**
- * <digit-detector width="280" height="280" backend="auto" base-url="…" ink="light|dark" pen-width="8" show-heatmap show-boxes storage-key="...">
+ * <digit-detector width="280" height="280" backend="auto" base-url="…" workers="4" ink="light|dark" pen-width="8" show-heatmap show-boxes storage-key="...">
  * Fires `ready` (CustomEvent<{ backend: BackendState, modules: string[] }>) when its detector
  * runs, `detect` (CustomEvent<DetectionResult>) after each heatmap, and `backendchange`
  * (CustomEvent<BackendState>) when the detector moved to the CPU mid-session (a lost GPU).

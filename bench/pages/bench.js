@@ -3,6 +3,7 @@
 // XNNPACK, SIMD, one thread; its WebGPU backend). Each run is timed from the pixels to the
 // probabilities read back into JS. Driven by bench/browser.mjs.
 import { createDetector } from '/src/load.js';
+import { DetectorClient } from '/src/client.js';
 
 /** A deterministic w×h test image: sparse strokes of ink on black, intensities in [0, 1]. */
 function image(w, h = w) {
@@ -65,6 +66,103 @@ async function measure(runner, { warmup, runs }) {
 }
 
 const ours = async (options, side, o) => measure(await oursRunner(options, side, o), o);
+
+/**
+ * The detector through DetectorClient (module workers, as the element runs it) with a pool of
+ * `workers` on the CPU's direct kernels: `detect` (every pyramid level the weights ask for, and
+ * decoding), timed from the pixels posted to the result received.
+ */
+async function poolRunner(workers, side, o) {
+  const weights = o.weightsUrl ? await bytes(o.weightsUrl) : undefined;
+  const client = new DetectorClient({ backend: 'cpu', workers, weights });
+  await client.ready;
+  await Promise.all(client.helpers.map((h) => h.ready));
+  const [w, h] = Array.isArray(side) ? side : [side, side];
+  const px = image(w, h);
+  let used = 1;
+  const run = async () => {
+    const r = await client.detect(px, w, h, { ink: 'light' });
+    used = r.workers ?? 1;
+    return r.probs;
+  };
+  const backend = async () => ({ ...client.backend, workers: used, cores: navigator.hardwareConcurrency });
+  return { run, backend, close: () => client.terminate() };
+}
+
+async function pool(workers, side, o) {
+  const runner = await poolRunner(workers, side, o);
+  try {
+    return await measure(runner, o);
+  } finally {
+    runner.close();
+  }
+}
+
+/**
+ * The pool (`workers`) and TF.js-wasm with `threads` threads (this page must be fresh: TF.js
+ * keeps the threads it started with), runs interleaved as in `paired`.
+ */
+async function pairedPool(workers, threads, side, o) {
+  const runners = [await tfjsRunner('wasm', side, { ...o, threads }), await poolRunner(workers, side, o)];
+  const times = [[], []];
+  const probs = [null, null];
+  try {
+    for (let i = 0; i < o.warmup; i++) for (const [k, r] of runners.entries()) probs[k] = await r.run();
+    for (let i = 0; i < o.runs; i++) {
+      for (const [k, r] of runners.entries()) {
+        const t = performance.now();
+        probs[k] = await r.run();
+        times[k].push(performance.now() - t);
+      }
+    }
+    const [tf, us] = await Promise.all(runners.map(async (r, k) => ({
+      ms: median(times[k]), min: Math.min(...times[k]), probs: Array.from(probs[k]), backend: await r.backend(),
+    })));
+    return { tfjs: tf, ours: us };
+  } finally {
+    runners[1].close();
+  }
+}
+
+/** A w×h drawing's pixels with one more pen stroke: a `length`-px segment of pen `pen`, the i-th of a walk over the pad. */
+function addStroke(px, w, h, i, { length = 40, pen = 8 } = {}) {
+  const cx = 40 + ((i * 97) % (w - 80)), cy = 40 + ((i * 61) % (h - 80));
+  const angle = i * 2.4;
+  const [dx, dy] = [Math.cos(angle) * length, Math.sin(angle) * length];
+  for (let t = 0; t <= 1; t += 0.5 / length) {
+    const [x, y] = [cx + dx * (t - 0.5), cy + dy * (t - 0.5)];
+    for (let yy = Math.floor(y - pen / 2); yy <= y + pen / 2; yy++) {
+      for (let xx = Math.floor(x - pen / 2); xx <= x + pen / 2; xx++) {
+        if (xx >= 0 && yy >= 0 && xx < w && yy < h && (xx - x) ** 2 + (yy - y) ** 2 <= (pen / 2) ** 2) px[yy * w + xx] = 1;
+      }
+    }
+  }
+}
+
+/**
+ * Live drawing: a w×h pad holding a drawing (the test image's sparse strokes); each run adds
+ * one stroke (a 40-px segment, 8-px pen) and runs `detect(…, { live: true })` in this thread
+ * (the wasm call alone, as in the element's worker). Also a full `detect` of the same pads,
+ * and whether the last live heatmap equals the full one bit for bit.
+ */
+async function live(options, side, o) {
+  const detector = await createDetector(options);
+  const [w, h] = side;
+  const px = image(w, h);
+  await detector.detect(px, w, h, { ink: 'light', live: true });
+  let i = 0, cells = 0, total = 0;
+  const update = async () => {
+    addStroke(px, w, h, i++);
+    const r = await detector.detect(px, w, h, { ink: 'light', live: true });
+    cells += r.recomputed.cells;
+    total += r.recomputed.total;
+    return r.probs;
+  };
+  const liveRuns = await timeRuns(update, o.warmup, o.runs);
+  const full = await timeRuns(async () => (await detector.detect(px, w, h, { ink: 'light' })).probs, o.warmup, o.runs);
+  const same = liveRuns.probs.length === full.probs.length && liveRuns.probs.every((v, k) => Object.is(v, full.probs[k]));
+  return { live: liveRuns.ms, full: full.ms, recomputed: cells / total, sameAsFull: same, backend: detector.backend };
+}
 const tfjs = async (backend, side, o) => measure(await tfjsRunner(backend, side, o), o);
 
 /**
@@ -108,13 +206,14 @@ function tfModel(w) {
 }
 
 /** TF.js on `backend` ("wasm" or "webgpu") with the exported weights. */
-async function tfjsRunner(backend, side, { tfWeightsUrl }) {
+async function tfjsRunner(backend, side, { tfWeightsUrl, threads = 1 }) {
   if (backend === 'wasm') {
-    // The page is cross-origin isolated (for a fine timer); keep TF.js on its single-threaded
-    // SIMD binary all the same, as the benchmark compares one thread with one thread.
-    tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
+    // The page is cross-origin isolated (for a fine timer and for TF.js's threads). One thread:
+    // the single-threaded SIMD binary; more: the threaded one with that many threads (a page
+    // runs one TF.js configuration: the bench opens a fresh page for it).
+    if (threads === 1) tf.env().set('WASM_HAS_MULTITHREAD_SUPPORT', false);
     tf.wasm.setWasmPaths('/tfjs/');
-    tf.wasm.setThreadsCount?.(1);
+    tf.wasm.setThreadsCount?.(threads);
   }
   if (!(await tf.setBackend(backend))) throw new Error(`TF.js backend ${backend} unavailable`);
   await tf.ready();
@@ -136,4 +235,10 @@ async function tfjsRunner(backend, side, { tfWeightsUrl }) {
   return { run, backend: describe };
 }
 
-window.bench = { ours, tfjs, paired };
+/** `bench[name](...args)` without the probabilities (for WebDriver, which sends results as JSON). */
+async function brief(name, ...args) {
+  const { probs, ...rest } = await window.bench[name](...args);
+  return rest;
+}
+
+window.bench = { ours, tfjs, paired, pool, pairedPool, live, brief };

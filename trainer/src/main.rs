@@ -4,7 +4,7 @@
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
 //!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
-//! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max]
+//! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--pooling P] [--fashion DIR]
 //! trainer scene-pngs -o DIR [--count N]          (the first scenes of every set, with truths)
 //! trainer composite -o OUT.png [--mnist DIR]

@@ -11,12 +11,25 @@ export class DetectorStoppedError extends Error {
   }
 }
 
+/** Images smaller than this (pixels) are not worth sharing out: one worker detects them. */
+const POOL_MIN_PIXELS = 160 * 160;
+
+/** The pool size for `workers` (a number caps it): the machine's cores, at most 4. */
+function poolSize(workers) {
+  const cores = globalThis.navigator?.hardwareConcurrency || 1;
+  const wanted = Number.isFinite(workers) && workers >= 1 ? Math.floor(workers) : 4;
+  return Math.max(1, Math.min(wanted, cores, 16));
+}
+
 export class DetectorClient {
   /**
    * Starts the worker and creates the wasm detector in it. `options.baseUrl`: where the package's
    * folder is served (for bundlers that do not follow `new URL('./worker.js', import.meta.url)`;
    * see the package README); `options.workerUrl`: a worker script of one's own that imports the
-   * package's `src/worker.js`; the other options go to `createDetector`.
+   * package's `src/worker.js`; `options.workers`: at most this many workers share a detection
+   * (default: the machine's cores, at most 4; they need no SharedArrayBuffer — each runs its own
+   * wasm instance on a band of the image — and give the same result, bit for bit, as one); the
+   * other options go to `createDetector`.
    */
   constructor(options = {}) {
     const base = options.baseUrl ? packageUrl(options.baseUrl) : null;
@@ -56,10 +69,18 @@ export class DetectorClient {
       loadFailure('the detector worker', this.workerUrl, 'javascript', event.message).then((error) => this.fail(error));
     };
     this.worker.onmessageerror = () => this.fail(new Error('the detector worker sent a message that could not be read'));
-    const { baseUrl, workerUrl, ...rest } = options;
+    const { baseUrl, workerUrl, workers, ...rest } = options;
+    /** How many workers may share a detection (this one included). */
+    this.poolSize = poolSize(workers);
+    /** The other workers of the pool, once this one runs the direct CPU kernels (else none). */
+    this.helpers = [];
+    this.plans = new Map();
+    this.helperOptions = { ...options, backend: 'cpu', workers: 1 };
     this.ready = this.request({ type: 'create', options: { ...rest, baseUrl: base?.href } }).then(({ backend, modules }) => {
       this.modules = modules ?? [];
-      return (this.backend = backend);
+      this.backend = backend;
+      this.startPool();
+      return backend;
     });
     // Nobody may be listening to `ready` (a page that only calls detect): it must not be reported
     // as an unhandled rejection; detect() rethrows its error.
@@ -75,22 +96,71 @@ export class DetectorClient {
     });
   }
 
-  /** Rejects every pending request (and every later one) with `error`; stops the worker. */
+  /** Rejects every pending request (and every later one) with `error`; stops the worker(s). */
   fail(error) {
     if (!this.failure) this.failure = error;
     this.worker.terminate();
+    this.stopPool();
     for (const waiter of this.pending.values()) waiter.reject(error);
     this.pending.clear();
   }
 
-  /** Detects digits in RGBA (or gray) pixels; resolves to the wasm detector's result object. */
+  /**
+   * Starts the pool's other workers where they help: more than one allowed, and this worker on
+   * the direct CPU kernels (a WebGPU detector keeps the work on the GPU).
+   */
+  startPool() {
+    if (this.poolSize < 2 || this.backend?.name !== 'cpu' || this.backend?.cpu !== 'direct') return;
+    this.helpers = Array.from({ length: this.poolSize - 1 }, () => new DetectorClient(this.helperOptions));
+    // A helper that cannot start leaves the work to the others.
+    for (const helper of this.helpers) helper.ready.catch(() => this.stopPool());
+  }
+
+  stopPool() {
+    for (const helper of this.helpers) helper.terminate();
+    this.helpers = [];
+  }
+
+  /**
+   * Detects digits in RGBA (or gray) pixels; resolves to the wasm detector's result object.
+   * Options: `ink` or `invert`; `live: true` for a drawing that changed a little since the last
+   * live call (this worker recomputes only that; the result's `recomputed` says how much). A
+   * large image without `live` is shared out over the pool (the result's `workers` says over how
+   * many); a pool that fails leaves this worker to detect alone.
+   */
   async detect(pixels, width, height, options = {}) {
     await this.ready;
+    if (!options.live && this.helpers.length && width * height >= POOL_MIN_PIXELS) {
+      try {
+        return await this.detectPooled(pixels, width, height, options);
+      } catch (e) {
+        if (this.failure) throw e;
+        this.stopPool();
+      }
+    }
     const { result } = await this.request({ type: 'detect', pixels, width, height, options });
     return result;
   }
 
-  /** Stops the worker: what is pending rejects with a `DetectorStoppedError`. */
+  /** One detection shared out over this worker and its helpers (see `detect`). */
+  async detectPooled(pixels, width, height, options) {
+    const start = performance.now();
+    const helpers = this.helpers;
+    await Promise.all(helpers.map((h) => h.ready));
+    const workers = [this, ...helpers];
+    const key = `${width}×${height}×${workers.length}`;
+    if (!this.plans.has(key)) this.plans.set(key, (await this.request({ type: 'plan', width, height, parts: workers.length })).plan);
+    const plan = this.plans.get(key);
+    const parts = await Promise.all(workers.map((w, i) =>
+      w.request({ type: 'part', pixels, width, height, options, jobs: plan[i] }).then(({ probs }) => probs)));
+    const probs = parts.flat();
+    const { result } = await this.request({ type: 'finish', width, height, jobs: plan.flat(), probs }, probs.map((p) => p.buffer));
+    result.ms = performance.now() - start;
+    result.workers = workers.length;
+    return result;
+  }
+
+  /** Stops the worker(s): what is pending rejects with a `DetectorStoppedError`. */
   terminate() {
     this.fail(new DetectorStoppedError());
   }

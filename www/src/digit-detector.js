@@ -70,10 +70,12 @@ function defaultPenWidth(width, height) {
 }
 
 export class DigitDetector extends HTMLElement {
-  static observedAttributes = ['width', 'height', 'backend', 'base-url', 'ink', 'pen-width', ...BOOLEAN_ATTRS];
+  static observedAttributes = ['width', 'height', 'backend', 'base-url', 'workers', 'ink', 'pen-width', ...BOOLEAN_ATTRS];
 
   constructor() {
     super();
+    /** Whether the next detection must be a full one (see schedule). */
+    this.fullNext = true;
     this.strokes = [];
     this.baseImage = null;
     this.tool = 'pen';
@@ -168,7 +170,7 @@ export class DigitDetector extends HTMLElement {
   attributeChangedCallback(name) {
     if (!this.canvas) return;
     if (name === 'width' || name === 'height') { this.resize(); this.redraw(); this.schedule(); }
-    if ((name === 'backend' || name === 'base-url') && this.isConnected) { this.client?.terminate(); this.startDetector(); }
+    if ((name === 'backend' || name === 'base-url' || name === 'workers') && this.isConnected) { this.client?.terminate(); this.startDetector(); }
     if (name === 'pen-width') this.setPenWidth(Number(this.getAttribute('pen-width')));
     if (name === 'ink') { this.inkButton.setAttribute('aria-pressed', String(this.darkInk)); this.redraw(); this.schedule(); }
     if (BOOLEAN_ATTRS.includes(name)) {
@@ -192,7 +194,8 @@ export class DigitDetector extends HTMLElement {
    */
   startDetector() {
     const baseUrl = this.getAttribute('base-url') ?? undefined;
-    const client = new DetectorClient({ ...this.detectorOptions, backend: this.getAttribute('backend') ?? 'auto', baseUrl });
+    const workers = this.hasAttribute('workers') ? Number(this.getAttribute('workers')) : undefined;
+    const client = new DetectorClient({ ...this.detectorOptions, backend: this.getAttribute('backend') ?? 'auto', baseUrl, workers });
     this.client = client;
     client.ready.then(
       () => {
@@ -256,13 +259,13 @@ export class DigitDetector extends HTMLElement {
       const events = e.getCoalescedEvents?.() ?? [e];
       for (const ev of events.length ? events : [e]) stroke.points.push(point(ev));
       this.redraw();
-      this.schedule();
+      this.schedule({ stroke: true });
     });
     const end = () => {
       if (!stroke) return;
       stroke = null;
       this.save();
-      this.schedule();
+      this.schedule({ stroke: true });
     };
     this.canvas.addEventListener('pointerup', end);
     this.canvas.addEventListener('pointercancel', end);
@@ -313,8 +316,14 @@ export class DigitDetector extends HTMLElement {
     }
   }
 
-  /** Runs detection on the current drawing, at most one request in flight. */
-  schedule() {
+  /**
+   * Runs detection on the current drawing, at most one request in flight. `stroke`: only a pen
+   * stroke changed it (a live update, which recomputes only what the stroke touched); anything
+   * else (a picture, a resize, the ink) makes the next detection a full one, shared out over
+   * the worker pool.
+   */
+  schedule({ stroke = false } = {}) {
+    if (!stroke) this.fullNext = true;
     if (!this.client) return;
     if (this.pending) { this.dirty = true; return; }
     this.pending = true;
@@ -330,7 +339,9 @@ export class DigitDetector extends HTMLElement {
       // Removed from the page since it was scheduled: detect once it is back.
       if (!client) { this.dirty = true; return; }
       const pixels = this.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
-      const result = await client.detect(pixels, width, height, { invert: this.darkInk });
+      const live = !this.fullNext;
+      this.fullNext = false;
+      const result = await client.detect(pixels, width, height, { invert: this.darkInk, live });
       if (client !== this.client) { this.dirty = true; return; }
       this.shownGeneration = generation;
       this.show(result);

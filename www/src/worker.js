@@ -1,6 +1,9 @@
 // The module Web Worker that owns the wasm Detector: the page stays responsive while it runs.
 // Protocol: { id, type: 'create', options } → { id, backend, modules } (the wasm files loaded)
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
+//           { id, type: 'plan', width, height, parts } → { id, plan }   (a pool's jobs, see client.js)
+//           { id, type: 'part', pixels, width, height, options, jobs } → { id, probs }
+//           { id, type: 'finish', width, height, jobs, probs } → { id, result }
 import { createDetector, loadedModules } from './load.js';
 
 let detector = null;
@@ -23,6 +26,17 @@ self.onmessage = async ({ data }) => {
       const result = await detector.detect(data.pixels, data.width, data.height, data.options ?? {});
       // The backend that computed this result (after a WebGPU failure, the next request runs
       // on this browser's CPU module: see load.js).
+      self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
+    } else if (type === 'plan') {
+      await ready;
+      self.postMessage({ id, plan: detector.plan(data.width, data.height, data.parts) });
+    } else if (type === 'part') {
+      await ready;
+      const probs = await detector.detectPart(data.pixels, data.width, data.height, data.options ?? {}, data.jobs);
+      self.postMessage({ id, probs }, probs.map((p) => p.buffer));
+    } else if (type === 'finish') {
+      await ready;
+      const result = detector.finish(data.width, data.height, data.jobs, data.probs);
       self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
     } else {
       throw new Error(`unknown request ${type}`);

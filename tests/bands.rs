@@ -1,0 +1,169 @@
+//! A detection in pieces (`digitscope::bands`): parts of a heatmap, a pool's jobs and live
+//! updates give, bit for bit, what one full detection gives on the direct kernels.
+
+use burn::tensor::Device;
+use digitscope::bands::{Cells, Live};
+use digitscope::image::GrayImage;
+use digitscope::network::{Architecture, Network, Pooling};
+use digitscope::weights::{self, WeightsInfo};
+use digitscope::{Detection, Detector};
+
+mod common;
+
+fn direct(bytes: &[u8], pooling: Pooling) -> Detector {
+    Detector::from_weights(bytes, Device::flex()).unwrap().with_pooling(pooling).with_direct_kernels().unwrap()
+}
+
+fn embedded() -> Detector {
+    Detector::embedded(Device::flex()).unwrap().with_direct_kernels().unwrap()
+}
+
+/// Sparse ink: the shared test noise, cubed.
+fn noise(width: usize, height: usize, seed: u64) -> GrayImage {
+    GrayImage { width, height, pixels: common::noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
+}
+
+/// A round pen of radius `r` dragged from (x0, y0) to (x1, y1).
+fn stroke(image: &mut GrayImage, (x0, y0): (f32, f32), (x1, y1): (f32, f32), r: f32) {
+    let steps = ((x1 - x0).hypot(y1 - y0) / 0.5).ceil().max(1.0) as usize;
+    for i in 0..=steps {
+        let t = i as f32 / steps as f32;
+        let (cx, cy) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
+        let (ys, xs) = ((cy - r).floor().max(0.0) as usize, (cx - r).floor().max(0.0) as usize);
+        for y in ys..((cy + r).ceil() as usize + 1).min(image.height) {
+            for x in xs..((cx + r).ceil() as usize + 1).min(image.width) {
+                if (x as f32 - cx).hypot(y as f32 - cy) <= r {
+                    image.pixels[y * image.width + x] = 1.0;
+                }
+            }
+        }
+    }
+}
+
+fn same_detections(a: &[Detection], b: &[Detection]) -> bool {
+    a.len() == b.len()
+        && a.iter().zip(b).all(|(a, b)| {
+            (a.digit, a.score.to_bits(), a.x.to_bits(), a.y.to_bits())
+                == (b.digit, b.score.to_bits(), b.x.to_bits(), b.y.to_bits())
+        })
+}
+
+#[test]
+fn any_rectangle_of_cells_equals_the_same_cells_of_the_whole_heatmap() {
+    let device = Device::flex();
+    for architecture in [Architecture::Small, Architecture::Deep] {
+        let info = WeightsInfo {
+            recipe: "test".into(),
+            architecture,
+            pooling: Pooling::None,
+            test_accuracy: 0.0,
+            pyramid: vec![1],
+            checksum: None,
+        };
+        let bytes = weights::encode(Network::new(architecture, &device), &info).unwrap();
+        for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
+            let detector = direct(&bytes, pooling);
+            for (w, h, seed) in [(203, 141, 1), (160, 96, 2), (97, 250, 3), (9, 300, 4), (175, 62, 5), (71, 118, 6)] {
+                let image = noise(w, h, seed);
+                let whole = detector.heatmap(&image).unwrap();
+                let (rows, cols) = (whole.rows, whole.cols);
+                let mut checked = 0;
+                for r0 in (0..rows).step_by(3) {
+                    for r1 in [r0 + 1, r0 + 4, rows].into_iter().filter(|&e| e <= rows) {
+                        for (c0, c1) in [(0, cols), (cols / 3, cols / 3 + 2), (cols - 1, cols)] {
+                            let rect = Cells { rows: r0..r1, cols: c0..c1.max(c0 + 1).min(cols) };
+                            let part = pollster(detector.cells_async(&image, &rect));
+                            let expected = digitscope::bands::extract(&whole.probs, rows, cols, &rect);
+                            assert!(
+                                part.iter().zip(&expected).all(|(a, b)| a.to_bits() == b.to_bits()),
+                                "{architecture:?} {pooling:?} {w}×{h}: cells {rect:?} differ"
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+                assert!(checked > 10);
+            }
+        }
+    }
+}
+
+#[test]
+fn a_pool_of_any_size_gives_the_detection_of_one() {
+    let detector = embedded();
+    let mut image = GrayImage::blank(448, 336);
+    stroke(&mut image, (60.0, 60.0), (120.0, 60.0), 4.0);
+    stroke(&mut image, (120.0, 60.0), (80.0, 200.0), 4.0);
+    stroke(&mut image, (300.0, 100.0), (300.0, 300.0), 2.0);
+    for image in [image, noise(512, 512, 7), noise(130, 77, 8)] {
+        let (heatmap, found) = detector.detect(&image).unwrap();
+        for parts in 1..=4 {
+            let plan = detector.plan(image.width, image.height, parts);
+            assert_eq!(plan.len(), parts);
+            let mut jobs = Vec::new();
+            let mut probs = Vec::new();
+            // The parts in reverse: the order they come back in does not matter.
+            for part in plan.iter().rev() {
+                jobs.extend(part.iter().cloned());
+                probs.extend(pollster(detector.run_jobs_async(&image, part)));
+            }
+            let (pooled, pooled_found) = detector.finish_jobs(image.width, image.height, &jobs, probs).unwrap();
+            assert!(pooled.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "{parts} parts");
+            assert!(same_detections(&pooled_found, &found), "{parts} parts: {pooled_found:?} vs {found:?}");
+        }
+    }
+    // A plan with a band left out is an error, not a heatmap with holes.
+    let plan = detector.plan(200, 100, 2);
+    let jobs: Vec<_> = plan[0].clone();
+    let probs = pollster(detector.run_jobs_async(&noise(200, 100, 1), &jobs));
+    let error = detector.finish_jobs(200, 100, &jobs, probs).unwrap_err().to_string();
+    assert!(error.contains("cover"), "{error}");
+}
+
+#[test]
+fn live_updates_equal_a_full_detection_after_every_stroke() {
+    let detector = embedded();
+    let mut image = GrayImage::blank(448, 336);
+    let mut live = Live::default();
+    // A 7, then a 3 beside it, stroke by stroke; then a stroke erased (a blank image).
+    let strokes = [
+        ((40.0, 40.0), (180.0, 40.0), 5.0),
+        ((180.0, 40.0), (90.0, 290.0), 5.0),
+        ((300.0, 120.0), (330.0, 110.0), 2.0),
+        ((330.0, 110.0), (320.0, 135.0), 2.0),
+        ((320.0, 135.0), (335.0, 150.0), 2.0),
+        ((335.0, 150.0), (305.0, 165.0), 2.0),
+    ];
+    let mut partial = 0;
+    for (i, &(a, b, r)) in strokes.iter().enumerate() {
+        stroke(&mut image, a, b, r);
+        let (heatmap, found) = detector.detect(&image).unwrap();
+        let (live_heatmap, live_found, done) = pollster(detector.detect_live_async(&image, &mut live));
+        assert!(live_heatmap.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "stroke {i}");
+        assert!(same_detections(&live_found, &found), "stroke {i}");
+        assert!(done.cells <= done.total);
+        if done.cells < done.total {
+            partial += 1;
+        }
+    }
+    // The 3's short strokes touch a corner of the pad: they recompute a part of it.
+    assert!(partial >= 3, "only {partial} of {} updates were partial", strokes.len());
+    let blank = GrayImage::blank(448, 336);
+    let (heatmap, _) = detector.detect(&blank).unwrap();
+    let (live_heatmap, _, _) = pollster(detector.detect_live_async(&blank, &mut live));
+    assert_eq!(live_heatmap.probs, heatmap.probs);
+    // Another size starts afresh.
+    let other = noise(100, 90, 3);
+    let (_, _, done) = pollster(detector.detect_live_async(&other, &mut live));
+    assert_eq!(done.cells, done.total);
+}
+
+/// The CPU engines complete without waiting: polling once finishes the future.
+fn pollster<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> T {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out.unwrap(),
+        std::task::Poll::Pending => panic!("a CPU detection did not complete at once"),
+    }
+}
