@@ -87,6 +87,51 @@ describe('the static site', () => {
     }, [3, 7]);
   });
 
+  test('strokes are live updates and a pool of workers shares a detection: both equal one full detection bit for bit', async () => {
+    const { context, page, assertClean } = await open(`${server.url}/index.html`);
+    await settled(page);
+    await page.evaluate(() => {
+      window.recomputed = [];
+      document.querySelector('digit-detector').addEventListener('detect', (e) => window.recomputed.push(e.detail.recomputed ?? null));
+    });
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    await drawDigitTall(page, box, MORE_STROKES.find((s) => s.digit === 7), 60, 50, 200);
+    await drawDigitTall(page, box, STROKES.find((s) => s.digit === 3), 330, 120, 60);
+    await settled(page);
+    const check = await page.evaluate(async () => {
+      const el = document.querySelector('digit-detector');
+      const { width, height } = el.canvas;
+      const pixels = el.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
+      const { DetectorClient } = await import('./src/client.js');
+      const results = [];
+      for (const workers of [1, 2]) {
+        const client = new DetectorClient({ workers });
+        results.push(await client.detect(pixels.slice(), width, height, { invert: el.darkInk }));
+        client.terminate();
+      }
+      const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
+      const [one, pooled] = results;
+      return {
+        cores: navigator.hardwareConcurrency,
+        workers: pooled.workers ?? 1,
+        poolSame: same(pooled.probs, one.probs) && JSON.stringify(pooled.detections) === JSON.stringify(one.detections),
+        liveSame: same(el.result.probs, one.probs) && JSON.stringify(el.result.detections) === JSON.stringify(one.detections),
+        shownWasLive: Boolean(el.result.recomputed),
+        partial: window.recomputed.filter((r) => r && r.cells < r.total).length,
+        updates: window.recomputed.length,
+        digits: one.detections.map((d) => d.digit).sort(),
+      };
+    });
+    assert.equal(check.workers, Math.min(2, check.cores), 'the pool ran on as many workers as asked and the machine has');
+    assert.ok(check.poolSame, 'the pooled detection equals one worker\'s');
+    assert.ok(check.shownWasLive, 'the last stroke was shown from a live update');
+    assert.ok(check.liveSame, 'the live result equals a full detection of the same drawing');
+    assert.ok(check.partial >= 3, `strokes recomputed a part of the heatmap (${check.partial} of ${check.updates} updates)`);
+    assert.deepEqual(check.digits, [3, 7]);
+    assertClean();
+    await context.close();
+  });
+
   test("the notebook's composite shows its seven detections, the CLI's", async () => {
     const { context, page, assertClean } = await open(`${server.url}/index.html`);
     await settled(page);

@@ -354,7 +354,8 @@ export class DigitDetector extends HTMLElement {
       this.settle(generation, e);
     } finally {
       this.pending = false;
-      if (this.dirty) this.schedule();
+      // What changed meanwhile already set `fullNext` if it was more than strokes.
+      if (this.dirty) this.schedule({ stroke: true });
     }
   }
 
