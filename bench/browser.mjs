@@ -46,10 +46,11 @@ const rows = [];
 const reference = {};
 let tfjsWasm = null;
 
-async function onPage(webgpu, body) {
+async function onPage(webgpu, body, { init } = {}) {
   const browser = await launch({ webgpu });
   try {
     const page = await browser.newPage();
+    if (init) await page.addInitScript(init);
     page.on('pageerror', (e) => console.error('page error:', String(e)));
     await page.goto(`${server.url}/index.html`);
     await page.waitForFunction(() => window.bench !== undefined && window.tf !== undefined, null, { timeout: 60_000 });
@@ -169,9 +170,13 @@ for (const [name, open] of [['Firefox', openFirefox], ['WebKit', openWebKit]]) {
 
 // 2c. The small FCN at 512²: our pool (no isolation needed) against TF.js-wasm with threads
 // (this page is cross-origin isolated; TF.js's threaded SIMD binary, as many threads as
-// cores), on a fresh page, runs interleaved.
+// cores), on a fresh page, runs interleaved. TF.js 4.22's threaded build sizes its pthread
+// pool as half of navigator.hardwareConcurrency (at most 4): one thread on a 2-core machine,
+// whatever setThreadsCount asks. So this page reports twice the machine's cores, and TF.js
+// gets one thread per core; our pool is given the real count.
+const realCores = (await import('node:os')).availableParallelism();
 await onPage(false, async (page) => {
-  const n = await page.evaluate(() => navigator.hardwareConcurrency);
+  const n = realCores;
   for (const side of SIDES) {
     const { tfjs, ours } = await page.evaluate(([w, t, s, o]) => window.bench.pairedPool(w, t, s, o), [n, n, side, smallOptions]);
     if (side === SIDES[0]) console.log('TF.js wasm, threaded:', JSON.stringify(tfjs.backend));
@@ -181,7 +186,7 @@ await onPage(false, async (page) => {
     rows.push(row);
     console.log(JSON.stringify(row));
   }
-});
+}, { init: `Object.defineProperty(Navigator.prototype, 'hardwareConcurrency', { get: () => ${2 * realCores} });` });
 
 // 3. WebGPU (SwiftShader: Chromium's CPU emulation of a GPU; a real GPU's figures differ).
 await onPage(true, async (page) => {

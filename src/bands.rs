@@ -182,7 +182,21 @@ pub fn plan(shapes: &[Shape], architecture: Architecture, pooling: Pooling, part
 /// run on the direct kernels (every layer's output).
 #[derive(Debug, Clone, Default)]
 pub struct Live {
-    pub(crate) levels: Vec<(Shape, GrayImage, Trace)>,
+    /// The flattened image of the last call.
+    pub(crate) image: Option<GrayImage>,
+    pub(crate) levels: Vec<LiveLevel>,
+}
+
+/// One level of a [`Live`] drawing.
+#[derive(Debug, Clone)]
+pub(crate) struct LiveLevel {
+    pub(crate) shape: Shape,
+    /// The box-filtered level (coarser levels made from one; see [`crate::image::Downscale`]),
+    /// updated block by block.
+    pub(crate) boxed: Option<GrayImage>,
+    /// What the FCN ran on.
+    pub(crate) input: GrayImage,
+    pub(crate) trace: Trace,
 }
 
 /// What one live update recomputed.

@@ -2,7 +2,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::bands::{self, Cells, Job, Live, Recomputed, Shape, window};
+use crate::bands::{self, Cells, Job, Live, LiveLevel, Recomputed, Shape, window};
 use crate::detect::{DecodeOptions, Detection, decode, suppress};
 use crate::direct::DirectNet;
 use crate::error::{Error, Result};
@@ -206,8 +206,14 @@ impl Detector {
     pub fn level_input(&self, image: &GrayImage, shape: &Shape) -> GrayImage {
         match shape.factor {
             1 => image.clone(),
+            f if self.downscale.starts_from_box() => self.level_from_box(&image.downscaled(f), shape),
             f => image.level(f, self.downscale).padded(shape.margin),
         }
+    }
+
+    /// [`Detector::level_input`] from the level's box-filtered image.
+    fn level_from_box(&self, boxed: &GrayImage, shape: &Shape) -> GrayImage {
+        self.downscale.from_box(boxed.clone()).padded(shape.margin)
     }
 
     /// Probabilities (class-major) of the rectangle `rect` of the heatmap of `input`. A part of
@@ -346,37 +352,60 @@ impl Detector {
         let image = &image.flattened();
         let shapes = self.shapes(image.width, image.height);
         let direct = self.direct.as_ref().filter(|_| self.pooling == Pooling::None);
-        let same = live.levels.len() == shapes.len() && live.levels.iter().zip(&shapes).all(|(l, s)| l.0 == *s);
+        let same = live.levels.len() == shapes.len() && live.levels.iter().zip(&shapes).all(|(l, s)| l.shape == *s);
         let Some(direct) = direct else {
             *live = Live::default();
             let (heatmap, detections) = self.detect_async(image).await?;
             let total = shapes.iter().map(|s| s.rows() * s.cols()).sum();
             return Ok((heatmap, detections, Recomputed { cells: total, total }));
         };
-        if !same {
-            live.levels.clear();
-        }
-        let mut done = Recomputed::default();
+        // What changed since the last call, in the image's pixels (nothing: every level is kept).
+        let change = match (&live.image, same) {
+            (Some(old), true) => bands::changed(old, image),
+            _ => {
+                live.levels.clear();
+                Some((0..image.height, 0..image.width))
+            }
+        };
+        let mut done = Recomputed { cells: 0, total: shapes.iter().map(|s| s.rows() * s.cols()).sum() };
         let mut kept = Vec::with_capacity(shapes.len());
+        let Some((rows, cols)) = change else {
+            let probs = live.levels.iter().map(|l| l.trace.probs.clone()).collect();
+            let (heatmap, detections) = self.finish(&shapes, probs)?;
+            return Ok((heatmap, detections, done));
+        };
         for (i, shape) in shapes.iter().enumerate() {
-            let input = self.level_input(image, shape);
-            done.total += shape.rows() * shape.cols();
-            let trace = match live.levels.get_mut(i) {
-                Some((_, old, trace)) => {
-                    if let Some((rows, cols)) = bands::changed(old, &input) {
-                        done.cells += direct.update(trace, &input, rows, cols)?;
+            let mut old = live.levels.get_mut(i);
+            let boxed =
+                match (shape.factor, self.downscale.starts_from_box(), old.as_mut().and_then(|l| l.boxed.take())) {
+                    (1, _, _) | (_, false, _) => None,
+                    (f, true, Some(mut boxed)) => {
+                        image.downscale_into(&mut boxed, f, rows.clone(), cols.clone());
+                        Some(boxed)
                     }
-                    std::mem::take(trace)
+                    (f, true, None) => Some(image.downscaled(f)),
+                };
+            let input = match &boxed {
+                Some(boxed) => self.level_from_box(boxed, shape),
+                None => self.level_input(image, shape),
+            };
+            let trace = match old {
+                Some(level) => {
+                    if let Some((rows, cols)) = bands::changed(&level.input, &input) {
+                        done.cells += direct.update(&mut level.trace, &input, rows, cols)?;
+                    }
+                    std::mem::take(&mut level.trace)
                 }
                 None => {
                     done.cells += shape.rows() * shape.cols();
                     direct.trace(&input)?
                 }
             };
-            kept.push((*shape, input, trace));
+            kept.push(LiveLevel { shape: *shape, boxed, input, trace });
         }
-        let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|(_, _, t)| t.probs.clone()).collect())?;
+        let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
         live.levels = kept;
+        live.image = Some(image.clone());
         Ok((heatmap, detections, done))
     }
 

@@ -140,15 +140,16 @@ function addStroke(px, w, h, i, { length = 40, pen = 8 } = {}) {
 }
 
 /**
- * Live drawing: a w×h pad holding a drawing (the test image's sparse strokes); each run adds
- * one stroke (a 40-px segment, 8-px pen) and runs `detect(…, { live: true })` in this thread
+ * Live drawing: a w×h pad holding a drawing (30 strokes: 40-px segments, 8-px pen, the pad's
+ * default); each run adds one more stroke and runs `detect(…, { live: true })` in this thread
  * (the wasm call alone, as in the element's worker). Also a full `detect` of the same pads,
  * and whether the last live heatmap equals the full one bit for bit.
  */
 async function live(options, side, o) {
   const detector = await createDetector(options);
   const [w, h] = side;
-  const px = image(w, h);
+  const px = new Float32Array(w * h);
+  for (let k = 0; k < 30; k++) addStroke(px, w, h, 1000 + k);
   await detector.detect(px, w, h, { ink: 'light', live: true });
   let i = 0, cells = 0, total = 0;
   const update = async () => {
