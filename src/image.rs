@@ -389,7 +389,7 @@ impl GrayImage {
     fn clean_page(&self) -> bool {
         let (w, h) = (self.width, self.height);
         let bin = |v: f32| v.clamp(0.0, 1.0) * 255.0;
-        let low = |v: &f32| !(bin(*v) >= 7.5);
+        let low = |v: &f32| bin(*v) < 7.5 || v.is_nan();
         let (bw, bh) = (w.div_ceil(PAGE_BLOCK), h.div_ceil(PAGE_BLOCK));
         // Per block: whether its 20th percentile (rank ⌈0.2·n⌉) is at most 0.03.
         let mut counts = vec![0usize; bw * bh];
@@ -411,7 +411,7 @@ impl GrayImage {
         });
         // The 99.5th percentile (rank ⌈0.995·n⌉) at least 0.5 (bin 128): fewer pixels below.
         let n = w * h;
-        let below = self.pixels.iter().filter(|v| !(bin(**v) >= 127.5)).count();
+        let below = self.pixels.iter().filter(|v| bin(**v) < 127.5 || v.is_nan()).count();
         page_clean && n > 0 && below < ((0.995 * n as f32).ceil() as usize).max(1)
     }
 
