@@ -121,12 +121,27 @@ pub fn extract(whole: &[f32], rows: usize, cols: usize, rect: &Cells) -> Vec<f32
 }
 
 /// One piece of a pooled detection: a band of heatmap rows (all columns) of level `level`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Job {
     /// Index into the detector's levels for the image ([`crate::Detector::shapes`]).
     pub level: usize,
     /// Cell rows.
     pub rows: Range<usize>,
+}
+
+impl Job {
+    /// Jobs as flat triples `level, first row, end row` (how they cross the wasm boundary).
+    pub fn flatten(jobs: &[Job]) -> Vec<u32> {
+        jobs.iter().flat_map(|j| [j.level, j.rows.start, j.rows.end]).map(|v| v as u32).collect()
+    }
+
+    /// Jobs from [`Job::flatten`]'s triples.
+    pub fn from_flat(flat: &[u32]) -> crate::Result<Vec<Job>> {
+        if !flat.len().is_multiple_of(3) {
+            return Err(crate::Error::InvalidInput(format!("jobs come in triples, not {} numbers", flat.len())));
+        }
+        Ok(flat.chunks(3).map(|t| Job { level: t[0] as usize, rows: t[1] as usize..t[2] as usize }).collect())
+    }
 }
 
 /// Cuts a detection over `shapes` into `parts` lists of jobs of about equal cost (multiply-adds,
@@ -270,6 +285,14 @@ mod tests {
             let (most, least) = loads.iter().fold((0f64, f64::MAX), |(m, l), &x| (m.max(x), l.min(x)));
             assert!(most / least < 1.25, "{parts} parts: loads {loads:?}");
         }
+    }
+
+    #[test]
+    fn jobs_cross_as_triples_and_a_broken_list_is_an_error() {
+        let jobs = vec![Job { level: 0, rows: 3..9 }, Job { level: 4, rows: 0..2 }];
+        assert_eq!(Job::flatten(&jobs), [0, 3, 9, 4, 0, 2]);
+        assert_eq!(Job::from_flat(&Job::flatten(&jobs)).unwrap(), jobs);
+        assert!(Job::from_flat(&[0, 3]).unwrap_err().to_string().contains("triples"));
     }
 
     #[test]

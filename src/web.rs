@@ -109,16 +109,17 @@ impl Detector {
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
-    /// cost, for a pool of workers ([`Core::plan`]): an array of arrays of
-    /// `{ level, rows: { start, end } }`.
-    pub fn plan(&self, width: f64, height: f64, parts: f64) -> Result<JsValue, JsValue> {
+    /// cost, for a pool of workers ([`Core::plan`]): an array of `Uint32Array`s, one a part,
+    /// each job three numbers (level, first row, end row).
+    pub fn plan(&self, width: f64, height: f64, parts: f64) -> Result<js_sys::Array, JsValue> {
         let (w, h) = dimensions(width, height).map_err(js_error)?;
         let parts = if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 };
-        Ok(to_js(&self.session.borrow().core.plan(w, h, parts)))
+        let plan = self.session.borrow().core.plan(w, h, parts);
+        Ok(plan.iter().map(|jobs| js_sys::Uint32Array::from(&Job::flatten(jobs)[..])).collect())
     }
 
-    /// One part of a plan (`jobs`, as [`Detector::plan`] gave them) for these pixels (options as
-    /// for `detect`): resolves to one `Float32Array` of probabilities a job.
+    /// One part of a plan (`jobs`, a `Uint32Array` of [`Detector::plan`]) for these pixels
+    /// (options as for `detect`): resolves to one `Float32Array` of probabilities a job.
     #[wasm_bindgen(js_name = detectPart)]
     pub fn detect_part(&self, pixels: JsValue, width: f64, height: f64, options: JsValue, jobs: JsValue) -> Promise {
         match jobs_from(&jobs) {
@@ -128,8 +129,8 @@ impl Detector {
     }
 
     /// Assembles a pooled detection of a `width`×`height` image from every part's `jobs` (one
-    /// array, in any order) and their `probs` (an array of `Float32Array`s, one a job): the
-    /// same result object as `detect`.
+    /// `Uint32Array` of triples, in any order) and their `probs` (an array of `Float32Array`s,
+    /// one a job): the same result object as `detect`.
     pub fn finish(&self, width: f64, height: f64, jobs: JsValue, probs: js_sys::Array) -> Result<JsValue, JsValue> {
         let start = performance_now();
         let (w, h) = dimensions(width, height).map_err(js_error)?;
@@ -154,8 +155,10 @@ enum Mode {
 }
 
 fn jobs_from(jobs: &JsValue) -> Result<Vec<Job>, Error> {
-    let json = js_sys::JSON::stringify(jobs).ok().and_then(|s| s.as_string()).unwrap_or_default();
-    serde_json::from_str(&json).map_err(|e| Error::InvalidInput(format!("jobs: {e}")))
+    let flat = jobs
+        .dyn_ref::<js_sys::Uint32Array>()
+        .ok_or_else(|| Error::InvalidInput("jobs must be a Uint32Array".into()))?;
+    Job::from_flat(&flat.to_vec())
 }
 
 impl Detector {
