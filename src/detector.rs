@@ -206,12 +206,11 @@ impl Detector {
     pub fn level_input(&self, image: &GrayImage, shape: &Shape) -> GrayImage {
         match shape.factor {
             1 => image.clone(),
-            f if self.downscale.starts_from_box() => self.level_from_box(&image.downscaled(f), shape),
             f => image.level(f, self.downscale).padded(shape.margin),
         }
     }
 
-    /// [`Detector::level_input`] from the level's box-filtered image.
+    /// [`Detector::level_input`] from the level's box-filtered image (kept by live drawing).
     fn level_from_box(&self, boxed: &GrayImage, shape: &Shape) -> GrayImage {
         self.downscale.from_box(boxed.clone()).padded(shape.margin)
     }
