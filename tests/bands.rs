@@ -4,8 +4,7 @@
 use burn::tensor::Device;
 use digitscope::bands::{Cells, Live};
 use digitscope::image::GrayImage;
-use digitscope::network::{Architecture, Network, Pooling};
-use digitscope::weights::{self, WeightsInfo};
+use digitscope::network::{Architecture, Pooling};
 use digitscope::{Detection, Detector};
 
 mod common;
@@ -16,11 +15,6 @@ fn direct(bytes: &[u8], pooling: Pooling) -> Detector {
 
 fn embedded() -> Detector {
     Detector::embedded(Device::flex()).unwrap().with_direct_kernels().unwrap()
-}
-
-/// Sparse ink: the shared test noise, cubed.
-fn noise(width: usize, height: usize, seed: u64) -> GrayImage {
-    GrayImage { width, height, pixels: common::noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
 }
 
 /// A round pen of radius `r` dragged from (x0, y0) to (x1, y1).
@@ -50,21 +44,12 @@ fn same_detections(a: &[Detection], b: &[Detection]) -> bool {
 
 #[test]
 fn any_rectangle_of_cells_equals_the_same_cells_of_the_whole_heatmap() {
-    let device = Device::flex();
     for architecture in [Architecture::Small, Architecture::Deep] {
-        let info = WeightsInfo {
-            recipe: "test".into(),
-            architecture,
-            pooling: Pooling::None,
-            test_accuracy: 0.0,
-            pyramid: vec![1],
-            checksum: None,
-        };
-        let bytes = weights::encode(Network::new(architecture, &device), &info).unwrap();
+        let bytes = common::random_weights(architecture);
         for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
             let detector = direct(&bytes, pooling);
             for (w, h, seed) in [(203, 141, 1), (160, 96, 2), (97, 250, 3), (9, 300, 4), (175, 62, 5), (71, 118, 6)] {
-                let image = noise(w, h, seed);
+                let image = common::sparse_ink(w, h, seed);
                 let whole = detector.heatmap(&image).unwrap();
                 let (rows, cols) = (whole.rows, whole.cols);
                 let mut checked = 0;
@@ -95,7 +80,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     stroke(&mut image, (60.0, 60.0), (120.0, 60.0), 4.0);
     stroke(&mut image, (120.0, 60.0), (80.0, 200.0), 4.0);
     stroke(&mut image, (300.0, 100.0), (300.0, 300.0), 2.0);
-    for image in [image, noise(512, 512, 7), noise(130, 77, 8)] {
+    for image in [image, common::sparse_ink(512, 512, 7), common::sparse_ink(130, 77, 8)] {
         let (heatmap, found) = detector.detect(&image).unwrap();
         for parts in 1..=4 {
             let plan = detector.plan(image.width, image.height, parts);
@@ -115,7 +100,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     // A plan with a band left out is an error, not a heatmap with holes.
     let plan = detector.plan(200, 100, 2);
     let jobs: Vec<_> = plan[0].clone();
-    let probs = pollster(detector.run_jobs_async(&noise(200, 100, 1), &jobs));
+    let probs = pollster(detector.run_jobs_async(&common::sparse_ink(200, 100, 1), &jobs));
     let error = detector.finish_jobs(200, 100, &jobs, probs).unwrap_err().to_string();
     assert!(error.contains("cover"), "{error}");
 }
@@ -153,7 +138,7 @@ fn live_updates_equal_a_full_detection_after_every_stroke() {
     let (live_heatmap, _, _) = pollster(detector.detect_live_async(&blank, &mut live));
     assert_eq!(live_heatmap.probs, heatmap.probs);
     // Another size starts afresh.
-    let other = noise(100, 90, 3);
+    let other = common::sparse_ink(100, 90, 3);
     let (_, _, done) = pollster(detector.detect_live_async(&other, &mut live));
     assert_eq!(done.cells, done.total);
 }

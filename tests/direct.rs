@@ -2,16 +2,10 @@
 
 use burn::tensor::Device;
 use digitscope::Detector;
-use digitscope::image::GrayImage;
-use digitscope::network::{Architecture, Network, Pooling};
-use digitscope::weights::{self, EMBEDDED};
+use digitscope::network::{Architecture, Pooling};
+use digitscope::weights::EMBEDDED;
 
 mod common;
-
-/// Sparse ink: the shared test noise, cubed.
-fn noise(width: usize, height: usize, seed: u64) -> GrayImage {
-    GrayImage { width, height, pixels: common::noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
-}
 
 fn max_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
@@ -23,16 +17,7 @@ fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
     let device = Device::flex();
     for architecture in [Architecture::Small, Architecture::Deep] {
         // Random (Glorot-uniform) weights: every layer, bias and padding path is exercised.
-        let net = Network::new(architecture, &device);
-        let info = weights::WeightsInfo {
-            recipe: "test".into(),
-            architecture,
-            pooling: Pooling::None,
-            test_accuracy: 0.0,
-            pyramid: vec![1],
-            checksum: None,
-        };
-        let bytes = weights::encode(net, &info).unwrap();
+        let bytes = common::random_weights(architecture);
         for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
             let burn = Detector::from_weights(&bytes, device.clone()).unwrap().with_pooling(pooling);
             let direct = Detector::from_weights(&bytes, device.clone())
@@ -42,7 +27,7 @@ fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
                 .unwrap();
             assert!(direct.uses_direct_kernels());
             for (w, h, seed) in [(28, 28, 1), (61, 37, 2), (8, 8, 3), (1, 5, 4), (130, 96, 5)] {
-                let image = noise(w, h, seed);
+                let image = common::sparse_ink(w, h, seed);
                 let (a, b) = (burn.heatmap(&image).unwrap(), direct.heatmap(&image).unwrap());
                 assert_eq!((a.rows, a.cols, a.origin_x, a.origin_y), (b.rows, b.cols, b.origin_x, b.origin_y));
                 let diff = max_diff(&a.probs, &b.probs);
@@ -56,7 +41,7 @@ fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
 fn direct_kernels_match_burn_on_the_shipped_detector() {
     let burn = Detector::embedded(Device::flex()).unwrap();
     let direct = Detector::embedded(Device::flex()).unwrap().with_direct_kernels().unwrap();
-    let image = noise(200, 150, 9);
+    let image = common::sparse_ink(200, 150, 9);
     let (a, da) = burn.detect(&image).unwrap();
     let (b, db) = direct.detect(&image).unwrap();
     assert!(max_diff(&a.probs, &b.probs) < 2e-5, "{}", max_diff(&a.probs, &b.probs));

@@ -3,7 +3,11 @@
 
 use std::path::PathBuf;
 
+use burn::tensor::Device;
+use digitscope::image::GrayImage;
 use digitscope::mnist::{self, Split};
+use digitscope::network::{Architecture, Network, Pooling};
+use digitscope::weights::{self, WeightsInfo};
 
 /// The MNIST directory (`make mnist` fetches it); tests that need it fail loudly without it.
 pub fn mnist_dir() -> PathBuf {
@@ -26,4 +30,23 @@ pub fn noise(n: usize, seed: u64) -> Vec<f32> {
             (s >> 40) as f32 / (1u64 << 24) as f32
         })
         .collect()
+}
+
+/// Sparse ink: [`noise`], cubed, as a `width`×`height` image.
+pub fn sparse_ink(width: usize, height: usize, seed: u64) -> GrayImage {
+    GrayImage { width, height, pixels: noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
+}
+
+/// A weights file of a freshly initialised (Glorot-uniform) network of `architecture`, one
+/// pyramid level: every layer, bias and padding path is exercised with weights no training shaped.
+pub fn random_weights(architecture: Architecture) -> Vec<u8> {
+    let info = WeightsInfo {
+        recipe: "test".into(),
+        architecture,
+        pooling: Pooling::None,
+        test_accuracy: 0.0,
+        pyramid: vec![1],
+        checksum: None,
+    };
+    weights::encode(Network::new(architecture, &Device::flex()), &info).unwrap()
 }
