@@ -103,24 +103,11 @@ async function pool(workers, side, o) {
  * keeps the threads it started with), runs interleaved as in `paired`.
  */
 async function pairedPool(workers, threads, side, o) {
-  const runners = [await tfjsRunner('wasm', side, { ...o, threads }), await poolRunner(workers, side, o)];
-  const times = [[], []];
-  const probs = [null, null];
+  const pool = await poolRunner(workers, side, o);
   try {
-    for (let i = 0; i < o.warmup; i++) for (const [k, r] of runners.entries()) probs[k] = await r.run();
-    for (let i = 0; i < o.runs; i++) {
-      for (const [k, r] of runners.entries()) {
-        const t = performance.now();
-        probs[k] = await r.run();
-        times[k].push(performance.now() - t);
-      }
-    }
-    const [tf, us] = await Promise.all(runners.map(async (r, k) => ({
-      ms: median(times[k]), min: Math.min(...times[k]), probs: Array.from(probs[k]), backend: await r.backend(),
-    })));
-    return { tfjs: tf, ours: us };
+    return await interleaved([await tfjsRunner('wasm', side, { ...o, threads }), pool], o);
   } finally {
-    runners[1].close();
+    pool.close();
   }
 }
 
@@ -172,7 +159,11 @@ const tfjs = async (backend, side, o) => measure(await tfjsRunner(backend, side,
  * not skewed by a background task that slows one of two back-to-back measurements.
  */
 async function paired(options, side, o) {
-  const runners = [await tfjsRunner('wasm', side, o), await oursRunner(options, side, o)];
+  return interleaved([await tfjsRunner('wasm', side, o), await oursRunner(options, side, o)], o);
+}
+
+/** A TF.js runner and one of ours, their runs interleaved (see `paired`): `{ tfjs, ours }`. */
+async function interleaved(runners, o) {
   const times = [[], []];
   const probs = [null, null];
   for (let i = 0; i < o.warmup; i++) for (const [k, r] of runners.entries()) probs[k] = await r.run();
