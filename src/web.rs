@@ -122,10 +122,18 @@ impl Detector {
     /// (options as for `detect`): resolves to one `Float32Array` of probabilities a job.
     #[wasm_bindgen(js_name = detectPart)]
     pub fn detect_part(&self, pixels: JsValue, width: f64, height: f64, options: JsValue, jobs: JsValue) -> Promise {
-        match jobs_from(&jobs) {
-            Ok(jobs) => self.call(pixels, width, height, options, Ink::Auto, Mode::Part(jobs)),
-            Err(e) => Promise::reject(&js_error(e)),
-        }
+        let input =
+            jobs_from(&jobs).and_then(|jobs| Ok((jobs, read_image(&pixels, width, height, &options, Ink::Auto)?)));
+        let session = self.session.clone();
+        future_to_promise(async move {
+            let (jobs, image) = input.map_err(js_error)?;
+            let parts = Session::run(&session, async |core: &Core| core.run_jobs_async(&image, &jobs).await);
+            let array = js_sys::Array::new();
+            for part in parts.await.map_err(js_error)? {
+                array.push(&Float32Array::from(&part[..]));
+            }
+            Ok(array.into())
+        })
     }
 
     /// Assembles a pooled detection of a `width`×`height` image from every part's `jobs` (one
@@ -151,7 +159,6 @@ enum Mode {
     Heatmap,
     Detect,
     Live,
-    Part(Vec<Job>),
 }
 
 fn jobs_from(jobs: &JsValue) -> Result<Vec<Job>, Error> {
@@ -165,24 +172,13 @@ impl Detector {
     /// Copies the caller's pixels now, then runs `mode` in the session (see [`Session::run`]).
     fn call(&self, pixels: JsValue, w: f64, h: f64, options: JsValue, ink: Ink, mode: Mode) -> Promise {
         let start = performance_now();
-        let (named_ink, invert) = (get(&options, "ink"), get(&options, "invert").as_bool());
-        let named_ink = (!named_ink.is_undefined() && !named_ink.is_null()).then(|| named_ink.as_string());
-        let image = Ink::from_options(named_ink, invert, ink)
-            .and_then(|ink| GrayImage::from_pixels(w, h, read_pixels(&pixels)?, ink));
+        let image = read_image(&pixels, w, h, &options, ink);
         let (session, live) = (self.session.clone(), self.live.clone());
         future_to_promise(async move {
             let image = image.map_err(js_error)?;
-            if let Mode::Part(jobs) = &mode {
-                let parts = Session::run(&session, async |core: &Core| core.run_jobs_async(&image, jobs).await);
-                let array = js_sys::Array::new();
-                for part in parts.await.map_err(js_error)? {
-                    array.push(&Float32Array::from(&part[..]));
-                }
-                return Ok(array.into());
-            }
             let recomputed = std::cell::Cell::new(None);
             let work = async |core: &Core| match mode {
-                Mode::Detect | Mode::Part(_) => core.detect_async(&image).await,
+                Mode::Detect => core.detect_async(&image).await,
                 Mode::Heatmap => Ok((core.heatmap_async(&image).await?, Vec::new())),
                 Mode::Live => {
                     // Taken out while it runs: a call that overlaps it starts afresh.
@@ -202,6 +198,14 @@ impl Detector {
             Ok(out)
         })
     }
+}
+
+/// The caller's pixels as the model's image, copied now (the caller may transfer its buffer right
+/// after), with the `ink` or `invert` option (`ink` when neither is given).
+fn read_image(pixels: &JsValue, w: f64, h: f64, options: &JsValue, ink: Ink) -> Result<GrayImage, Error> {
+    let (named_ink, invert) = (get(options, "ink"), get(options, "invert").as_bool());
+    let named_ink = (!named_ink.is_undefined() && !named_ink.is_null()).then(|| named_ink.as_string());
+    Ink::from_options(named_ink, invert, ink).and_then(|ink| GrayImage::from_pixels(w, h, read_pixels(pixels)?, ink))
 }
 
 /// Copies the caller's typed array (a detached one reads as empty, to fail the length check).
