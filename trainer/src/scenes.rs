@@ -566,12 +566,20 @@ pub const CLUTTER_KINDS: usize = 10;
 /// Fashion-MNIST item; then (kinds 5–9) a large circle or ellipse, hatching, a row of small
 /// text-like marks, a letter-like looping scribble, several Fashion-MNIST items at once.
 pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind: usize) {
+    scaled_clutter(canvas, rng, fashion, kind, 1.0)
+}
+
+/// [`clutter`] drawn `scale` times as large (sizes and pens of the drawn kinds; Fashion-MNIST
+/// items keep their sizes): a crop composed at `scale`× and then shrunk to its pyramid level
+/// shows the clutter at the size the kind was designed for, not `scale` times smaller (a
+/// 48-px circle shrunk fourfold is a 12-px "0").
+pub fn scaled_clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind: usize, scale: f32) {
     let (w, h) = (canvas.w as f32, canvas.h as f32);
-    let width = 1.5 + rng.uniform() * 4.0;
+    let width = (1.5 + rng.uniform() * 4.0) * scale;
     match kind % CLUTTER_KINDS {
         5 => {
             // A circle or ellipse larger than any digit at this scale (≥ 48 px across).
-            let (rx, ry) = (24.0 + rng.uniform() * 24.0, 24.0 + rng.uniform() * 24.0);
+            let (rx, ry) = ((24.0 + rng.uniform() * 24.0) * scale, (24.0 + rng.uniform() * 24.0) * scale);
             let (cx, cy) = (rng.uniform() * w, rng.uniform() * h);
             let n = 48;
             for i in 0..n {
@@ -587,11 +595,11 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
         }
         6 => {
             // Hatching: parallel strokes 4–10 px apart over a patch.
-            let (pw, ph) = (20.0 + rng.uniform() * 40.0, 20.0 + rng.uniform() * 40.0);
+            let (pw, ph) = ((20.0 + rng.uniform() * 40.0) * scale, (20.0 + rng.uniform() * 40.0) * scale);
             let (x0, y0) = (rng.uniform() * (w - pw).max(1.0), rng.uniform() * (h - ph).max(1.0));
-            let gap = 4.0 + rng.uniform() * 6.0;
+            let gap = (4.0 + rng.uniform() * 6.0) * scale;
             let slope = rng.uniform() * 2.0 - 1.0;
-            let pen = 1.0 + rng.uniform() * 2.0;
+            let pen = (1.0 + rng.uniform() * 2.0) * scale;
             let mut t = 0.0;
             while t < pw {
                 canvas.line((x0 + t, y0), (x0 + t + slope * ph, y0 + ph), pen, 1.0);
@@ -600,9 +608,9 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
         }
         7 => {
             // A row of small text-like marks (4–9 px tall, too small to be digits here).
-            let size = 4.0 + rng.uniform() * 5.0;
+            let size = (4.0 + rng.uniform() * 5.0) * scale;
             let (mut x, y) = (rng.uniform() * w * 0.5, size + rng.uniform() * (h - 2.0 * size).max(1.0));
-            let pen = 1.0 + rng.uniform() * 1.0;
+            let pen = (1.0 + rng.uniform() * 1.0) * scale;
             while x < w - size {
                 let mut p = (x, y + rng.uniform() * size);
                 for _ in 0..3 {
@@ -616,8 +624,8 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
         8 => {
             // A cursive, letter-like scribble: loops along a line (like handwriting, not digits).
             let (mut x, y) = (rng.uniform() * w * 0.4, rng.uniform() * h);
-            let (loop_w, loop_h) = (6.0 + rng.uniform() * 10.0, 8.0 + rng.uniform() * 14.0);
-            let pen = 1.5 + rng.uniform() * 2.5;
+            let (loop_w, loop_h) = ((6.0 + rng.uniform() * 10.0) * scale, (8.0 + rng.uniform() * 14.0) * scale);
+            let pen = (1.5 + rng.uniform() * 2.5) * scale;
             let mut p = (x, y);
             for i in 0..(4 + rng.below(6)) {
                 let steps = 10;
@@ -651,8 +659,10 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
         }
         1 => {
             // A large rectangle outline, wholly inside the canvas.
-            let (rw, rh) =
-                (40.0 + rng.uniform() * (w - 44.0).max(0.0) * 0.6, 40.0 + rng.uniform() * (h - 44.0).max(0.0) * 0.6);
+            let (rw, rh) = (
+                40.0 * scale + rng.uniform() * (w - 44.0 * scale).max(0.0) * 0.6,
+                40.0 * scale + rng.uniform() * (h - 44.0 * scale).max(0.0) * 0.6,
+            );
             let (x0, y0) =
                 (2.0 + rng.uniform() * (w - rw - 4.0).max(0.0), 2.0 + rng.uniform() * (h - rh - 4.0).max(0.0));
             let (x1, y1) = (x0 + rw, y0 + rh);
@@ -664,7 +674,7 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
             // A zig-zag scribble of many short segments.
             let mut p = (rng.uniform() * w, rng.uniform() * h);
             for i in 0..(8 + rng.below(8)) {
-                let step = 10.0 + rng.uniform() * 10.0;
+                let step = (10.0 + rng.uniform() * 10.0) * scale;
                 let angle = if i % 2 == 0 { 0.3 } else { -0.3 } + rng.uniform() * 0.6;
                 let q = (
                     p.0 + step * angle.cos() * 1.5,
@@ -676,7 +686,7 @@ pub fn clutter(canvas: &mut Canvas, rng: &mut Rng, fashion: Option<&[u8]>, kind:
         }
         3 => {
             // A patch of speckle noise.
-            let s = 20 + rng.below(40);
+            let s = ((20 + rng.below(40)) as f32 * scale) as usize;
             let (x, y) = (rng.below(canvas.w.saturating_sub(s).max(1)), rng.below(canvas.h.saturating_sub(s).max(1)));
             for yy in y..(y + s).min(canvas.h) {
                 for xx in x..(x + s).min(canvas.w) {
@@ -742,7 +752,9 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
         SceneSet::Negatives => {
             let mut canvas = Canvas::new(128, 128);
             for k in 0..(1 + rng.below(3)) {
-                let kind = rng.below(5) + k;
+                // The five original kinds (`% 5`: kinds 5–6, a large circle and hatching,
+                // came in when the training clutter grew; a circle filling a 128² image is a 0).
+                let kind = (rng.below(5) + k) % 5;
                 clutter(&mut canvas, &mut rng, sources.fashion, kind);
             }
             Scene { image: canvas.into_image(), truths: Vec::new() }
@@ -841,12 +853,19 @@ pub fn negative_scene(sources: &Sources, rng: &mut Rng) -> Canvas {
             canvas.paste(&item, x, y, 0.6 + 0.4 * rng.uniform(), false);
         }
     }
+    // No circle (kind 5): at the pyramid level where it is digit-sized, a ring is a 0, and a
+    // false detection mined from it would teach the network that 0s are background.
     for _ in 0..[0, 1, 1, 2][rng.below(4)] {
-        let kind = rng.below(CLUTTER_KINDS);
+        let kind = [0, 1, 2, 3, 4, 6, 7, 8, 9][rng.below(CLUTTER_KINDS - 1)];
         clutter(&mut canvas, rng, sources.fashion, kind);
     }
     canvas
 }
+
+/// Share of native-scale crops that hold part of a digit too large for the level.
+pub const GIANT_SHARE: f32 = 0.25;
+/// Extra share of pasted digits drawn from MNIST's 1s.
+pub const ONES_EXTRA: f32 = 0.1;
 
 /// Side of a training crop (8 × 8 cells).
 pub const CROP: usize = 64;
@@ -884,7 +903,7 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
     // Part of a digit far too large for this level (2–5× the crop), drawn with a thin or thick
     // pen: its long strokes and loops are background here, a coarser level finds it.
     // (Native-scale crops only: at ×2 and ×4 the redrawing would cost more than the step.)
-    if !mined && factor == 1 && rng.uniform() < 0.15 {
+    if !mined && factor == 1 && rng.uniform() < GIANT_SHARE {
         let height = side as f32 * (1.5 + 3.5 * rng.uniform());
         let pen = (height * (0.01 + 0.07 * rng.uniform())).max(1.5);
         let warp = Warp::random(rng, 15f32.to_radians(), 8f32.to_radians(), 0.2, 1.0);
@@ -900,7 +919,14 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         // Log-uniform sizes from 12 to 64 (after the halving, if any): the ends teach what to
         // leave to another level.
         let s = (12.0 * (64.0f32 / 12.0).powf(rng.uniform())) as usize * factor;
-        let i = rng.below(digits.len());
+        let mut i = rng.below(digits.len());
+        // One digit in ten more is a 1: a lone straight stroke, the digit most like the
+        // background's lines and edges (without them 1s were the most missed digit).
+        if rng.uniform() < ONES_EXTRA {
+            while digits.labels[i] != 1 {
+                i = rng.below(digits.len());
+            }
+        }
         let style = rng.uniform();
         let mut patch = if style < 0.2 {
             let width = s as f32 * (0.05 + 0.08 * rng.uniform());
@@ -956,7 +982,7 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
     let clutters = if mined { [0, 0, 0, 1][rng.below(4)] } else { [0, 1, 1, 1, 2, 2, 3][rng.below(7)] };
     for _ in 0..clutters {
         let kind = rng.below(CLUTTER_KINDS);
-        clutter(&mut canvas, rng, sources.fashion, kind);
+        scaled_clutter(&mut canvas, rng, sources.fashion, kind, factor as f32);
     }
     if factor > 1 {
         let image = GrayImage { width: side, height: side, pixels: canvas.px }.level(factor, Downscale::default());
