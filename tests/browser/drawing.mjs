@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 /** Three MNIST test digits (2, 35, 18 of the test set) traced into strokes on a 28×28 grid. */
 export const STROKES = JSON.parse(readFileSync(new URL('./fixtures/strokes.json', import.meta.url), 'utf8'));
 
-/** More traced MNIST test digits, by digit: a 7 (test image 0). */
+/** More traced MNIST test digits, by digit: a 7, a 1 and a 0 (test images 0, 2, 3). */
 export const MORE_STROKES = JSON.parse(readFileSync(new URL('./fixtures/more-strokes.json', import.meta.url), 'utf8'));
 
 /** Waits until the element shows the result of its current drawing; returns that result. */

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { packageMounts, serve } from './server.mjs';
 import { launch } from './chromium.mjs';
-import { STROKES, settled } from './drawing.mjs';
+import { MORE_STROKES, STROKES, drawDigitTall, settled } from './drawing.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -203,6 +203,22 @@ describe('theming', () => {
       return { status: getComputedStyle(root.querySelector('[part=status]')).color, gap: getComputedStyle(root.querySelector('[part=toolbar]')).columnGap };
     });
     assert.deepEqual(styled, { status: 'rgb(1, 2, 3)', gap: '17px' });
+    await context.close();
+  });
+});
+
+describe('what people draw first', () => {
+  test('on the package\'s 280×280 widget, a 1 and a 0 drawn about 70 px tall with the mouse and the default pen are both found', async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=280');
+    const pen = await page.evaluate(() => document.querySelector('digit-detector').penWidth);
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    const one = MORE_STROKES.find((s) => s.digit === 1);
+    const zero = MORE_STROKES.find((s) => s.digit === 0);
+    await drawDigitTall(page, box, one, 60, 100, 70);
+    await drawDigitTall(page, box, zero, 160, 90, 70);
+    const { detections } = await settled(page);
+    assert.deepEqual(detections.map((d) => d.digit).sort(), [0, 1], `pen ${pen} px: ${JSON.stringify(detections)}`);
+    assert.deepEqual(errors, []);
     await context.close();
   });
 });
