@@ -32,7 +32,7 @@ pub const INPUT_SIDE: usize = 28;
 pub const STRIDE: usize = 8;
 /// Side, in trunk cells, of the trunk map of a 28×28 input (= `ceil(28 / 8)`).
 pub const WINDOW_CELLS: usize = 4;
-/// Width of the dense hidden layer of the notebook's networks.
+/// Width of the dense hidden layer.
 pub const HIDDEN: usize = 64;
 
 /// Which of the notebook's networks.
@@ -43,9 +43,6 @@ pub enum Architecture {
     Small,
     /// Conv 3×3: 16 s2, 16 s1, 32 s2, 32 s1, 64 s2, 64 s1.
     Deep,
-    /// The deep net with a wider last convolution (96) and hidden layer (128): the detector's
-    /// network (the notebook's nets stay the baselines).
-    Wide,
 }
 
 impl Architecture {
@@ -54,15 +51,6 @@ impl Architecture {
         match self {
             Architecture::Small => &[(16, 2), (32, 2), (64, 2)],
             Architecture::Deep => &[(16, 2), (16, 1), (32, 2), (32, 1), (64, 2), (64, 1)],
-            Architecture::Wide => &[(16, 2), (16, 1), (32, 2), (32, 1), (64, 2), (96, 1)],
-        }
-    }
-
-    /// Width of the dense hidden layer.
-    pub fn hidden(self) -> usize {
-        match self {
-            Architecture::Small | Architecture::Deep => HIDDEN,
-            Architecture::Wide => 128,
         }
     }
 
@@ -86,8 +74,7 @@ impl Architecture {
             total += h * w * out as u64 * c * 9;
             c = out as u64;
         }
-        let hidden = self.hidden() as u64;
-        total + h * w * (c * hidden + hidden * CLASSES as u64)
+        total + h * w * (c * HIDDEN as u64 + HIDDEN as u64 * CLASSES as u64)
     }
 }
 
@@ -157,26 +144,22 @@ impl Network {
             .collect();
         Self {
             convs,
-            dense: LinearConfig::new(channels, architecture.hidden()).with_initializer(init.clone()).init(device),
-            output: LinearConfig::new(architecture.hidden(), CLASSES).with_initializer(init).init(device),
+            dense: LinearConfig::new(channels, HIDDEN).with_initializer(init.clone()).init(device),
+            output: LinearConfig::new(HIDDEN, CLASSES).with_initializer(init).init(device),
         }
     }
 
-    /// Which architecture this network is (from its convolutions' output channels).
+    /// Which architecture this network is (from its number of convolutions).
     pub fn architecture(&self) -> Architecture {
-        let outputs: Vec<usize> = self.convs.iter().map(|c| c.weight.val().dims()[0]).collect();
-        [Architecture::Small, Architecture::Deep, Architecture::Wide]
-            .into_iter()
-            .find(|a| a.layers().iter().map(|l| l.0).eq(outputs.iter().copied()))
-            .unwrap_or(Architecture::Small)
+        if self.convs.len() == Architecture::Deep.layers().len() { Architecture::Deep } else { Architecture::Small }
     }
 
-    /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, C, ceil(H/8), ceil(W/8)]` (C: the last convolution's outputs).
+    /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, 64, ceil(H/8), ceil(W/8)]`.
     pub fn trunk(&self, input: Tensor<4>) -> Tensor<4> {
         self.convs.iter().fold(input, |x, conv| silu(conv.forward(x)))
     }
 
-    /// Head over the last dimension: `[..., C]` → `[..., 11]` logits.
+    /// Head over the last dimension: `[..., 64]` → `[..., 11]` logits.
     fn head<const D: usize>(&self, features: Tensor<D>) -> Tensor<D> {
         self.output.forward(silu(self.dense.forward(features)))
     }
@@ -277,7 +260,7 @@ pub struct Parameters {
     pub architecture: Architecture,
     /// The trunk's convolutions, in order.
     pub convs: Vec<ConvParameters>,
-    /// Dense hidden layer (swish).
+    /// Dense 64 (swish).
     pub dense: DenseParameters,
     /// Dense 11 (logits).
     pub output: DenseParameters,
@@ -288,38 +271,6 @@ fn values<const D: usize>(tensor: Tensor<D>) -> crate::Result<Vec<f32>> {
 }
 
 impl Network {
-    /// A network holding `parameters` (the inverse of [`Network::parameters`]), on `device`.
-    pub fn from_parameters(parameters: &Parameters, device: &Device) -> crate::Result<Self> {
-        use burn::module::Param;
-        use burn::tensor::TensorData;
-        let arch = parameters.architecture;
-        let mismatch = |what: &str| crate::Error::Weights(format!("{what} does not fit the {arch:?} network"));
-        let mut network = Network::new(arch, device);
-        if parameters.convs.len() != network.convs.len() {
-            return Err(mismatch("the number of convolutions"));
-        }
-        let mut inputs = 1;
-        for (conv, (p, &(outputs, _))) in network.convs.iter_mut().zip(parameters.convs.iter().zip(arch.layers())) {
-            if p.weight.len() != outputs * inputs * 9 || p.bias.len() != outputs {
-                return Err(mismatch("a convolution"));
-            }
-            conv.weight = Param::from_data(TensorData::new(p.weight.clone(), [outputs, inputs, 3, 3]), device);
-            conv.bias = Some(Param::from_data(TensorData::new(p.bias.clone(), [outputs]), device));
-            inputs = outputs;
-        }
-        for (layer, p, shape) in [
-            (&mut network.dense, &parameters.dense, [inputs, arch.hidden()]),
-            (&mut network.output, &parameters.output, [arch.hidden(), CLASSES]),
-        ] {
-            if p.weight.len() != shape[0] * shape[1] || p.bias.len() != shape[1] {
-                return Err(mismatch("a dense layer"));
-            }
-            layer.weight = Param::from_data(TensorData::new(p.weight.clone(), shape), device);
-            layer.bias = Some(Param::from_data(TensorData::new(p.bias.clone(), [shape[1]]), device));
-        }
-        Ok(network)
-    }
-
     /// Reads every parameter back (needs a device that reads back synchronously: a CPU).
     pub fn parameters(&self) -> crate::Result<Parameters> {
         let bias = |b: &Option<burn::module::Param<Tensor<1>>>, n: usize| match b {

@@ -144,8 +144,7 @@ impl Recipe {
     /// The network trained.
     pub fn architecture(self) -> Architecture {
         match self {
-            Recipe::DeepShift => Architecture::Deep,
-            Recipe::Scenes => Architecture::Wide,
+            Recipe::DeepShift | Recipe::Scenes => Architecture::Deep,
             _ => Architecture::Small,
         }
     }
@@ -565,96 +564,4 @@ pub fn mine_negatives(
     }
     mined.by_level.sort();
     Ok(mined)
-}
-
-/// `parameters` grown into the wider `to` network without changing what it computes: every
-/// new channel or hidden unit gets Glorot-uniform incoming weights (seeded) and zero outgoing
-/// weights, so training starts from the trained network's function and the new units learn
-/// from there. Layers must keep their kinds and strides and may only widen.
-pub fn widen(
-    parameters: &digitscope::network::Parameters,
-    to: Architecture,
-    seed: u64,
-) -> Result<digitscope::network::Parameters, String> {
-    use digitscope::network::{CLASSES, ConvParameters, DenseParameters, Parameters};
-    let from = parameters.architecture;
-    let (old, new) = (from.layers(), to.layers());
-    if old.len() != new.len()
-        || old.iter().zip(new).any(|(a, b)| a.1 != b.1 || b.0 < a.0)
-        || to.hidden() < from.hidden()
-    {
-        return Err(format!("{from:?} cannot be widened into {to:?}"));
-    }
-    let mut rng = Rng::new(seed);
-    let mut glorot = |fan_in: usize, fan_out: usize| {
-        let limit = (6.0 / (fan_in + fan_out) as f32).sqrt();
-        (2.0 * rng.uniform() - 1.0) * limit
-    };
-    let mut convs = Vec::new();
-    let mut inputs = 1;
-    for (p, &(outputs, stride)) in parameters.convs.iter().zip(new) {
-        let mut weight = vec![0.0; outputs * inputs * 9];
-        for o in 0..outputs {
-            for i in 0..inputs {
-                for tap in 0..9 {
-                    weight[(o * inputs + i) * 9 + tap] = if o < p.outputs {
-                        if i < p.inputs { p.weight[(o * p.inputs + i) * 9 + tap] } else { 0.0 }
-                    } else {
-                        glorot(inputs * 9, outputs * 9)
-                    };
-                }
-            }
-        }
-        let mut bias = p.bias.clone();
-        bias.resize(outputs, 0.0);
-        convs.push(ConvParameters { inputs, outputs, stride, weight, bias });
-        inputs = outputs;
-    }
-    let dense = |p: &DenseParameters, inputs: usize, outputs: usize, glorot: &mut dyn FnMut(usize, usize) -> f32| {
-        let mut weight = vec![0.0; inputs * outputs];
-        for i in 0..inputs {
-            for o in 0..outputs {
-                weight[i * outputs + o] = if o < p.outputs {
-                    if i < p.inputs { p.weight[i * p.outputs + o] } else { 0.0 }
-                } else {
-                    glorot(inputs, outputs)
-                };
-            }
-        }
-        let mut bias = p.bias.clone();
-        bias.resize(outputs, 0.0);
-        DenseParameters { inputs, outputs, weight, bias }
-    };
-    let hidden = dense(&parameters.dense, inputs, to.hidden(), &mut glorot);
-    let output = dense(&parameters.output, to.hidden(), CLASSES, &mut glorot);
-    Ok(Parameters { architecture: to, convs, dense: hidden, output })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use burn::tensor::{Device, Tensor, TensorData};
-
-    #[test]
-    fn widening_keeps_what_the_network_computes_and_adds_trainable_units() {
-        let device = Device::flex();
-        device.seed(7);
-        let deep = Network::new(Architecture::Deep, &device);
-        let wide =
-            Network::from_parameters(&widen(&deep.parameters().unwrap(), Architecture::Wide, 3).unwrap(), &device)
-                .unwrap();
-        assert_eq!(wide.architecture(), Architecture::Wide);
-        let mut rng = Rng::new(5);
-        let pixels: Vec<f32> = (0..40 * 56).map(|_| rng.uniform()).collect();
-        let input = || Tensor::<4>::from_data(TensorData::new(pixels.clone(), [1, 1, 40, 56]), &device);
-        let a = deep.heatmap_logits(input(), Pooling::None).into_data().to_vec::<f32>().unwrap();
-        let b = wide.heatmap_logits(input(), Pooling::None).into_data().to_vec::<f32>().unwrap();
-        assert_eq!(a.len(), b.len());
-        let worst = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
-        assert!(worst < 1e-5, "widening changed the logits by {worst}");
-        // The new units are not dead: their incoming weights are not all zero.
-        let p = wide.parameters().unwrap();
-        assert!(p.convs[5].weight[64 * 64 * 9..].iter().any(|&w| w != 0.0));
-        assert!(widen(&p, Architecture::Deep, 3).is_err(), "narrowing is refused");
-    }
 }

@@ -181,14 +181,6 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
             (None, Recipe::Scenes) => start_from("deep-shift")?,
             (None, _) => Network::new(recipe.architecture(), &device),
         };
-        // A narrower start (the scenes recipe's wide net from the deep one) is widened first.
-        let network = if network.architecture() == recipe.architecture() {
-            network
-        } else {
-            let wider = digitscope_trainer::widen(&network.parameters()?, recipe.architecture(), args.seed)?;
-            eprintln!("widened {:?} into {:?}", network.architecture(), recipe.architecture());
-            Network::from_parameters(&wider, &device)?
-        };
         let parameters = burn::module::Module::num_params(&network);
         let (epochs, steps_per_epoch) = recipe.schedule();
         let options = TrainOptions {
