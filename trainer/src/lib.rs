@@ -513,12 +513,16 @@ pub struct Mined {
 /// Mines hard negatives: runs every pyramid level of the detector made from `weights` over
 /// `count` digit-free scenes ([`scenes::negative_scene`]: Fashion-MNIST **train** items and
 /// generated clutter) and keeps a crop around each detection scoring at least `min_score`
-/// (below the shipped threshold, so that near misses are mined too).
+/// (below the shipped threshold, so that near misses are mined too). Then, over `giants`
+/// scenes of one large digit ([`scenes::giant_scene`]), the same at every level where that
+/// digit is too large to be detected (its box over [`GIANT_BOX`] px at the level): there,
+/// whatever is found is a part of it (a loop read as a 0, a stroke as a 1).
 pub fn mine_negatives(
     weights: &[u8],
     sources: &scenes::Sources,
     seed: u64,
     count: usize,
+    giants: usize,
     min_score: f32,
 ) -> digitscope::Result<Mined> {
     use digitscope::Detector;
@@ -530,10 +534,18 @@ pub fn mine_negatives(
     let mut single = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?.with_pyramid(vec![1]);
     single.options.min_score = min_score;
     let mut rng = Rng::new(seed);
-    let mut mined = Mined { scenes: count, ..Mined::default() };
-    for _ in 0..count {
-        let image = scenes::negative_scene(sources, &mut rng).into_image().flattened();
-        for factor in full.levels(image.width, image.height) {
+    let mut mined = Mined { scenes: count + giants, ..Mined::default() };
+    for k in 0..count + giants {
+        // The image, and which of its levels are mined (all of a digit-free scene's; those of a
+        // giant's where its box is over GIANT_BOX).
+        let (image, giant_box) = if k < count {
+            (scenes::negative_scene(sources, &mut rng).into_image().flattened(), None)
+        } else {
+            let (canvas, box_side) = scenes::giant_scene(sources, &mut rng);
+            (canvas.into_image().flattened(), Some(box_side))
+        };
+        let levels = full.levels(image.width, image.height);
+        for factor in levels.into_iter().filter(|&f| giant_box.is_none_or(|b| b / f as f32 > GIANT_BOX)) {
             let (level, margin) = match factor {
                 1 => (image.clone(), 0),
                 f => (image.level(f, Downscale::default()).padded(LEVEL_MARGIN), LEVEL_MARGIN),
@@ -565,3 +577,8 @@ pub fn mine_negatives(
     mined.by_level.sort();
     Ok(mined)
 }
+
+/// A digit whose box (28-px-MNIST-equivalent side) is larger than this at a level is too large
+/// to be detected there: training ignores boxes of 40–48 px and leaves larger ones to coarser
+/// levels, so 64 keeps a margin.
+pub const GIANT_BOX: f32 = 64.0;

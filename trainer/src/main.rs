@@ -230,10 +230,10 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
                 let bytes = weights::encode(burn::module::Module::valid(&network), &recipe.weights_info(0.0))?;
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
                 let seed = args.seed.wrapping_add(1000 * round as u64);
-                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, 0.15)?;
+                let found = digitscope_trainer::mine_negatives(&bytes, &sources, seed, args.mine, args.mine / 3, 0.15)?;
                 let at_threshold: usize = found.by_level.iter().map(|(_, n)| n).sum();
                 eprintln!(
-                    "  mining round {round}: {} crops from {} digit-free scenes; {:.3} false detections per scene at the threshold, by level {:?}",
+                    "  mining round {round}: {} crops from {} digit-free and giant-digit scenes; {:.3} false detections per scene at the threshold, by level {:?}",
                     found.crops.len(),
                     found.scenes,
                     at_threshold as f64 / found.scenes.max(1) as f64,

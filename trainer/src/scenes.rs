@@ -862,10 +862,26 @@ pub fn negative_scene(sources: &Sources, rng: &mut Rng) -> Canvas {
     canvas
 }
 
+/// A scene of one large digit for mining (MNIST **train** digits): 80–330 px of ink on the
+/// site's 448×336 pad, in another hand (slant, rotation, bend) with a round pen of 2–16 px, as
+/// people draw on it. Returns the canvas and the digit's box side (28-px-MNIST equivalent, ink
+/// height × 28/20).
+pub fn giant_scene(sources: &Sources, rng: &mut Rng) -> (Canvas, f32) {
+    let digits = sources.digits;
+    let height = 80.0 * (330.0f32 / 80.0).powf(rng.uniform());
+    let pen = 2.0 + 14.0 * rng.uniform();
+    let bend = 1.5 * rng.uniform();
+    let warp = Warp::random(rng, 15f32.to_radians(), 8f32.to_radians(), 0.2, bend);
+    let digit = pen_digit(digits.image(rng.below(digits.len())), height, pen.min(height / 4.0), &warp);
+    let mut canvas = Canvas::new(448, 336);
+    let x = rng.below(448usize.saturating_sub(digit.w).max(1)) as isize;
+    let y = rng.below(336usize.saturating_sub(digit.h).max(1)) as isize;
+    canvas.paste(&digit, x, y, 1.0, false);
+    (canvas, digit.h as f32 * 28.0 / 20.0)
+}
+
 /// Share of native-scale crops that hold part of a digit too large for the level.
 pub const GIANT_SHARE: f32 = 0.25;
-/// Extra share of pasted digits drawn from MNIST's 1s.
-pub const ONES_EXTRA: f32 = 0.1;
 
 /// Side of a training crop (8 × 8 cells).
 pub const CROP: usize = 64;
@@ -919,14 +935,7 @@ pub fn training_crop(sources: &Sources, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, V
         // Log-uniform sizes from 12 to 64 (after the halving, if any): the ends teach what to
         // leave to another level.
         let s = (12.0 * (64.0f32 / 12.0).powf(rng.uniform())) as usize * factor;
-        let mut i = rng.below(digits.len());
-        // One digit in ten more is a 1: a lone straight stroke, the digit most like the
-        // background's lines and edges (without them 1s were the most missed digit).
-        if rng.uniform() < ONES_EXTRA {
-            while digits.labels[i] != 1 {
-                i = rng.below(digits.len());
-            }
-        }
+        let i = rng.below(digits.len());
         let style = rng.uniform();
         let mut patch = if style < 0.2 {
             let width = s as f32 * (0.05 + 0.08 * rng.uniform());

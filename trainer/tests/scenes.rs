@@ -103,7 +103,7 @@ fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_back
     // The embedded weights at a low bar (0.01): every cell that leans towards a digit counts, so
     // the generated clutter gives detections to crop.
     let weights = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weights/default.dsw")).unwrap();
-    let mined = mine_negatives(&weights, &sources, 5, 40, 0.01).unwrap();
+    let mined = mine_negatives(&weights, &sources, 5, 40, 0, 0.01).unwrap();
     assert_eq!(mined.scenes, 40);
     assert!(!mined.crops.is_empty(), "no detection at all on 40 clutter scenes at 0.01");
     assert!(mined.crops.iter().all(|c| c.len() == CROP * CROP));
@@ -114,7 +114,13 @@ fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_back
     assert!(at_threshold <= mined.crops.len());
     assert!(mined.by_level.windows(2).all(|w| w[0].0 < w[1].0), "levels sorted: {:?}", mined.by_level);
     // Deterministic in its seed.
-    assert_eq!(mine_negatives(&weights, &sources, 5, 40, 0.01).unwrap().crops, mined.crops);
+    assert_eq!(mine_negatives(&weights, &sources, 5, 40, 0, 0.01).unwrap().crops, mined.crops);
+    // Giant-digit scenes are mined only at the levels where their digit is too large to be
+    // detected: never at 1/12 of the pad, where a digit of up to 330 px is at most 39 px.
+    let giants = mine_negatives(&weights, &sources, 5, 0, 30, 0.01).unwrap();
+    assert_eq!(giants.scenes, 30);
+    assert!(!giants.crops.is_empty(), "nothing found on the parts of 30 giant digits at 0.01");
+    assert!(giants.by_level.iter().all(|&(f, _)| f < 12), "levels mined: {:?}", giants.by_level);
     // A quarter of the training crops start from a mined one: with one mined crop of a uniform
     // grey no generator makes, those crops are mostly that grey.
     let grey = vec![vec![0.37f32; CROP * CROP]];
