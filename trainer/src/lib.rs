@@ -504,6 +504,8 @@ pub struct Mined {
     /// `CROP`×`CROP` crops centred (within a few pixels) on each false detection, taken from the
     /// pyramid level that made it, at that level's scale.
     pub crops: Vec<Vec<f32>>,
+    /// The pyramid level (downscale factor) of each crop.
+    pub crop_levels: Vec<usize>,
     /// Scenes searched.
     pub scenes: usize,
     /// False detections at the detector's own threshold, by pyramid level (factor, count).
@@ -571,6 +573,7 @@ pub fn mine_negatives(
                     }
                 }
                 mined.crops.push(crop);
+                mined.crop_levels.push(factor);
             }
         }
     }
