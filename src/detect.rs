@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::heatmap::Heatmap;
 use crate::network::{BACKGROUND, INPUT_SIDE};
+use crate::verify::VerifyOptions;
 
 /// One found digit: `(x, y)` is its centre in input pixels, `w`×`h` its box.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -50,11 +51,20 @@ pub struct DecodeOptions {
     /// A detection whose centre is closer to a better one than this fraction of the larger
     /// box's width is suppressed (0.45 × 28 px ≈ 12.6 px at native scale).
     pub nms_fraction: f32,
+    /// The second look at each detection ([`crate::verify`]), and its thresholds; `None`: the
+    /// heatmap's reading as it is.
+    pub verify: Option<VerifyOptions>,
 }
 
 impl Default for DecodeOptions {
     fn default() -> Self {
-        Self { method: Decoding::Peaks, min_objectness: 0.5, min_score: 0.3, nms_fraction: 0.45 }
+        Self {
+            method: Decoding::Peaks,
+            min_objectness: 0.4,
+            min_score: 0.25,
+            nms_fraction: 0.45,
+            verify: Some(VerifyOptions::default()),
+        }
     }
 }
 
@@ -227,8 +237,8 @@ mod tests {
 
     #[test]
     fn cells_below_the_objectness_bar_are_background() {
-        assert!(decode(&heatmap(6, 8, &[(2, 3, 4, 0.49)]), &peaks_default()).is_empty());
-        assert_eq!(decode(&heatmap(6, 8, &[(2, 3, 4, 0.5)]), &peaks_default()).len(), 1, "the bar itself counts");
+        assert!(decode(&heatmap(6, 8, &[(2, 3, 4, 0.39)]), &peaks_default()).is_empty());
+        assert_eq!(decode(&heatmap(6, 8, &[(2, 3, 4, 0.41)]), &peaks_default()).len(), 1);
     }
 
     #[test]

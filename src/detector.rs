@@ -9,6 +9,7 @@ use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
 use crate::image::{Downscale, GrayImage};
 use crate::network::{CLASSES, Network, Pooling, STRIDE, cell_centre, cells};
+use crate::verify;
 use crate::weights::{self, WeightsInfo};
 
 /// A network ready to run over images of any size.
@@ -285,7 +286,70 @@ impl Detector {
         for shape in &shapes {
             probs.push(self.heatmap_async(&self.level_input(image, shape)).await?.probs);
         }
-        self.finish(&shapes, probs)
+        let (heatmap, detections) = self.finish(&shapes, probs)?;
+        let detections = self.verify_async(image, detections).await?;
+        Ok((heatmap, detections))
+    }
+
+    /// The classifier's probabilities for [`verify::SIDE`]² images, and the FCN's cell
+    /// ([`verify::CELL`], [`verify::CELL`]) for [`verify::CANVAS`]² ones, 11 a cut-out each.
+    async fn read_cut_outs(&self, cuts: &[verify::CutOut]) -> Result<Vec<([f32; CLASSES], [f32; CLASSES])>> {
+        if cuts.is_empty() {
+            return Ok(Vec::new());
+        }
+        let cell = |probs: &[f32], cols: usize, index: usize| -> [f32; CLASSES] {
+            let plane = probs.len() / CLASSES;
+            std::array::from_fn(|k| probs[k * plane + index * cols + index])
+        };
+        if let Some(direct) = &self.direct {
+            // The classifier: a 4×4-cell heatmap with the window pool, whose cell (1, 1) pools
+            // over all 16 cells (the classifier's global max pool).
+            return cuts
+                .iter()
+                .map(|cut| {
+                    let classifier = direct.heatmap(&cut.mnist, Pooling::Window)?;
+                    let fcn = direct.heatmap(&cut.canvas, self.pooling)?;
+                    Ok((cell(&classifier, cells(verify::SIDE), 1), cell(&fcn, cells(verify::CANVAS), verify::CELL)))
+                })
+                .collect();
+        }
+        let batch = |side: usize, pick: fn(&verify::CutOut) -> &GrayImage| {
+            let data: Vec<f32> = cuts.iter().flat_map(|c| pick(c).pixels.iter().copied()).collect();
+            Tensor::<4>::from_data(TensorData::new(data, [cuts.len(), 1, side, side]), &self.device)
+        };
+        let read = |data: TensorData| data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")));
+        let backend = |e| Error::Backend(format!("{e:?}"));
+        let classifier = self.network.classify(batch(verify::SIDE, |c| &c.mnist));
+        let classifier = read(classifier.into_data_async().await.map_err(backend)?)?;
+        let fcn = self.network.heatmap(batch(verify::CANVAS, |c| &c.canvas), self.pooling);
+        let fcn = read(fcn.into_data_async().await.map_err(backend)?)?;
+        let per_fcn = fcn.len() / cuts.len();
+        Ok(classifier
+            .chunks(CLASSES)
+            .zip(fcn.chunks(per_fcn))
+            .map(|(c, f)| (std::array::from_fn(|k| c[k]), cell(f, cells(verify::CANVAS), verify::CELL)))
+            .collect())
+    }
+
+    /// Each detection of `image` (flattened) looked at again ([`verify`]): read once more from
+    /// its own ink, its box made tight around it, or dropped. Unchanged where the options ask
+    /// for no second look; a detection with no ink to cut out stays as it is.
+    pub async fn verify_async(&self, image: &GrayImage, detections: Vec<Detection>) -> Result<Vec<Detection>> {
+        let Some(options) = self.options.verify else { return Ok(detections) };
+        let cuts: Vec<Option<verify::CutOut>> = detections.iter().map(|d| verify::cut_out(image, d)).collect();
+        let present: Vec<verify::CutOut> = cuts.iter().flatten().cloned().collect();
+        let mut readings = self.read_cut_outs(&present).await?.into_iter();
+        let mut out = Vec::with_capacity(detections.len());
+        for (d, cut) in detections.into_iter().zip(&cuts) {
+            match (cut, cut.as_ref().and_then(|_| readings.next())) {
+                (Some(cut), Some((classifier, fcn))) => {
+                    out.extend(verify::combine(&d, cut, &classifier, &fcn, &options))
+                }
+                _ => out.push(d),
+            }
+        }
+        out.sort_by(|a, b| b.score.total_cmp(&a.score));
+        Ok(out)
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
@@ -309,17 +373,17 @@ impl Detector {
         Ok(out)
     }
 
-    /// Assembles a pooled detection of a `width`×`height` image from the jobs of every part and
-    /// their probabilities, in any order: the same result as [`Detector::detect_async`]. Jobs
-    /// that leave a cell uncovered are an error.
-    pub fn finish_jobs(
+    /// Assembles a pooled detection of `image` from the jobs of every part and their
+    /// probabilities, in any order, and looks at each detection again ([`verify`]): the same
+    /// result as [`Detector::detect_async`]. Jobs that leave a cell uncovered are an error.
+    pub async fn finish_jobs_async(
         &self,
-        width: usize,
-        height: usize,
+        image: &GrayImage,
         jobs: &[Job],
         probs: Vec<Vec<f32>>,
     ) -> Result<(Heatmap, Vec<Detection>)> {
-        let shapes = self.shapes(width, height);
+        let image = &image.flattened();
+        let shapes = self.shapes(image.width, image.height);
         let mut whole: Vec<Vec<f32>> = shapes.iter().map(|s| vec![f32::NAN; s.values()]).collect();
         let mut covered: Vec<usize> = vec![0; shapes.len()];
         for (job, part) in jobs.iter().zip(probs) {
@@ -339,7 +403,8 @@ impl Detector {
                 shapes[level].rows()
             )));
         }
-        self.finish(&shapes, whole)
+        let (heatmap, detections) = self.finish(&shapes, whole)?;
+        Ok((heatmap, self.verify_async(image, detections).await?))
     }
 
     /// [`Detector::detect_async`] for a drawing that changes a little between calls: each
@@ -375,7 +440,7 @@ impl Detector {
         let Some((rows, cols)) = change else {
             let probs = live.levels.iter().map(|l| l.trace.probs.clone()).collect();
             let (heatmap, detections) = self.finish(&shapes, probs)?;
-            return Ok((heatmap, detections, done));
+            return Ok((heatmap, self.verify_async(image, detections).await?, done));
         };
         for (i, shape) in shapes.iter().enumerate() {
             let mut old = live.levels.get_mut(i);
@@ -409,7 +474,7 @@ impl Detector {
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
         live.levels = kept;
         live.image = Some(image.clone());
-        Ok((heatmap, detections, done))
+        Ok((heatmap, self.verify_async(image, detections).await?, done))
     }
 
     /// The heatmap of an image (blocking; CPU backends).

@@ -25,6 +25,7 @@ pub mod network;
 pub mod pngio;
 pub mod render;
 pub mod scene;
+pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod web;
 pub mod weights;

@@ -136,21 +136,36 @@ impl Detector {
         })
     }
 
-    /// Assembles a pooled detection of a `width`×`height` image from every part's `jobs` (one
-    /// `Uint32Array` of triples, in any order) and their `probs` (an array of `Float32Array`s,
-    /// one a job): the same result object as `detect`.
-    pub fn finish(&self, width: f64, height: f64, jobs: JsValue, probs: js_sys::Array) -> Result<JsValue, JsValue> {
+    /// Assembles a pooled detection of these pixels (options as for `detect`) from every
+    /// part's `jobs` (one `Uint32Array` of triples, in any order) and their `probs` (an array of
+    /// `Float32Array`s, one a job), and looks at each detection again: resolves to the same
+    /// result object as `detect`.
+    pub fn finish(
+        &self,
+        pixels: JsValue,
+        width: f64,
+        height: f64,
+        options: JsValue,
+        jobs: JsValue,
+        probs: js_sys::Array,
+    ) -> Promise {
         let start = performance_now();
-        let (w, h) = dimensions(width, height).map_err(js_error)?;
-        let jobs = jobs_from(&jobs).map_err(js_error)?;
-        let probs: Vec<Vec<f32>> = probs
-            .iter()
-            .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
-            .collect::<Result<_, _>>()
-            .map_err(|_| js_error("invalid input: probs must be an array of Float32Arrays"))?;
-        let session = self.session.borrow();
-        let (heatmap, detections) = session.core.finish_jobs(w, h, &jobs, probs).map_err(js_error)?;
-        Ok(result_object(&heatmap, &detections, session.backend.engine, performance_now() - start))
+        let input = jobs_from(&jobs).and_then(|jobs| {
+            let probs: Vec<Vec<f32>> = probs
+                .iter()
+                .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
+                .collect::<Result<_, _>>()
+                .map_err(|_| Error::InvalidInput("probs must be an array of Float32Arrays".into()))?;
+            Ok((jobs, probs, read_image(&pixels, width, height, &options, Ink::Auto)?))
+        });
+        let session = self.session.clone();
+        future_to_promise(async move {
+            let (jobs, probs, image) = input.map_err(js_error)?;
+            let work = async |core: &Core| core.finish_jobs_async(&image, &jobs, probs).await;
+            let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
+            let engine = session.borrow().backend.engine;
+            Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
+        })
     }
 }
 

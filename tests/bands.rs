@@ -92,7 +92,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
                 jobs.extend(part.iter().cloned());
                 probs.extend(pollster(detector.run_jobs_async(&image, part)));
             }
-            let (pooled, pooled_found) = detector.finish_jobs(image.width, image.height, &jobs, probs).unwrap();
+            let (pooled, pooled_found) = pollster(detector.finish_jobs_async(&image, &jobs, probs));
             assert!(pooled.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "{parts} parts");
             assert!(same_detections(&pooled_found, &found), "{parts} parts: {pooled_found:?} vs {found:?}");
         }
@@ -100,8 +100,15 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     // A plan with a band left out is an error, not a heatmap with holes.
     let plan = detector.plan(200, 100, 2);
     let jobs: Vec<_> = plan[0].clone();
-    let probs = pollster(detector.run_jobs_async(&common::sparse_ink(200, 100, 1), &jobs));
-    let error = detector.finish_jobs(200, 100, &jobs, probs).unwrap_err().to_string();
+    let image = common::sparse_ink(200, 100, 1);
+    let probs = pollster(detector.run_jobs_async(&image, &jobs));
+    let mut future = std::pin::pin!(detector.finish_jobs_async(&image, &jobs, probs));
+    let std::task::Poll::Ready(Err(error)) =
+        future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
+    else {
+        panic!("a plan with a band left out assembled a detection")
+    };
+    let error = error.to_string();
     assert!(error.contains("cover"), "{error}");
 }
 

@@ -38,6 +38,16 @@ fn embedded_weights_find_all_seven_locations() {
         s.true_positives,
         s.false_positives
     );
+    assert_eq!(s.true_positives, 7, "{detections:?}");
+    // The second look runs the classifier and the FCN through burn here and through the direct
+    // kernels on the CPU engine: the same detections.
+    let direct = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
+    let (_, on_direct) = direct.detect(&scene).unwrap();
+    assert_eq!(on_direct.len(), detections.len());
+    for (a, b) in detections.iter().zip(&on_direct) {
+        assert_eq!((a.digit, a.x, a.y, a.w, a.h), (b.digit, b.x, b.y, b.w, b.h));
+        assert!((a.score - b.score).abs() < 1e-4, "{a:?} {b:?}");
+    }
 }
 
 #[test]

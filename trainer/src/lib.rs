@@ -535,6 +535,8 @@ pub fn mine_negatives(
     let threshold = full.options.min_score;
     let mut single = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?.with_pyramid(vec![1]);
     single.options.min_score = min_score;
+    // The heatmap's own false detections are what the next round trains against: no second look.
+    single.options.verify = None;
     let mut rng = Rng::new(seed);
     let mut mined = Mined { scenes: count + giants, ..Mined::default() };
     for k in 0..count + giants {

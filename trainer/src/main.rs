@@ -5,7 +5,7 @@
 //!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
-//!                [--min-score S] [--decoding peaks|components] [--pooling P] [--fashion DIR]
+//!                [--min-score S] [--decoding peaks|components] [--no-verify] [--pooling P] [--fashion DIR]
 //! trainer scene-pngs -o DIR [--count N]          (the first scenes of every set, with truths)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
@@ -63,6 +63,8 @@ struct Args {
     steps: Option<usize>,
     pyramid: Option<Vec<usize>>,
     min_score: Option<f32>,
+    /// `scenes`: the heatmap's reading alone (no second look at each detection).
+    no_verify: bool,
     decoding: Option<Decoding>,
     sets: Vec<SceneSet>,
     downscale: Option<Downscale>,
@@ -87,6 +89,7 @@ fn parse() -> Result<Args, String> {
         steps: None,
         pyramid: None,
         min_score: None,
+        no_verify: false,
         decoding: None,
         sets: SceneSet::ALL.to_vec(),
         downscale: None,
@@ -104,6 +107,7 @@ fn parse() -> Result<Args, String> {
             "--seed" => args.seed = value()?.parse().map_err(|_| "--seed needs an integer")?,
             "--fashion" => args.fashion = value()?.into(),
             "--decoding" => args.decoding = Some(Decoding::from_name(&value()?)?),
+            "--no-verify" => args.no_verify = true,
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
@@ -351,12 +355,20 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         }
         if let Some(d) = args.decoding {
             detector.options.method = d;
+            // The notebook's reading is the heatmap's alone.
+            if d == Decoding::Components {
+                detector.options.verify = None;
+            }
+        }
+        if args.no_verify {
+            detector.options.verify = None;
         }
         // Rows are named after the file (`weights/small.dsw` → `small`): two files of one recipe
         // (the shipped f16 default and its f32 source, a retrained candidate) stay apart.
         let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
         let label = match args.decoding {
             Some(Decoding::Components) => format!("{stem} (components)"),
+            _ if args.no_verify => format!("{stem} (heatmap only)"),
             _ => stem,
         };
         // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).

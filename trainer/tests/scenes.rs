@@ -142,3 +142,35 @@ fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_back
         .count();
     assert!((60..=140).contains(&from_mined), "a quarter of the crops start from a mined one: {from_mined} of 400");
 }
+
+#[test]
+fn the_second_look_reads_better_and_invents_less_than_the_heatmap_alone() {
+    use burn::tensor::Device;
+    use digitscope::Detector;
+    use digitscope::image::Ink;
+    use digitscope::scene::{Score, score};
+    let test = test_split();
+    let sources = Sources { digits: &test, fashion: None, mined: &[] };
+    let verified = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
+    let mut heatmap_only = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
+    heatmap_only.options.verify = None;
+    let (mut with, mut without) = (Score::default(), Score::default());
+    // Other hands, several sizes, the pad: scenes of another seed than `make scenes`' (2026).
+    for set in [SceneSet::Hands, SceneSet::MultiScale, SceneSet::Pad] {
+        for i in 0..40 {
+            let s = scene(set, &sources, 7, i);
+            let image = s.image.clone().with_ink(Ink::Auto);
+            with.add(score(&verified.detect(&image).unwrap().1, &s.truths));
+            without.add(score(&heatmap_only.detect(&image).unwrap().1, &s.truths));
+        }
+    }
+    println!(
+        "F1 {:.3} with the second look, {:.3} without; FP {} / {}",
+        with.f1(),
+        without.f1(),
+        with.false_positives,
+        without.false_positives
+    );
+    assert!(with.f1() >= without.f1() + 0.01, "F1 {:.3} against {:.3}", with.f1(), without.f1());
+    assert!(with.false_positives < without.false_positives);
+}

@@ -157,7 +157,7 @@ export class DetectorClient {
     // Each part's jobs are triples (level, first row, end row): all of them, in the parts' order.
     const jobs = new Uint32Array(plan.reduce((n, p) => n + p.length, 0));
     plan.reduce((at, p) => (jobs.set(p, at), at + p.length), 0);
-    const { result } = await this.request({ type: 'finish', width, height, jobs, probs }, probs.map((p) => p.buffer));
+    const { result } = await this.request({ type: 'finish', pixels, width, height, options, jobs, probs }, probs.map((p) => p.buffer));
     result.ms = performance.now() - start;
     result.workers = workers.length;
     return result;

@@ -3,7 +3,7 @@
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
 //           { id, type: 'plan', width, height, parts } → { id, plan }   (a pool's jobs, see client.js)
 //           { id, type: 'part', pixels, width, height, options, jobs } → { id, probs }
-//           { id, type: 'finish', width, height, jobs, probs } → { id, result }
+//           { id, type: 'finish', pixels, width, height, options, jobs, probs } → { id, result }
 import { createDetector, loadedModules } from './load.js';
 
 let detector = null;
@@ -36,7 +36,7 @@ self.onmessage = async ({ data }) => {
       self.postMessage({ id, probs }, probs.map((p) => p.buffer));
     } else if (type === 'finish') {
       await ready;
-      const result = detector.finish(data.width, data.height, data.jobs, data.probs);
+      const result = await detector.finish(data.pixels, data.width, data.height, data.options ?? {}, data.jobs, data.probs);
       self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
     } else {
       throw new Error(`unknown request ${type}`);

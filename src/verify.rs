@@ -1,0 +1,378 @@
+//! A second look at each detection. The heatmap locates digits well but reads each from a cell
+//! whose window falls on it at whatever offset and scale the stride-8 grid and the pyramid's
+//! levels give — the notebook's own verdict: "location is good but classification is not
+//! always accurate". So the digit's own ink is cut out of the image and normalised, and the same
+//! network reads it twice more:
+//!
+//! - as MNIST's digits were made (the ink's box scaled to fit 20×20, its centre of mass at the
+//!   centre of 28×28), through the classifier (trunk, global max pool, head);
+//! - as the scene training labels its cells (the same scaling, the box's centre on a cell of a
+//!   48×48 canvas), through the FCN: that cell's background probability, trained against
+//!   clutter, says whether the ink is a digit at all.
+//!
+//! The two readings' digit probabilities are averaged; the detection takes their digit, a box
+//! tight around its ink, and the score √(heatmap score × the FCN cell's objectness). It is
+//! dropped where that score or the objectness is low. A thin pen is thickened and a faint one
+//! brought to full strength in both cut-outs ([`Downscale::Stroke`]), as at a pyramid level.
+
+use serde::{Deserialize, Serialize};
+
+use crate::detect::Detection;
+use crate::image::{Downscale, GrayImage};
+use crate::network::{BACKGROUND, CLASSES, STRIDE};
+
+/// Side of the classifier's cut-out (MNIST's).
+pub const SIDE: usize = 28;
+/// Side of the FCN's cut-out: 6 cells, the digit on cell (2, 2), ink 12 px clear of every edge.
+pub const CANVAS: usize = 48;
+/// The cell of the FCN's cut-out that reads the digit (row and column).
+pub const CELL: usize = 2;
+/// The longer side of the digit's box in both cut-outs (MNIST's 20 px).
+pub const BOX: f32 = 20.0;
+/// Pixels at or above this are ink when the digit's strokes are traced.
+pub const INK: f32 = 0.2;
+
+/// Thresholds of the second look.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct VerifyOptions {
+    /// A detection whose √(heatmap score × objectness of its cut-out) is below this is dropped.
+    pub min_score: f32,
+    /// A detection whose cut-out's objectness (1 − P(background) of the FCN's cell) is below
+    /// this is dropped.
+    pub min_objectness: f32,
+}
+
+impl Default for VerifyOptions {
+    fn default() -> Self {
+        Self { min_score: 0.45, min_objectness: 0.3 }
+    }
+}
+
+/// A detection's ink, cut out twice (see the module's text).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CutOut {
+    /// [`SIDE`]² with the ink's centre of mass in the middle: the classifier's input.
+    pub mnist: GrayImage,
+    /// [`CANVAS`]² with the ink box's centre on cell ([`CELL`], [`CELL`]): the FCN's input.
+    pub canvas: GrayImage,
+    /// The ink's box in image pixels: `[x0, y0, x1, y1]`, `x1` and `y1` exclusive.
+    pub ink: [f32; 4],
+}
+
+/// Pixel of the FCN canvas (continuous coordinates) where the ink box's centre goes: the centre
+/// of cell [`CELL`] on a multiple-of-8 side without pooling (see [`crate::network::cell_centre`]).
+const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;
+
+/// The digit around `detection` in `image` (light ink on black, as the detector sees it), cut
+/// out; `None` where no ink reaches the middle of its box.
+///
+/// Which ink is the digit's: the connected strokes (8-neighbourhood, pixels ≥ [`INK`]) inside a
+/// window 1.25× the detection's box whose own boxes reach its middle fifth, then any other
+/// stroke lying at least half inside their union (a 5's flag, a broken stroke). Strokes of a
+/// neighbouring digit that merely enter the window are left out, as is everything else in it.
+pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
+    let side = detection.w.max(detection.h);
+    if !(side.is_finite() && detection.x.is_finite() && detection.y.is_finite()) {
+        return None;
+    }
+    let half = 0.625 * side;
+    let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
+    let (x0, x1) = (clip(detection.x - half, image.width), clip(detection.x + half + 1.0, image.width));
+    let (y0, y1) = (clip(detection.y - half, image.height), clip(detection.y + half + 1.0, image.height));
+    let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+    if w == 0 || h == 0 {
+        return None;
+    }
+    let window = Window { image, x0, y0, w, h };
+    let strokes = window.strokes();
+    // The middle of the detection's box, in window coordinates.
+    let (cx, cy) = (detection.x - x0 as f32, detection.y - y0 as f32);
+    let core = 0.1 * side;
+    let reaches = |b: &[usize; 4]| {
+        b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
+    };
+    let mut kept: Vec<bool> = strokes.boxes.iter().map(reaches).collect();
+    let u = strokes.boxes.iter().zip(&kept).filter(|(_, k)| **k).map(|(b, _)| *b).reduce(union)?;
+    // Strokes at least half inside the union join it (judged against the union of the strokes
+    // that reach the middle, so that one joining does not draw in the next).
+    let mut all = u;
+    for (i, b) in strokes.boxes.iter().enumerate() {
+        let ix = (b[2].min(u[2]) + 1).saturating_sub(b[0].max(u[0]));
+        let iy = (b[3].min(u[3]) + 1).saturating_sub(b[1].max(u[1]));
+        if !kept[i] && 2 * ix * iy >= (b[2] - b[0] + 1) * (b[3] - b[1] + 1) {
+            kept[i] = true;
+            all = union(all, *b);
+        }
+    }
+    if strokes.areas.iter().zip(&kept).filter(|(_, k)| **k).map(|(a, _)| a).sum::<usize>() < 4 {
+        return None;
+    }
+    let digit = window.digit(&strokes.label, &kept, all);
+    let ink = [(x0 + all[0]) as f32, (y0 + all[1]) as f32, (x0 + all[2] + 1) as f32, (y0 + all[3] + 1) as f32];
+    let (bw, bh) = (ink[2] - ink[0], ink[3] - ink[1]);
+    let scale = BOX / bw.max(bh);
+    let mass = digit.centre_of_mass()?;
+    let box_centre = ((bw) / 2.0, (bh) / 2.0);
+    Some(CutOut {
+        mnist: Downscale::Stroke.from_box(digit.resampled(SIDE, mass, SIDE as f32 / 2.0, scale)),
+        canvas: Downscale::Stroke.from_box(digit.resampled(CANVAS, box_centre, CANVAS_CENTRE, scale)),
+        ink,
+    })
+}
+
+fn union(a: [usize; 4], b: [usize; 4]) -> [usize; 4] {
+    [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
+}
+
+/// The part of the image around a detection.
+struct Window<'a> {
+    image: &'a GrayImage,
+    x0: usize,
+    y0: usize,
+    w: usize,
+    h: usize,
+}
+
+/// A window's connected strokes: a label a pixel (`u32::MAX`: not ink), a box and an area a stroke.
+struct Strokes {
+    label: Vec<u32>,
+    boxes: Vec<[usize; 4]>,
+    areas: Vec<usize>,
+}
+
+impl Window<'_> {
+    fn at(&self, x: usize, y: usize) -> f32 {
+        self.image.pixels[(self.y0 + y) * self.image.width + self.x0 + x]
+    }
+
+    fn strokes(&self) -> Strokes {
+        let (w, h) = (self.w, self.h);
+        let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
+        let mut stack = Vec::new();
+        for start in 0..w * h {
+            if s.label[start] != u32::MAX || !(self.at(start % w, start / w) >= INK) {
+                continue;
+            }
+            let id = s.boxes.len() as u32;
+            let (mut b, mut area) = ([start % w, start / w, start % w, start / w], 0);
+            s.label[start] = id;
+            stack.push(start);
+            while let Some(i) = stack.pop() {
+                let (x, y) = (i % w, i / w);
+                area += 1;
+                b = union(b, [x, y, x, y]);
+                for ny in y.saturating_sub(1)..(y + 2).min(h) {
+                    for nx in x.saturating_sub(1)..(x + 2).min(w) {
+                        let j = ny * w + nx;
+                        if s.label[j] == u32::MAX && self.at(nx, ny) >= INK {
+                            s.label[j] = id;
+                            stack.push(j);
+                        }
+                    }
+                }
+            }
+            s.boxes.push(b);
+            s.areas.push(area);
+        }
+        s
+    }
+
+    /// The kept strokes alone (with their soft edges: fainter pixels touching them) inside `b`,
+    /// as an image of `b`'s size.
+    fn digit(&self, label: &[u32], kept: &[bool], b: [usize; 4]) -> GrayImage {
+        let w = self.w;
+        let is_kept = |x: usize, y: usize| label[y * w + x] != u32::MAX && kept[label[y * w + x] as usize];
+        let (dw, dh) = (b[2] - b[0] + 1, b[3] - b[1] + 1);
+        let mut out = GrayImage::blank(dw, dh);
+        for y in b[1]..=b[3] {
+            for x in b[0]..=b[2] {
+                let own = label[y * w + x] != u32::MAX;
+                let near = if own {
+                    is_kept(x, y)
+                } else {
+                    (y.saturating_sub(1)..(y + 2).min(self.h))
+                        .any(|ny| (x.saturating_sub(1)..(x + 2).min(w)).any(|nx| is_kept(nx, ny)))
+                };
+                if near {
+                    out.pixels[(y - b[1]) * dw + x - b[0]] = self.at(x, y).clamp(0.0, 1.0);
+                }
+            }
+        }
+        out
+    }
+}
+
+impl GrayImage {
+    /// The centre of mass of the ink (continuous coordinates: pixel `i` spans `i .. i + 1`).
+    fn centre_of_mass(&self) -> Option<(f32, f32)> {
+        let (mut sx, mut sy, mut sm) = (0.0f64, 0.0f64, 0.0f64);
+        for (i, &v) in self.pixels.iter().enumerate() {
+            let v = v as f64;
+            sx += v * ((i % self.width) as f64 + 0.5);
+            sy += v * ((i / self.width) as f64 + 0.5);
+            sm += v;
+        }
+        (sm > 0.0).then(|| ((sx / sm) as f32, (sy / sm) as f32))
+    }
+
+    /// This image scaled by `scale` onto a blank `side`×`side` one, its point `anchor` on the
+    /// output's point (`to`, `to`): each output pixel averages the image over its footprint
+    /// (up to 8×8 samples, nearest pixel).
+    fn resampled(&self, side: usize, anchor: (f32, f32), to: f32, scale: f32) -> GrayImage {
+        let footprint = 1.0 / scale;
+        let n = (footprint.ceil() as usize).clamp(1, 8);
+        let mut out = GrayImage::blank(side, side);
+        for oy in 0..side {
+            for ox in 0..side {
+                let mut sum = 0.0;
+                for sy in 0..n {
+                    let py = anchor.1 + (oy as f32 + (sy as f32 + 0.5) / n as f32 - to) * footprint;
+                    if py < 0.0 || py >= self.height as f32 {
+                        continue;
+                    }
+                    for sx in 0..n {
+                        let px = anchor.0 + (ox as f32 + (sx as f32 + 0.5) / n as f32 - to) * footprint;
+                        if px >= 0.0 && px < self.width as f32 {
+                            sum += self.pixels[py as usize * self.width + px as usize];
+                        }
+                    }
+                }
+                out.pixels[oy * side + ox] = sum / (n * n) as f32;
+            }
+        }
+        out
+    }
+}
+
+/// A detection after its second look: `classifier` and `fcn` are the two readings' 11
+/// probabilities ([`CutOut::mnist`] through the classifier, [`CutOut::canvas`]'s cell through
+/// the FCN). The digit is the one their averaged digit probabilities favour (where it has at
+/// least half of them; else the heatmap's stays), the box the ink's, the score √(heatmap score ×
+/// the FCN cell's objectness); `None` (dropped) below either threshold of `options`.
+pub fn combine(
+    detection: &Detection,
+    cut: &CutOut,
+    classifier: &[f32; CLASSES],
+    fcn: &[f32; CLASSES],
+    options: &VerifyOptions,
+) -> Option<Detection> {
+    let objectness = 1.0 - fcn[BACKGROUND];
+    let score = (detection.score * objectness).max(0.0).sqrt();
+    if !(objectness >= options.min_objectness && score >= options.min_score) {
+        return None;
+    }
+    // Each reading's digit probabilities, as shares of its own objectness.
+    let share = |p: &[f32; CLASSES], k: usize| p[k] / (1.0 - p[BACKGROUND]).max(1e-6);
+    let votes: Vec<f32> = (0..BACKGROUND).map(|k| 0.5 * share(classifier, k) + 0.5 * share(fcn, k)).collect();
+    let (digit, vote) = votes.iter().enumerate().max_by(|a, b| a.1.total_cmp(b.1))?;
+    let [x0, y0, x1, y1] = cut.ink;
+    Some(Detection {
+        digit: if *vote >= 0.5 { digit as u8 } else { detection.digit },
+        score: score.min(1.0),
+        x: (x0 + x1) / 2.0,
+        y: (y0 + y1) / 2.0,
+        w: x1 - x0,
+        h: y1 - y0,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A black `w`×`h` image with the given filled rectangles `(x0, y0, x1, y1)` (exclusive ends).
+    fn image(w: usize, h: usize, rects: &[(usize, usize, usize, usize)]) -> GrayImage {
+        let mut img = GrayImage::blank(w, h);
+        for &(x0, y0, x1, y1) in rects {
+            for y in y0..y1 {
+                img.pixels[y * w + x0..y * w + x1].fill(1.0);
+            }
+        }
+        img
+    }
+
+    fn at(x: f32, y: f32, side: f32) -> Detection {
+        Detection { digit: 1, score: 0.8, x, y, w: side, h: side }
+    }
+
+    #[test]
+    fn the_ink_box_is_scaled_to_20_px_and_its_centre_of_mass_centred() {
+        // A 10×40 bar (a "1") whose detection is a few pixels off its centre.
+        let img = image(200, 200, &[(95, 80, 105, 120)]);
+        let cut = cut_out(&img, &at(103.0, 96.0, 56.0)).unwrap();
+        assert_eq!(cut.ink, [95.0, 80.0, 105.0, 120.0]);
+        // 40 px tall → 20: the bar is 5 px wide (11.5 to 16.5), 20 tall, centred on (14, 14).
+        let rows: Vec<usize> = (0..SIDE).filter(|&y| cut.mnist.pixels[y * SIDE + 14] > 0.5).collect();
+        assert_eq!((rows[0], rows[rows.len() - 1]), (4, 23));
+        let row = &cut.mnist.pixels[14 * SIDE..15 * SIDE];
+        assert_eq!((0..SIDE).filter(|&x| row[x] == 1.0).collect::<Vec<_>>(), [12, 13, 14, 15]);
+        assert_eq!((row[10], row[11], row[16], row[17]), (0.0, 0.5, 0.5, 0.0), "half-covered edge pixels");
+        let (mx, my) = cut.mnist.centre_of_mass().unwrap();
+        assert!((mx - 14.0).abs() < 0.5 && (my - 14.0).abs() < 0.5, "{mx} {my}");
+        // On the FCN's canvas, the box's centre on cell (2, 2)'s centre, pixel 23 (23.5): the
+        // bar spans 13.5 to 33.5.
+        let rows: Vec<usize> = (0..CANVAS).filter(|&y| cut.canvas.pixels[y * CANVAS + 23] > 0.5).collect();
+        assert_eq!((rows[0], rows[rows.len() - 1]), (14, 32));
+        assert_eq!((cut.canvas.pixels[13 * CANVAS + 23], cut.canvas.pixels[33 * CANVAS + 23]), (0.5, 0.5));
+    }
+
+    #[test]
+    fn a_neighbours_stroke_entering_the_window_is_left_out_but_a_detached_part_joins() {
+        // The digit: a 20×30 block at (90..110, 85..115); a neighbour's bar enters the window.
+        let img = image(240, 200, &[(90, 85, 110, 115), (125, 60, 135, 140)]);
+        let cut = cut_out(&img, &at(100.0, 100.0, 48.0)).unwrap();
+        assert_eq!(cut.ink, [90.0, 85.0, 110.0, 115.0], "the bar at x 125 stays out");
+        // A "C" (top, left and bottom bars, joined) and a detached flag off its middle, two
+        // thirds of it inside the C's box: it joins, and widens the ink box.
+        let c = [(90, 80, 120, 84), (90, 80, 94, 120), (90, 116, 120, 120)];
+        let img = image(240, 200, &[c[0], c[1], c[2], (112, 100, 124, 104)]);
+        let cut = cut_out(&img, &at(105.0, 100.0, 48.0)).unwrap();
+        assert_eq!(cut.ink, [90.0, 80.0, 124.0, 120.0]);
+        // Less than half inside: left out.
+        let img = image(240, 200, &[c[0], c[1], c[2], (116, 100, 128, 104)]);
+        assert_eq!(cut_out(&img, &at(105.0, 100.0, 48.0)).unwrap().ink, [90.0, 80.0, 120.0, 120.0]);
+        // The neighbour's bar alone, no ink at the middle: nothing to cut out.
+        let img = image(240, 200, &[(125, 60, 135, 140)]);
+        assert!(cut_out(&img, &at(100.0, 100.0, 48.0)).is_none());
+    }
+
+    #[test]
+    fn a_digit_at_the_images_edge_and_a_degenerate_detection_are_handled() {
+        let img = image(60, 60, &[(0, 0, 8, 30)]);
+        let cut = cut_out(&img, &at(3.0, 14.0, 28.0)).unwrap();
+        assert_eq!(cut.ink, [0.0, 0.0, 8.0, 30.0]);
+        assert!(cut_out(&img, &at(f32::NAN, 14.0, 28.0)).is_none());
+        assert!(cut_out(&img, &at(500.0, 14.0, 28.0)).is_none(), "outside the image");
+    }
+
+    #[test]
+    fn combining_rereads_the_digit_drops_background_and_tightens_the_box() {
+        let cut =
+            CutOut { mnist: GrayImage::blank(1, 1), canvas: GrayImage::blank(1, 1), ink: [10.0, 20.0, 30.0, 60.0] };
+        let d = Detection { digit: 1, score: 0.64, x: 22.0, y: 41.0, w: 56.0, h: 56.0 };
+        let mut classifier = [0.0; CLASSES];
+        classifier[7] = 0.9;
+        classifier[1] = 0.1;
+        let mut fcn = [0.0; CLASSES];
+        fcn[7] = 0.5;
+        fcn[1] = 0.3;
+        fcn[BACKGROUND] = 0.2;
+        let options = VerifyOptions::default();
+        let out = combine(&d, &cut, &classifier, &fcn, &options).unwrap();
+        assert_eq!(out.digit, 7, "7: 0.5·0.9 + 0.5·0.625 against 1's 0.5·0.1 + 0.5·0.375");
+        assert!((out.score - (0.64f32 * 0.8).sqrt()).abs() < 1e-6);
+        assert_eq!((out.x, out.y, out.w, out.h), (20.0, 40.0, 20.0, 40.0));
+        // No digit with half the vote: the heatmap's digit stays.
+        let mut split = [0.0; CLASSES];
+        split[2] = 0.4;
+        split[3] = 0.35;
+        split[7] = 0.25;
+        assert_eq!(combine(&d, &cut, &split, &split, &options).unwrap().digit, 1);
+        // The FCN's cell says background: dropped, by either threshold.
+        let mut bg = fcn;
+        bg[BACKGROUND] = 0.75;
+        assert!(combine(&d, &cut, &classifier, &bg, &options).is_none(), "objectness 0.25 < 0.3");
+        let weak = Detection { score: 0.25, ..d.clone() };
+        assert!(combine(&weak, &cut, &classifier, &fcn, &options).is_none(), "√(0.25·0.8) = 0.447 < 0.45");
+    }
+}
