@@ -200,6 +200,9 @@ pub struct Live {
     /// The flattened image of the last call.
     pub(crate) image: Option<GrayImage>,
     pub(crate) levels: Vec<LiveLevel>,
+    /// The last call's second looks ([`crate::verify`]): a detection whose cut-outs are the
+    /// same again is not read again.
+    pub(crate) readings: Vec<crate::verify::Reading>,
 }
 
 /// One level of a [`Live`] drawing.

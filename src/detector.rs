@@ -335,21 +335,39 @@ impl Detector {
     /// its own ink, its box made tight around it, or dropped. Unchanged where the options ask
     /// for no second look; a detection with no ink to cut out stays as it is.
     pub async fn verify_async(&self, image: &GrayImage, detections: Vec<Detection>) -> Result<Vec<Detection>> {
-        let Some(options) = self.options.verify else { return Ok(detections) };
+        Ok(self.verify_cached_async(image, detections, &[]).await?.0)
+    }
+
+    /// [`Detector::verify_async`], reusing the readings of `known` cut-outs that come again
+    /// (what a live drawing pays for only the digits a stroke touched); also returns this
+    /// call's readings.
+    async fn verify_cached_async(
+        &self,
+        image: &GrayImage,
+        detections: Vec<Detection>,
+        known: &[verify::Reading],
+    ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
+        let Some(options) = self.options.verify else { return Ok((detections, Vec::new())) };
         let cuts: Vec<Option<verify::CutOut>> = detections.iter().map(|d| verify::cut_out(image, d)).collect();
-        let present: Vec<verify::CutOut> = cuts.iter().flatten().cloned().collect();
-        let mut readings = self.read_cut_outs(&present).await?.into_iter();
+        let seen = |cut: &verify::CutOut| known.iter().find(|r| r.0 == *cut);
+        let new: Vec<verify::CutOut> = cuts.iter().flatten().filter(|c| seen(c).is_none()).cloned().collect();
+        let mut fresh = self.read_cut_outs(&new).await?.into_iter();
+        let mut readings: Vec<verify::Reading> = Vec::with_capacity(cuts.len());
         let mut out = Vec::with_capacity(detections.len());
-        for (d, cut) in detections.into_iter().zip(&cuts) {
-            match (cut, cut.as_ref().and_then(|_| readings.next())) {
-                (Some(cut), Some((classifier, fcn))) => {
-                    out.extend(verify::combine(&d, cut, &classifier, &fcn, &options))
-                }
-                _ => out.push(d),
-            }
+        for (d, cut) in detections.into_iter().zip(cuts) {
+            let Some(cut) = cut else {
+                out.push(d);
+                continue;
+            };
+            let (classifier, fcn) = match seen(&cut) {
+                Some(r) => (r.1, r.2),
+                None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
+            };
+            out.extend(verify::combine(&d, &cut, &classifier, &fcn, &options));
+            readings.push((cut, classifier, fcn));
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok(out)
+        Ok((out, readings))
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
@@ -440,7 +458,9 @@ impl Detector {
         let Some((rows, cols)) = change else {
             let probs = live.levels.iter().map(|l| l.trace.probs.clone()).collect();
             let (heatmap, detections) = self.finish(&shapes, probs)?;
-            return Ok((heatmap, self.verify_async(image, detections).await?, done));
+            let (detections, readings) = self.verify_cached_async(image, detections, &live.readings).await?;
+            live.readings = readings;
+            return Ok((heatmap, detections, done));
         };
         for (i, shape) in shapes.iter().enumerate() {
             let mut old = live.levels.get_mut(i);
@@ -472,9 +492,11 @@ impl Detector {
             kept.push(LiveLevel { shape: *shape, boxed, input, trace });
         }
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
+        let (detections, readings) = self.verify_cached_async(image, detections, &live.readings).await?;
         live.levels = kept;
         live.image = Some(image.clone());
-        Ok((heatmap, self.verify_async(image, detections).await?, done))
+        live.readings = readings;
+        Ok((heatmap, detections, done))
     }
 
     /// The heatmap of an image (blocking; CPU backends).

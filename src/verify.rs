@@ -59,6 +59,10 @@ pub struct CutOut {
     pub ink: [f32; 4],
 }
 
+/// A cut-out and what the network read in it: the classifier's and the FCN cell's 11
+/// probabilities.
+pub type Reading = (CutOut, [f32; CLASSES], [f32; CLASSES]);
+
 /// Pixel of the FCN canvas (continuous coordinates) where the ink box's centre goes: the centre
 /// of cell [`CELL`] on a multiple-of-8 side without pooling (see [`crate::network::cell_centre`]).
 const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;

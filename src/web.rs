@@ -161,7 +161,7 @@ impl Detector {
         let session = self.session.clone();
         future_to_promise(async move {
             let (jobs, probs, image) = input.map_err(js_error)?;
-            let work = async |core: &Core| core.finish_jobs_async(&image, &jobs, probs).await;
+            let work = async |core: &Core| core.finish_jobs_async(&image, &jobs, probs.clone()).await;
             let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
             let engine = session.borrow().backend.engine;
             Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
