@@ -366,6 +366,19 @@ impl Detector {
             out.extend(verify::combine(&d, &cut, &classifier, &fcn, &options));
             readings.push((cut, classifier, fcn));
         }
+        // Ink left unexplained, as tall as the image: proposed, read, kept only where sure.
+        let proposals: Vec<verify::CutOut> =
+            verify::ink_proposals(image, &out).iter().filter_map(|d| verify::cut_out(image, d)).collect();
+        let new: Vec<verify::CutOut> = proposals.iter().filter(|c| seen(c).is_none()).cloned().collect();
+        let mut fresh = self.read_cut_outs(&new).await?.into_iter();
+        for cut in proposals {
+            let (classifier, fcn) = match seen(&cut) {
+                Some(r) => (r.1, r.2),
+                None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
+            };
+            out.extend(verify::accept_proposal(&cut, &classifier, &fcn));
+            readings.push((cut, classifier, fcn));
+        }
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok((out, readings))
     }

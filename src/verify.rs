@@ -124,6 +124,11 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     })
 }
 
+/// `v ≥ bar`, false for NaN.
+fn at_least(v: f32, bar: f32) -> bool {
+    v >= bar
+}
+
 fn union(a: [usize; 4], b: [usize; 4]) -> [usize; 4] {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
@@ -154,7 +159,7 @@ impl Window<'_> {
         let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
         let mut stack = Vec::new();
         for start in 0..w * h {
-            if s.label[start] != u32::MAX || !(self.at(start % w, start / w) >= INK) {
+            if s.label[start] != u32::MAX || !at_least(self.at(start % w, start / w), INK) {
                 continue;
             }
             let id = s.boxes.len() as u32;
@@ -262,7 +267,7 @@ pub fn combine(
 ) -> Option<Detection> {
     let objectness = 1.0 - fcn[BACKGROUND];
     let score = (detection.score * objectness).max(0.0).sqrt();
-    if !(objectness >= options.min_objectness && score >= options.min_score) {
+    if !(at_least(objectness, options.min_objectness) && at_least(score, options.min_score)) {
         return None;
     }
     // Each reading's digit probabilities, as shares of its own objectness.
@@ -278,6 +283,80 @@ pub fn combine(
         w: x1 - x0,
         h: y1 - y0,
     })
+}
+
+/// Ink groups at least this fraction of the image's shorter side are proposed where no detection
+/// explains them ([`ink_proposals`]): a digit about as tall as the image, which no level of the
+/// pyramid sees whole (at its coarsest level it is still larger than the 12–30 px a level finds).
+pub const INK_PROPOSAL_SIDE: f32 = 0.45;
+/// Such a proposal is kept only where the FCN's cell is this sure it is a digit, and both readings
+/// name the same digit: it has no heatmap score to back it.
+pub const INK_OBJECTNESS: f32 = 0.9;
+/// The ink is grouped on a copy shrunk this many times (each pixel the maximum of its block).
+const GROUPING_FACTOR: usize = 4;
+
+/// Ink the detections left unexplained, as proposals: groups of connected strokes (on a copy of
+/// `image` shrunk [`GROUPING_FACTOR`] times by block maximum; strokes whose boxes come within a
+/// tenth of their size of each other grouped) at least [`INK_PROPOSAL_SIDE`] of the image's
+/// shorter side, that no detection's box mostly covers, each as a square box around it.
+pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
+    let f = GROUPING_FACTOR;
+    let small = image.level(f, Downscale::Max);
+    let window = Window { image: &small, x0: 0, y0: 0, w: small.width, h: small.height };
+    let mut groups: Vec<[usize; 4]> = window.strokes().boxes;
+    let near = |a: [usize; 4], b: [usize; 4]| {
+        let reach = |g: [usize; 4]| ((g[2] - g[0]).max(g[3] - g[1]) / 10).max(1);
+        let r = reach(a).max(reach(b));
+        a[0] <= b[2] + r && b[0] <= a[2] + r && a[1] <= b[3] + r && b[1] <= a[3] + r
+    };
+    while let Some((i, j)) = (0..groups.len())
+        .flat_map(|i| (i + 1..groups.len()).map(move |j| (i, j)))
+        .find(|&(i, j)| near(groups[i], groups[j]))
+    {
+        groups[i] = union(groups[i], groups[j]);
+        groups.swap_remove(j);
+    }
+    let least = INK_PROPOSAL_SIDE * image.width.min(image.height) as f32;
+    groups
+        .into_iter()
+        .map(|g| {
+            // Back to the image's pixels (block i covers f·i .. f·i + f − 1).
+            let x1 = ((g[2] + 1) * f).min(image.width) as f32;
+            let y1 = ((g[3] + 1) * f).min(image.height) as f32;
+            [(g[0] * f) as f32, (g[1] * f) as f32, x1, y1]
+        })
+        .filter(|g| (g[2] - g[0]).max(g[3] - g[1]) >= least)
+        .filter(|g| {
+            let area = (g[2] - g[0]) * (g[3] - g[1]);
+            !found.iter().any(|d| {
+                let (x0, y0, x1, y1) = (d.x - d.w / 2.0, d.y - d.h / 2.0, d.x + d.w / 2.0, d.y + d.h / 2.0);
+                let ix = (x1.min(g[2]) - x0.max(g[0])).max(0.0);
+                let iy = (y1.min(g[3]) - y0.max(g[1])).max(0.0);
+                ix * iy >= 0.5 * area
+            })
+        })
+        .map(|g| {
+            let side = (g[2] - g[0]).max(g[3] - g[1]);
+            Detection { digit: 0, score: 1.0, x: (g[0] + g[2]) / 2.0, y: (g[1] + g[3]) / 2.0, w: side, h: side }
+        })
+        .collect()
+}
+
+/// An ink proposal ([`ink_proposals`]) after its two readings: kept, with the digit they agree
+/// on and the score √(objectness), only where the FCN's cell's objectness is at least
+/// [`INK_OBJECTNESS`], the classifier's most likely digit is the FCN's, and it has half the
+/// averaged vote.
+pub fn accept_proposal(cut: &CutOut, classifier: &[f32; CLASSES], fcn: &[f32; CLASSES]) -> Option<Detection> {
+    let objectness = 1.0 - fcn[BACKGROUND];
+    let best = |p: &[f32; CLASSES]| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b]));
+    let digit = best(classifier)?;
+    if !at_least(objectness, INK_OBJECTNESS) || best(fcn)? != digit {
+        return None;
+    }
+    // No digit of its own: where no digit has half the vote, `combine` leaves this one.
+    let proposal = Detection { digit: BACKGROUND as u8, score: 1.0, x: 0.0, y: 0.0, w: 0.0, h: 0.0 };
+    let strict = VerifyOptions { min_score: 0.0, min_objectness: INK_OBJECTNESS };
+    combine(&proposal, cut, classifier, fcn, &strict).filter(|d| d.digit as usize == digit)
 }
 
 #[cfg(test)]
@@ -378,5 +457,46 @@ mod tests {
         assert!(combine(&d, &cut, &classifier, &bg, &options).is_none(), "objectness 0.25 < 0.3");
         let weak = Detection { score: 0.25, ..d.clone() };
         assert!(combine(&weak, &cut, &classifier, &fcn, &options).is_none(), "√(0.25·0.8) = 0.447 < 0.45");
+    }
+
+    #[test]
+    fn ink_as_tall_as_the_image_that_no_detection_explains_is_proposed() {
+        // A 30×120 "digit" of two strokes 3 px apart (one group) on 200×160, and a small mark.
+        let img = image(200, 160, &[(60, 20, 70, 80), (60, 83, 90, 140), (150, 20, 160, 30)]);
+        let proposals = ink_proposals(&img, &[]);
+        assert_eq!(proposals.len(), 1, "{proposals:?}");
+        let p = &proposals[0];
+        // Boxes come back in whole blocks of 4 px: 60..92 × 20..140.
+        assert_eq!((p.x, p.y, p.w, p.h), (76.0, 80.0, 120.0, 120.0));
+        // A detection whose box covers most of it explains it.
+        let covering = Detection { digit: 1, score: 0.9, x: 75.0, y: 80.0, w: 40.0, h: 120.0 };
+        assert!(ink_proposals(&img, &[covering]).is_empty());
+        // Under 0.45 of the shorter side (72 px here): not proposed.
+        let img = image(200, 160, &[(60, 20, 70, 80)]);
+        assert!(ink_proposals(&img, &[]).is_empty());
+    }
+
+    #[test]
+    fn a_proposal_is_kept_only_where_both_readings_are_sure_of_one_digit() {
+        let cut =
+            CutOut { mnist: GrayImage::blank(1, 1), canvas: GrayImage::blank(1, 1), ink: [0.0, 0.0, 100.0, 200.0] };
+        let reading = |digit: usize, p: f32| {
+            let mut r = [0.0; CLASSES];
+            r[digit] = p;
+            r[BACKGROUND] = 1.0 - p;
+            r
+        };
+        let kept = accept_proposal(&cut, &reading(2, 0.99), &reading(2, 0.95)).unwrap();
+        assert_eq!((kept.digit, kept.x, kept.y, kept.h), (2, 50.0, 100.0, 200.0));
+        assert!((kept.score - 0.95f32.sqrt()).abs() < 1e-6);
+        assert!(accept_proposal(&cut, &reading(2, 0.99), &reading(2, 0.85)).is_none(), "FCN not sure");
+        assert!(accept_proposal(&cut, &reading(2, 0.99), &reading(3, 0.95)).is_none(), "readings disagree");
+        // Agreeing on their most likely digit, but with no digit half the vote: dropped.
+        let mut spread = [0.0; CLASSES];
+        spread[4] = 0.3;
+        spread[9] = 0.29;
+        spread[7] = 0.29;
+        spread[BACKGROUND] = 0.02;
+        assert!(accept_proposal(&cut, &spread, &spread).is_none());
     }
 }

@@ -1,8 +1,9 @@
-//! Detection decoding (both methods) and the pyramid's heatmap merge on arbitrary heatmaps:
-//! any probabilities (NaN and infinities included), any geometry, any options.
+//! Detection decoding (both methods), the pyramid's heatmap merge and the second look's cut-outs
+//! on arbitrary heatmaps: any probabilities (NaN and infinities included), any geometry, any
+//! options.
 #![no_main]
-use digitscope::Heatmap;
 use digitscope::detect::{DecodeOptions, Decoding, decode};
+use digitscope::{GrayImage, Heatmap, verify};
 use libfuzzer_sys::fuzz_target;
 
 fn heatmap(bytes: &[u8], rows: usize, cols: usize, origin: f32) -> Heatmap {
@@ -28,12 +29,27 @@ fuzz_target!(|data: &[u8]| {
         min_objectness: float(4),
         min_score: float(8),
         nms_fraction: float(12),
+        verify: None,
     };
     let body = &data[16..];
     let mut fine = heatmap(body, rows, cols, 3.5);
+    // The second look cuts each detection's ink out of an image of the heatmap's size, made of
+    // the same bytes: any box, anywhere, gives a cut-out of the right sides or none.
+    let image = GrayImage {
+        width: fine.width,
+        height: fine.height,
+        pixels: (0..fine.width * fine.height)
+            .map(|i| body.get(i % body.len().max(1)).map_or(0.0, |&b| b as f32 / 255.0))
+            .collect(),
+    };
     for d in decode(&fine, &options) {
         assert!(d.digit <= 9);
+        if let Some(cut) = verify::cut_out(&image, &d) {
+            assert_eq!(cut.mnist.pixels.len(), verify::SIDE * verify::SIDE);
+            assert_eq!(cut.canvas.pixels.len(), verify::CANVAS * verify::CANVAS);
+        }
     }
+    verify::ink_proposals(&image, &[]);
     let coarse = heatmap(body.get(7..).unwrap_or_default(), rows.div_ceil(2), cols.div_ceil(2), 7.5);
     fine.overlay(&coarse, 2);
     decode(&fine, &options);
