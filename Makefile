@@ -143,6 +143,7 @@ eval: mnist
 scenes: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/scenes.dsw --count 500
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw --count 500 --decoding components
+	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --no-verify
 
 composite: mnist
 	$(CARGO) run --release -p digitscope-trainer -- composite -o samples/notebook-composite.png

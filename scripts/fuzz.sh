@@ -2,7 +2,8 @@
 # Fuzzes the input paths with cargo fuzz (libFuzzer), each target for SECONDS (default 120):
 #   png_decode        the CLI's PNG decoding (arbitrary bytes; seeded with the sample PNGs)
 #   image_input       the wasm detector's size and buffer validation, then the pyramid's downscale
-#   heatmap_decode    detection decoding (peaks and components) and the pyramid merge on arbitrary
+#   heatmap_decode    detection decoding (peaks and components), the pyramid merge and the second
+#                     look's cut-outs and ink proposals on arbitrary
 #                     heatmaps: any geometry, NaN and infinities included, any options
 #   weights_envelope  weights-file decoding (seeded with the smallest shipped weights file)
 # Built in release mode with debug assertions and overflow checks (a panic or an overflow is a
