@@ -348,6 +348,9 @@ impl Detector {
         known: &[verify::Reading],
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
         let Some(options) = self.options.verify else { return Ok((detections, Vec::new())) };
+        let mut detections = detections;
+        detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+        detections.truncate(verify::looks(image.width, image.height));
         let cuts: Vec<Option<verify::CutOut>> = detections.iter().map(|d| verify::cut_out(image, d)).collect();
         let seen = |cut: &verify::CutOut| known.iter().find(|r| r.0 == *cut);
         let new: Vec<verify::CutOut> = cuts.iter().flatten().filter(|c| seen(c).is_none()).cloned().collect();

@@ -285,6 +285,19 @@ pub fn combine(
     })
 }
 
+/// At most this many detections a call are looked at again, or one per this many pixels of the
+/// image where that is more (`(96 px)²`): the strongest, by heatmap score; the others are
+/// dropped. A drawing or a page of digits holds far fewer; an image of dense scribble (the
+/// browser benchmark's) makes the heatmap propose dozens, and each look costs two small forwards.
+pub const MAX_LOOKS: usize = 16;
+/// See [`MAX_LOOKS`].
+pub const PIXELS_PER_LOOK: usize = 96 * 96;
+
+/// How many detections of a `width`×`height` image are looked at again ([`MAX_LOOKS`]).
+pub fn looks(width: usize, height: usize) -> usize {
+    MAX_LOOKS.max(width * height / PIXELS_PER_LOOK)
+}
+
 /// Ink groups at least this fraction of the image's shorter side are proposed where no detection
 /// explains them ([`ink_proposals`]): a digit about as tall as the image, which no level of the
 /// pyramid sees whole (at its coarsest level it is still larger than the 12–30 px a level finds).
