@@ -1,5 +1,7 @@
 //! The detector: embedded (or given) weights on a burn device, image in, heatmap and detections out.
 
+use std::ops::Range;
+
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::bands::{self, Cells, Job, Live, LiveLevel, Recomputed, Shape, window};
@@ -335,52 +337,70 @@ impl Detector {
     /// its own ink, its box made tight around it, or dropped. Unchanged where the options ask
     /// for no second look; a detection with no ink to cut out stays as it is.
     pub async fn verify_async(&self, image: &GrayImage, detections: Vec<Detection>) -> Result<Vec<Detection>> {
-        Ok(self.verify_cached_async(image, detections, &[]).await?.0)
+        Ok(self.verify_cached_async(image, detections, &[], None).await?.0)
     }
 
-    /// [`Detector::verify_async`], reusing the readings of `known` cut-outs that come again
-    /// (what a live drawing pays for only the digits a stroke touched); also returns this
-    /// call's readings.
+    /// [`Detector::verify_async`], reusing what a live drawing's last call read (`known`): a
+    /// proposal made again whose window `change` (rows, columns of the image) does not touch
+    /// keeps its cut-out and readings; any cut-out that comes again keeps its readings. Also
+    /// returns this call's readings.
     async fn verify_cached_async(
         &self,
         image: &GrayImage,
-        detections: Vec<Detection>,
+        mut detections: Vec<Detection>,
         known: &[verify::Reading],
+        change: Option<&(Range<usize>, Range<usize>)>,
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
         let Some(options) = self.options.verify else { return Ok((detections, Vec::new())) };
-        let mut detections = detections;
         detections.sort_by(|a, b| b.score.total_cmp(&a.score));
         detections.truncate(verify::looks(image.width, image.height));
-        let cuts: Vec<Option<verify::CutOut>> = detections.iter().map(|d| verify::cut_out(image, d)).collect();
-        let seen = |cut: &verify::CutOut| known.iter().find(|r| r.0 == *cut);
-        let new: Vec<verify::CutOut> = cuts.iter().flatten().filter(|c| seen(c).is_none()).cloned().collect();
+        let untouched = |d: &Detection| {
+            change.is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols))
+        };
+        // Each proposal's cut-out, and the readings already known for it.
+        let mut cuts: Vec<Option<(verify::CutOut, Option<([f32; CLASSES], [f32; CLASSES])>)>> = Vec::new();
+        for d in &detections {
+            let same = known.iter().find(|r| r.0 == *d).filter(|_| untouched(d));
+            cuts.push(match same {
+                Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
+                None => verify::cut_out(image, d).map(|cut| {
+                    let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
+                    (cut, seen)
+                }),
+            });
+        }
+        let new: Vec<verify::CutOut> = cuts.iter().flatten().filter(|c| c.1.is_none()).map(|c| c.0.clone()).collect();
         let mut fresh = self.read_cut_outs(&new).await?.into_iter();
+        let mut next = |seen: Option<([f32; CLASSES], [f32; CLASSES])>| match seen {
+            Some(r) => Ok(r),
+            None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into())),
+        };
         let mut readings: Vec<verify::Reading> = Vec::with_capacity(cuts.len());
         let mut out = Vec::with_capacity(detections.len());
         for (d, cut) in detections.into_iter().zip(cuts) {
-            let Some(cut) = cut else {
+            let Some((cut, seen)) = cut else {
                 out.push(d);
                 continue;
             };
-            let (classifier, fcn) = match seen(&cut) {
-                Some(r) => (r.1, r.2),
-                None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
-            };
+            let (classifier, fcn) = next(seen)?;
             out.extend(verify::combine(&d, &cut, &classifier, &fcn, &options));
-            readings.push((cut, classifier, fcn));
+            readings.push((d, cut, classifier, fcn));
         }
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure.
-        let proposals: Vec<verify::CutOut> =
-            verify::ink_proposals(image, &out).iter().filter_map(|d| verify::cut_out(image, d)).collect();
-        let new: Vec<verify::CutOut> = proposals.iter().filter(|c| seen(c).is_none()).cloned().collect();
+        let proposals: Vec<(Detection, verify::CutOut)> = verify::ink_proposals(image, &out)
+            .into_iter()
+            .filter_map(|d| verify::cut_out(image, &d).map(|cut| (d, cut)))
+            .collect();
+        let seen = |cut: &verify::CutOut| known.iter().find(|r| r.1 == *cut).map(|r| (r.2, r.3));
+        let new: Vec<verify::CutOut> = proposals.iter().filter(|p| seen(&p.1).is_none()).map(|p| p.1.clone()).collect();
         let mut fresh = self.read_cut_outs(&new).await?.into_iter();
-        for cut in proposals {
+        for (d, cut) in proposals {
             let (classifier, fcn) = match seen(&cut) {
-                Some(r) => (r.1, r.2),
+                Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
             out.extend(verify::accept_proposal(&cut, &classifier, &fcn));
-            readings.push((cut, classifier, fcn));
+            readings.push((d, cut, classifier, fcn));
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok((out, readings))
@@ -474,7 +494,9 @@ impl Detector {
         let Some((rows, cols)) = change else {
             let probs = live.levels.iter().map(|l| l.trace.probs.clone()).collect();
             let (heatmap, detections) = self.finish(&shapes, probs)?;
-            let (detections, readings) = self.verify_cached_async(image, detections, &live.readings).await?;
+            let nothing = (0..0, 0..0);
+            let (detections, readings) =
+                self.verify_cached_async(image, detections, &live.readings, Some(&nothing)).await?;
             live.readings = readings;
             return Ok((heatmap, detections, done));
         };
@@ -508,7 +530,9 @@ impl Detector {
             kept.push(LiveLevel { shape: *shape, boxed, input, trace });
         }
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
-        let (detections, readings) = self.verify_cached_async(image, detections, &live.readings).await?;
+        let changed = (rows, cols);
+        let (detections, readings) =
+            self.verify_cached_async(image, detections, &live.readings, Some(&changed)).await?;
         live.levels = kept;
         live.image = Some(image.clone());
         live.readings = readings;

@@ -15,6 +15,8 @@
 //! dropped where that score or the objectness is low. A thin pen is thickened and a faint one
 //! brought to full strength in both cut-outs ([`Downscale::Stroke`]), as at a pyramid level.
 
+use std::ops::Range;
+
 use serde::{Deserialize, Serialize};
 
 use crate::detect::Detection;
@@ -59,9 +61,34 @@ pub struct CutOut {
     pub ink: [f32; 4],
 }
 
-/// A cut-out and what the network read in it: the classifier's and the FCN cell's 11
-/// probabilities.
-pub type Reading = (CutOut, [f32; CLASSES], [f32; CLASSES]);
+/// A detection as proposed, its cut-out, and what the network read in it: the classifier's and
+/// the FCN cell's 11 probabilities.
+pub type Reading = (Detection, CutOut, [f32; CLASSES], [f32; CLASSES]);
+
+/// The pixels [`cut_out`] reads for `detection` in a `width`×`height` image: rows, then columns
+/// (empty where it reads none). A cut-out whose window a change does not touch is the same again.
+pub fn window(detection: &Detection, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
+    let side = detection.w.max(detection.h);
+    if !(side.is_finite() && detection.x.is_finite() && detection.y.is_finite()) {
+        return (0..0, 0..0);
+    }
+    let half = 0.625 * side;
+    let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
+    let (x0, x1) = (clip(detection.x - half, width), clip(detection.x + half + 1.0, width));
+    let (y0, y1) = (clip(detection.y - half, height), clip(detection.y + half + 1.0, height));
+    (y0..y1.max(y0), x0..x1.max(x0))
+}
+
+/// Whether a change to the image's `rows` × `cols` reaches the pixels [`cut_out`] reads for
+/// `detection` ([`window`]).
+pub fn touches(detection: &Detection, width: usize, height: usize, rows: &Range<usize>, cols: &Range<usize>) -> bool {
+    let (r, c) = window(detection, width, height);
+    !(r.is_empty() || c.is_empty() || rows.is_empty() || cols.is_empty())
+        && r.start < rows.end
+        && rows.start < r.end
+        && c.start < cols.end
+        && cols.start < c.end
+}
 
 /// Pixel of the FCN canvas (continuous coordinates) where the ink box's centre goes: the centre
 /// of cell [`CELL`] on a multiple-of-8 side without pooling (see [`crate::network::cell_centre`]).
@@ -76,14 +103,8 @@ const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;
 /// neighbouring digit that merely enter the window are left out, as is everything else in it.
 pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     let side = detection.w.max(detection.h);
-    if !(side.is_finite() && detection.x.is_finite() && detection.y.is_finite()) {
-        return None;
-    }
-    let half = 0.625 * side;
-    let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
-    let (x0, x1) = (clip(detection.x - half, image.width), clip(detection.x + half + 1.0, image.width));
-    let (y0, y1) = (clip(detection.y - half, image.height), clip(detection.y + half + 1.0, image.height));
-    let (w, h) = (x1.saturating_sub(x0), y1.saturating_sub(y0));
+    let (rows, cols) = window(detection, image.width, image.height);
+    let (x0, y0, w, h) = (cols.start, rows.start, cols.len(), rows.len());
     if w == 0 || h == 0 {
         return None;
     }
@@ -511,5 +532,20 @@ mod tests {
         spread[7] = 0.29;
         spread[BACKGROUND] = 0.02;
         assert!(accept_proposal(&cut, &spread, &spread).is_none());
+    }
+
+    #[test]
+    fn a_change_touches_a_cut_out_only_inside_its_window() {
+        // A 40-px box at (100, 80): the window is 1.25× it, x 75..126, y 55..106.
+        let d = at(100.0, 80.0, 40.0);
+        assert_eq!(window(&d, 448, 336), (55..106, 75..126));
+        assert!(touches(&d, 448, 336, &(100..101), &(120..130)), "its corner");
+        assert!(!touches(&d, 448, 336, &(106..120), &(75..126)), "just below");
+        assert!(!touches(&d, 448, 336, &(55..106), &(126..200)), "just right");
+        assert!(!touches(&d, 448, 336, &(0..0), &(0..0)), "nothing changed");
+        assert!(touches(&d, 448, 336, &(0..336), &(0..448)), "everything changed");
+        // Clipped at the image's edges; a box outside it reads nothing.
+        assert_eq!(window(&at(5.0, 5.0, 40.0), 448, 336), (0..31, 0..31));
+        assert!(!touches(&at(900.0, 5.0, 40.0), 448, 336, &(0..336), &(0..448)));
     }
 }
