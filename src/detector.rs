@@ -282,6 +282,12 @@ impl Detector {
     ///
     /// The image's page is flattened first ([`GrayImage::flattened`]: a no-op on a clean page).
     pub async fn detect_async(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
+        self.detect_looking_async(image, true).await
+    }
+
+    /// [`Detector::detect_async`]; `look_again: false` leaves out the second look (the heatmap's
+    /// detections as decoded, whatever the options say).
+    pub async fn detect_looking_async(&self, image: &GrayImage, look_again: bool) -> Result<(Heatmap, Vec<Detection>)> {
         let image = &image.flattened();
         let shapes = self.shapes(image.width, image.height);
         let mut probs = Vec::with_capacity(shapes.len());
@@ -289,8 +295,10 @@ impl Detector {
             probs.push(self.heatmap_async(&self.level_input(image, shape)).await?.probs);
         }
         let (heatmap, detections) = self.finish(&shapes, probs)?;
-        let detections = self.verify_async(image, detections).await?;
-        Ok((heatmap, detections))
+        if !look_again {
+            return Ok((heatmap, detections));
+        }
+        Ok((heatmap, self.verify_async(image, detections).await?))
     }
 
     /// The classifier's probabilities for [`verify::SIDE`]² images, and the FCN's cell
@@ -428,13 +436,15 @@ impl Detector {
     }
 
     /// Assembles a pooled detection of `image` from the jobs of every part and their
-    /// probabilities, in any order, and looks at each detection again ([`verify`]): the same
-    /// result as [`Detector::detect_async`]. Jobs that leave a cell uncovered are an error.
+    /// probabilities, in any order, and (`look_again`) looks at each detection again
+    /// ([`verify`]): the same result as [`Detector::detect_looking_async`]. Jobs that leave a
+    /// cell uncovered are an error.
     pub async fn finish_jobs_async(
         &self,
         image: &GrayImage,
         jobs: &[Job],
         probs: Vec<Vec<f32>>,
+        look_again: bool,
     ) -> Result<(Heatmap, Vec<Detection>)> {
         let image = &image.flattened();
         let shapes = self.shapes(image.width, image.height);
@@ -458,6 +468,9 @@ impl Detector {
             )));
         }
         let (heatmap, detections) = self.finish(&shapes, whole)?;
+        if !look_again {
+            return Ok((heatmap, detections));
+        }
         Ok((heatmap, self.verify_async(image, detections).await?))
     }
 

@@ -99,7 +99,8 @@ impl Detector {
 
     /// Detects digits in RGBA or gray bytes, or float intensities (see
     /// [`GrayImage::from_pixels`]); options `ink` (`"auto"` default, `"light"`, `"dark"`) or
-    /// `invert`, and `live` (a drawing that changes a little between calls: only what changed
+    /// `invert`, `secondLook` (`false`: the heatmap's detections as decoded, without the second
+    /// look at each one; live calls always look), and `live` (a drawing that changes a little between calls: only what changed
     /// since the last live call is recomputed, [`Core::detect_live_async`]; the result's
     /// `recomputed` says how much). The input is copied first: the caller may transfer its
     /// buffer right after.
@@ -158,10 +159,11 @@ impl Detector {
                 .map_err(|_| Error::InvalidInput("probs must be an array of Float32Arrays".into()))?;
             Ok((jobs, probs, read_image(&pixels, width, height, &options, Ink::Auto)?))
         });
+        let look = look_again(&options);
         let session = self.session.clone();
         future_to_promise(async move {
             let (jobs, probs, image) = input.map_err(js_error)?;
-            let work = async |core: &Core| core.finish_jobs_async(&image, &jobs, probs.clone()).await;
+            let work = async |core: &Core| core.finish_jobs_async(&image, &jobs, probs.clone(), look).await;
             let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
             let engine = session.borrow().backend.engine;
             Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
@@ -189,11 +191,12 @@ impl Detector {
         let start = performance_now();
         let image = read_image(&pixels, w, h, &options, ink);
         let (session, live) = (self.session.clone(), self.live.clone());
+        let look = look_again(&options);
         future_to_promise(async move {
             let image = image.map_err(js_error)?;
             let recomputed = std::cell::Cell::new(None);
             let work = async |core: &Core| match mode {
-                Mode::Detect => core.detect_async(&image).await,
+                Mode::Detect => core.detect_looking_async(&image, look).await,
                 Mode::Heatmap => Ok((core.heatmap_async(&image).await?, Vec::new())),
                 Mode::Live => {
                     // Taken out while it runs: a call that overlaps it starts afresh.
@@ -213,6 +216,12 @@ impl Detector {
             Ok(out)
         })
     }
+}
+
+/// The `secondLook` option: `false` leaves out the second look at each detection (the heatmap's
+/// detections as decoded); anything else keeps it.
+fn look_again(options: &JsValue) -> bool {
+    get(options, "secondLook").as_bool() != Some(false)
 }
 
 /// The caller's pixels as the model's image, copied now (the caller may transfer its buffer right

@@ -92,7 +92,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
                 jobs.extend(part.iter().cloned());
                 probs.extend(pollster(detector.run_jobs_async(&image, part)));
             }
-            let (pooled, pooled_found) = pollster(detector.finish_jobs_async(&image, &jobs, probs));
+            let (pooled, pooled_found) = pollster(detector.finish_jobs_async(&image, &jobs, probs, true));
             assert!(pooled.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "{parts} parts");
             assert!(same_detections(&pooled_found, &found), "{parts} parts: {pooled_found:?} vs {found:?}");
         }
@@ -102,7 +102,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     let jobs: Vec<_> = plan[0].clone();
     let image = common::sparse_ink(200, 100, 1);
     let probs = pollster(detector.run_jobs_async(&image, &jobs));
-    let mut future = std::pin::pin!(detector.finish_jobs_async(&image, &jobs, probs));
+    let mut future = std::pin::pin!(detector.finish_jobs_async(&image, &jobs, probs, true));
     let std::task::Poll::Ready(Err(error)) =
         future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
     else {

@@ -2,8 +2,10 @@
 export interface Detection {
   digit: number;
   score: number;
+  /** Centre of the box, in pixels. */
   x: number;
   y: number;
+  /** The box around the digit's ink (one training window at its level without the second look). */
   w: number;
   h: number;
 }
@@ -92,6 +94,12 @@ export interface DetectOptions {
    * bit, on the CPU's direct kernels; other engines recompute everything.
    */
   live?: boolean;
+  /**
+   * detect only: false leaves out the second look at each detection (its ink cut out and read
+   * again, the box fitted to the ink, background dropped): the heatmap's detections as decoded.
+   * Live calls always look.
+   */
+  secondLook?: boolean;
 }
 
 export interface Detector {

@@ -81,7 +81,7 @@ async function poolRunner(workers, side, o) {
   const px = image(w, h);
   let used = 1;
   const run = async () => {
-    const r = await client.detect(px, w, h, { ink: 'light' });
+    const r = await client.detect(px, w, h, { ink: 'light', secondLook: o.secondLook ?? true });
     used = r.workers ?? 1;
     return r.probs;
   };
@@ -103,7 +103,8 @@ async function pool(workers, side, o) {
  * keeps the threads it started with), runs interleaved as in `paired`.
  */
 async function pairedPool(workers, threads, side, o) {
-  const pool = await poolRunner(workers, side, o);
+  // TF.js computes the heatmap only: ours without the second look at each detection.
+  const pool = await poolRunner(workers, side, { ...o, secondLook: false });
   try {
     return await interleaved([await tfjsRunner('wasm', side, { ...o, threads }), pool], o);
   } finally {
