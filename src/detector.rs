@@ -303,7 +303,7 @@ impl Detector {
 
     /// The classifier's probabilities for [`verify::SIDE`]² images, and the FCN's cell
     /// ([`verify::CELL`], [`verify::CELL`]) for [`verify::CANVAS`]² ones, 11 a cut-out each.
-    async fn read_cut_outs(&self, cuts: &[verify::CutOut]) -> Result<Vec<([f32; CLASSES], [f32; CLASSES])>> {
+    async fn read_cut_outs(&self, cuts: &[verify::CutOut]) -> Result<Vec<verify::Readings>> {
         if cuts.is_empty() {
             return Ok(Vec::new());
         }
@@ -355,63 +355,121 @@ impl Detector {
     async fn verify_cached_async(
         &self,
         image: &GrayImage,
-        mut detections: Vec<Detection>,
+        detections: Vec<Detection>,
         known: &[verify::Reading],
         change: Option<&(Range<usize>, Range<usize>)>,
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
-        let Some(options) = self.options.verify else { return Ok((detections, Vec::new())) };
+        if self.options.verify.is_none() {
+            return Ok((detections, Vec::new()));
+        }
+        let proposals = self.propose(image, detections, known, change);
+        let new: Vec<verify::CutOut> = proposals.unread().cloned().collect();
+        let readings = self.read_cut_outs(&new).await?;
+        self.settle_cached_async(proposals, readings, known).await
+    }
+
+    /// The first half of [`Detector::verify_async`]: the detections to look at again (the
+    /// strongest [`verify::looks`]) with their cut-outs, and the readings `known` already has
+    /// (see [`Detector::verify_cached_async`]).
+    fn propose(
+        &self,
+        image: &GrayImage,
+        mut detections: Vec<Detection>,
+        known: &[verify::Reading],
+        change: Option<&(Range<usize>, Range<usize>)>,
+    ) -> Proposals {
         detections.sort_by(|a, b| b.score.total_cmp(&a.score));
         detections.truncate(verify::looks(image.width, image.height));
         let untouched = |d: &Detection| {
             change.is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols))
         };
-        // Each proposal's cut-out, and the readings already known for it.
-        let mut cuts: Vec<Option<(verify::CutOut, Option<([f32; CLASSES], [f32; CLASSES])>)>> = Vec::new();
-        for d in &detections {
-            let same = known.iter().find(|r| r.0 == *d).filter(|_| untouched(d));
-            cuts.push(match same {
-                Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
-                None => verify::cut_out(image, d).map(|cut| {
-                    let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
-                    (cut, seen)
-                }),
-            });
-        }
-        let new: Vec<verify::CutOut> = cuts.iter().flatten().filter(|c| c.1.is_none()).map(|c| c.0.clone()).collect();
-        let mut fresh = self.read_cut_outs(&new).await?.into_iter();
-        let mut next = |seen: Option<([f32; CLASSES], [f32; CLASSES])>| match seen {
-            Some(r) => Ok(r),
-            None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into())),
+        let items = detections
+            .into_iter()
+            .map(|d| {
+                let same = known.iter().find(|r| r.0 == d).filter(|_| untouched(&d));
+                let cut = match same {
+                    Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
+                    None => verify::cut_out(image, &d).map(|cut| {
+                        let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
+                        (cut, seen)
+                    }),
+                };
+                (d, cut)
+            })
+            .collect();
+        Proposals { image: image.clone(), items }
+    }
+
+    /// The second half of [`Detector::verify_async`]: `readings` are those of the proposals'
+    /// unread cut-outs ([`Proposals::unread`]), in order. Each detection combined with its
+    /// readings, then the ink left unexplained proposed and read here.
+    async fn settle_cached_async(
+        &self,
+        proposals: Proposals,
+        readings: Vec<verify::Readings>,
+        known: &[verify::Reading],
+    ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
+        let Some(options) = self.options.verify else {
+            return Ok((proposals.items.into_iter().map(|p| p.0).collect(), Vec::new()));
         };
-        let mut readings: Vec<verify::Reading> = Vec::with_capacity(cuts.len());
-        let mut out = Vec::with_capacity(detections.len());
-        for (d, cut) in detections.into_iter().zip(cuts) {
+        let image = &proposals.image;
+        let mut fresh = readings.into_iter();
+        let mut next = |seen: Option<verify::Readings>| match seen {
+            Some(r) => Ok(r),
+            None => fresh.next().ok_or_else(|| Error::InvalidInput("fewer readings than cut-outs".into())),
+        };
+        let mut kept: Vec<verify::Reading> = Vec::with_capacity(proposals.items.len());
+        let mut out = Vec::with_capacity(proposals.items.len());
+        for (d, cut) in proposals.items {
             let Some((cut, seen)) = cut else {
                 out.push(d);
                 continue;
             };
             let (classifier, fcn) = next(seen)?;
             out.extend(verify::combine(&d, &cut, &classifier, &fcn, &options));
-            readings.push((d, cut, classifier, fcn));
+            kept.push((d, cut, classifier, fcn));
+        }
+        if fresh.next().is_some() {
+            return Err(Error::InvalidInput("more readings than cut-outs".into()));
         }
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure.
-        let proposals: Vec<(Detection, verify::CutOut)> = verify::ink_proposals(image, &out)
+        let extra: Vec<(Detection, verify::CutOut)> = verify::ink_proposals(image, &out)
             .into_iter()
             .filter_map(|d| verify::cut_out(image, &d).map(|cut| (d, cut)))
             .collect();
         let seen = |cut: &verify::CutOut| known.iter().find(|r| r.1 == *cut).map(|r| (r.2, r.3));
-        let new: Vec<verify::CutOut> = proposals.iter().filter(|p| seen(&p.1).is_none()).map(|p| p.1.clone()).collect();
+        let new: Vec<verify::CutOut> = extra.iter().filter(|p| seen(&p.1).is_none()).map(|p| p.1.clone()).collect();
         let mut fresh = self.read_cut_outs(&new).await?.into_iter();
-        for (d, cut) in proposals {
+        for (d, cut) in extra {
             let (classifier, fcn) = match seen(&cut) {
                 Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
             out.extend(verify::accept_proposal(&cut, &classifier, &fcn));
-            readings.push((d, cut, classifier, fcn));
+            kept.push((d, cut, classifier, fcn));
         }
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok((out, readings))
+        Ok((out, kept))
+    }
+
+    /// A pooled detection with its second look shared out too: the parts assembled as
+    /// [`Detector::finish_jobs_async`] does, and the detections proposed with their cut-outs
+    /// ([`Proposals::unread`]), which any worker reads ([`Detector::read_cut_outs_async`]) before
+    /// [`Detector::settle_async`] ends it. The same result as one worker's.
+    pub fn propose_jobs(&self, image: &GrayImage, jobs: &[Job], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Proposals)> {
+        let image = &image.flattened();
+        let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
+        Ok((heatmap, self.propose(image, detections, &[], None)))
+    }
+
+    /// The readings of cut-outs (classifier, FCN cell; 11 probabilities each).
+    pub async fn read_cut_outs_async(&self, cuts: &[verify::CutOut]) -> Result<Vec<verify::Readings>> {
+        self.read_cut_outs(cuts).await
+    }
+
+    /// Ends a [`Detector::propose_jobs`] with the readings of its unread cut-outs, in order.
+    pub async fn settle_async(&self, proposals: Proposals, readings: Vec<verify::Readings>) -> Result<Vec<Detection>> {
+        Ok(self.settle_cached_async(proposals, readings, &[]).await?.0)
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
@@ -447,7 +505,22 @@ impl Detector {
         look_again: bool,
     ) -> Result<(Heatmap, Vec<Detection>)> {
         let image = &image.flattened();
-        let shapes = self.shapes(image.width, image.height);
+        let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
+        if !look_again {
+            return Ok((heatmap, detections));
+        }
+        Ok((heatmap, self.verify_async(image, detections).await?))
+    }
+
+    /// The parts of a pooled detection of a `width`×`height` image assembled and decoded.
+    fn assemble_jobs(
+        &self,
+        width: usize,
+        height: usize,
+        jobs: &[Job],
+        probs: Vec<Vec<f32>>,
+    ) -> Result<(Heatmap, Vec<Detection>)> {
+        let shapes = self.shapes(width, height);
         let mut whole: Vec<Vec<f32>> = shapes.iter().map(|s| vec![f32::NAN; s.values()]).collect();
         let mut covered: Vec<usize> = vec![0; shapes.len()];
         for (job, part) in jobs.iter().zip(probs) {
@@ -467,11 +540,7 @@ impl Detector {
                 shapes[level].rows()
             )));
         }
-        let (heatmap, detections) = self.finish(&shapes, whole)?;
-        if !look_again {
-            return Ok((heatmap, detections));
-        }
-        Ok((heatmap, self.verify_async(image, detections).await?))
+        self.finish(&shapes, whole)
     }
 
     /// [`Detector::detect_async`] for a drawing that changes a little between calls: each
@@ -583,6 +652,25 @@ pub const SHIFTED_FROM: usize = 6;
 /// → 0.113 a scene, negatives' 0.120 → 0.107, the other sets within ±0.002; 24 and 32 gave the
 /// same as 16; 12 (off the stride grid) moved sets both ways. Cost: 7 % more multiply-adds at 512².
 pub const LEVEL_MARGIN: usize = 16;
+
+/// Detections proposed for a second look, with their cut-outs (see [`Detector::propose_jobs`]).
+#[derive(Debug, Clone)]
+pub struct Proposals {
+    /// The flattened image.
+    image: GrayImage,
+    /// Each detection, its cut-out (none: nothing to cut out) and the readings already known.
+    items: Vec<(Detection, Option<Cut>)>,
+}
+
+/// A proposal's cut-out and the readings already known for it.
+type Cut = (verify::CutOut, Option<verify::Readings>);
+
+impl Proposals {
+    /// The cut-outs still to read, in the order their readings are expected.
+    pub fn unread(&self) -> impl Iterator<Item = &verify::CutOut> {
+        self.items.iter().filter_map(|(_, cut)| cut.as_ref().filter(|c| c.1.is_none()).map(|c| &c.0))
+    }
+}
 
 /// Runs a future to completion on this thread. The CPU backends complete read-backs without
 /// waiting on anything, so this only polls.

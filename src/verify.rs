@@ -61,6 +61,9 @@ pub struct CutOut {
     pub ink: [f32; 4],
 }
 
+/// What the network reads in a cut-out: the classifier's and the FCN cell's 11 probabilities.
+pub type Readings = ([f32; CLASSES], [f32; CLASSES]);
+
 /// A detection as proposed, its cut-out, and what the network read in it: the classifier's and
 /// the FCN cell's 11 probabilities.
 pub type Reading = (Detection, CutOut, [f32; CLASSES], [f32; CLASSES]);

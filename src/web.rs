@@ -11,7 +11,10 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{self, Engine, FallbackKind, FallbackReason, Requested, Session};
 use crate::bands::{Job, Live};
+use crate::detector::Proposals;
 use crate::image::{GrayImage, Ink, Pixels, dimensions};
+use crate::network::CLASSES;
+use crate::verify::{self, CutOut};
 use crate::{Detection, Detector as Core, Error, Heatmap, Named};
 
 #[wasm_bindgen(start)]
@@ -50,6 +53,10 @@ pub struct Detector {
     session: Rc<RefCell<Session>>,
     /// What live updates (`detect` with `live: true`) keep between calls.
     live: Rc<RefCell<Live>>,
+    /// Pooled detections waiting for their cut-outs' readings (`propose` → `settle`), by key.
+    proposed: Rc<RefCell<Vec<(u32, Heatmap, Proposals)>>>,
+    /// The next `propose` key.
+    next_key: Rc<RefCell<u32>>,
 }
 
 #[wasm_bindgen]
@@ -69,7 +76,12 @@ impl Detector {
         let kind = named(&options, "cpuReasonKind", FallbackKind::Requested)?;
         let reason = get(&options, "cpuReason").as_string().unwrap_or_else(|| kind.summary().into());
         let session = Session::start(requested, engine, weights, FallbackReason::with_message(kind, reason)).await;
-        Ok(Detector { session: Rc::new(RefCell::new(session.map_err(js_error)?)), live: Rc::default() })
+        Ok(Detector {
+            session: Rc::new(RefCell::new(session.map_err(js_error)?)),
+            live: Rc::default(),
+            proposed: Rc::default(),
+            next_key: Rc::default(),
+        })
     }
 
     /// The backend that runs ([`backend::BackendState`]).
@@ -151,14 +163,7 @@ impl Detector {
         probs: js_sys::Array,
     ) -> Promise {
         let start = performance_now();
-        let input = jobs_from(&jobs).and_then(|jobs| {
-            let probs: Vec<Vec<f32>> = probs
-                .iter()
-                .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
-                .collect::<Result<_, _>>()
-                .map_err(|_| Error::InvalidInput("probs must be an array of Float32Arrays".into()))?;
-            Ok((jobs, probs, read_image(&pixels, width, height, &options, Ink::Auto)?))
-        });
+        let input = pooled_input(&pixels, width, height, &options, &jobs, &probs);
         let look = look_again(&options);
         let session = self.session.clone();
         future_to_promise(async move {
@@ -169,6 +174,137 @@ impl Detector {
             Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
         })
     }
+}
+
+#[wasm_bindgen]
+impl Detector {
+    /// The first half of `finish` with the second look shared out: assembles a pooled detection
+    /// of these pixels from every part's `jobs` and `probs` (as `finish`) and cuts out the
+    /// detections to look at again. Resolves to `{ key, count, mnist, canvas }`: `count`
+    /// cut-outs as two `Float32Array`s (28² and 48² values each), for any worker's
+    /// `readCutOuts`; `settle(key, readings)` ends it. At most 4 wait at once (the oldest go).
+    pub fn propose(
+        &self,
+        pixels: JsValue,
+        width: f64,
+        height: f64,
+        options: JsValue,
+        jobs: JsValue,
+        probs: js_sys::Array,
+    ) -> Promise {
+        let input = pooled_input(&pixels, width, height, &options, &jobs, &probs);
+        let (session, proposed, next_key) = (self.session.clone(), self.proposed.clone(), self.next_key.clone());
+        future_to_promise(async move {
+            let (jobs, probs, image) = input.map_err(js_error)?;
+            let work = async |core: &Core| core.propose_jobs(&image, &jobs, probs.clone());
+            let (heatmap, proposals) = Session::run(&session, work).await.map_err(js_error)?;
+            let (mut mnist, mut canvas) = (Vec::new(), Vec::new());
+            let mut count = 0;
+            for cut in proposals.unread() {
+                mnist.extend_from_slice(&cut.mnist.pixels);
+                canvas.extend_from_slice(&cut.canvas.pixels);
+                count += 1;
+            }
+            let key = {
+                let mut next = next_key.borrow_mut();
+                *next = next.wrapping_add(1);
+                *next
+            };
+            let mut waiting = proposed.borrow_mut();
+            if waiting.len() >= 4 {
+                waiting.remove(0);
+            }
+            waiting.push((key, heatmap, proposals));
+            let out = to_js(&serde_json::json!({ "key": key, "count": count }));
+            Reflect::set(&out, &"mnist".into(), &Float32Array::from(&mnist[..])).ok();
+            Reflect::set(&out, &"canvas".into(), &Float32Array::from(&canvas[..])).ok();
+            Ok(out)
+        })
+    }
+
+    /// Reads cut-outs of a `propose` (`mnist`: 28² values each, `canvas`: 48² each, as many of
+    /// both): resolves to a `Float32Array` of 22 values a cut-out (the classifier's 11
+    /// probabilities, then the FCN cell's).
+    #[wasm_bindgen(js_name = readCutOuts)]
+    pub fn read_cut_outs(&self, mnist: Float32Array, canvas: Float32Array) -> Promise {
+        let (m, c) = (verify::SIDE * verify::SIDE, verify::CANVAS * verify::CANVAS);
+        let (mnist, canvas) = (mnist.to_vec(), canvas.to_vec());
+        let session = self.session.clone();
+        future_to_promise(async move {
+            let count = mnist.len() / m;
+            if mnist.len() != count * m || canvas.len() != count * c {
+                return Err(js_error("invalid input: cut-outs must be 28² and 48² values each, as many of both"));
+            }
+            let cuts: Vec<CutOut> = (0..count)
+                .map(|i| CutOut {
+                    mnist: GrayImage {
+                        width: verify::SIDE,
+                        height: verify::SIDE,
+                        pixels: mnist[i * m..(i + 1) * m].to_vec(),
+                    },
+                    canvas: GrayImage {
+                        width: verify::CANVAS,
+                        height: verify::CANVAS,
+                        pixels: canvas[i * c..(i + 1) * c].to_vec(),
+                    },
+                    ink: [0.0; 4],
+                })
+                .collect();
+            let work = async |core: &Core| core.read_cut_outs_async(&cuts).await;
+            let readings = Session::run(&session, work).await.map_err(js_error)?;
+            let flat: Vec<f32> = readings.iter().flat_map(|(a, b)| a.iter().chain(b).copied()).collect();
+            Ok(Float32Array::from(&flat[..]).into())
+        })
+    }
+
+    /// Ends a `propose` (`key`) with the readings of its cut-outs, in order (a `Float32Array` of 22
+    /// values a cut-out, `readCutOuts`' output concatenated): the same result object as
+    /// `detect` (and as `finish`).
+    pub fn settle(&self, key: f64, readings: Float32Array) -> Promise {
+        let start = performance_now();
+        let readings = readings.to_vec();
+        let (session, proposed) = (self.session.clone(), self.proposed.clone());
+        future_to_promise(async move {
+            let taken = {
+                let mut waiting = proposed.borrow_mut();
+                waiting.iter().position(|w| f64::from(w.0) == key).map(|i| waiting.remove(i))
+            };
+            let (_, heatmap, proposals) =
+                taken.ok_or_else(|| js_error("invalid input: no proposed detection with this key"))?;
+            if !readings.len().is_multiple_of(2 * CLASSES) {
+                return Err(js_error("invalid input: readings must be 22 values a cut-out"));
+            }
+            let readings: Vec<verify::Readings> = readings
+                .chunks(2 * CLASSES)
+                .map(|r| (std::array::from_fn(|k| r[k]), std::array::from_fn(|k| r[CLASSES + k])))
+                .collect();
+            let work = async |core: &Core| core.settle_async(proposals.clone(), readings.clone()).await;
+            let detections = Session::run(&session, work).await.map_err(js_error)?;
+            let engine = session.borrow().backend.engine;
+            Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
+        })
+    }
+}
+
+/// A pooled call's jobs, their probabilities and the image.
+type Pooled = (Vec<Job>, Vec<Vec<f32>>, GrayImage);
+
+/// A pooled call's jobs, probabilities and image, read now.
+fn pooled_input(
+    pixels: &JsValue,
+    width: f64,
+    height: f64,
+    options: &JsValue,
+    jobs: &JsValue,
+    probs: &js_sys::Array,
+) -> Result<Pooled, Error> {
+    let jobs = jobs_from(jobs)?;
+    let probs: Vec<Vec<f32>> = probs
+        .iter()
+        .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
+        .collect::<Result<_, _>>()
+        .map_err(|_| Error::InvalidInput("probs must be an array of Float32Arrays".into()))?;
+    Ok((jobs, probs, read_image(pixels, width, height, options, Ink::Auto)?))
 }
 
 /// What [`Detector::call`] runs.

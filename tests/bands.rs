@@ -92,9 +92,24 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
                 jobs.extend(part.iter().cloned());
                 probs.extend(pollster(detector.run_jobs_async(&image, part)));
             }
-            let (pooled, pooled_found) = pollster(detector.finish_jobs_async(&image, &jobs, probs, true));
+            let (pooled, pooled_found) = pollster(detector.finish_jobs_async(&image, &jobs, probs.clone(), true));
             assert!(pooled.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "{parts} parts");
             assert!(same_detections(&pooled_found, &found), "{parts} parts: {pooled_found:?} vs {found:?}");
+            // The second look shared out too: cut-outs read in two halves (by two workers).
+            let (proposed_map, proposals) = detector.propose_jobs(&image, &jobs, probs).unwrap();
+            assert_eq!(proposed_map, pooled);
+            let cuts: Vec<_> = proposals.unread().cloned().collect();
+            let (first, second) = cuts.split_at(cuts.len() / 2);
+            let mut readings = pollster(detector.read_cut_outs_async(first));
+            readings.extend(pollster(detector.read_cut_outs_async(second)));
+            let wrong = readings[..readings.len().saturating_sub(1)].to_vec();
+            if !cuts.is_empty() {
+                let mut future = std::pin::pin!(detector.settle_async(proposals.clone(), wrong));
+                let poll = future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()));
+                assert!(matches!(poll, std::task::Poll::Ready(Err(_))), "a reading short is an error");
+            }
+            let settled = pollster(detector.settle_async(proposals, readings));
+            assert!(same_detections(&settled, &found), "{parts} parts, shared looks: {settled:?} vs {found:?}");
         }
     }
     // A plan with a band left out is an error, not a heatmap with holes.

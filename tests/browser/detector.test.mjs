@@ -59,6 +59,21 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.deepEqual(errors, []);
   });
 
+  test('the second look fits each box to its ink; secondLook: false gives the heatmap\'s boxes', async () => {
+    const { page, errors } = await harnessPage(browser);
+    const looked = (await page.evaluate(() => window.harness.detectPng({ backend: 'cpu' }))).result.detections;
+    const plain = (await page.evaluate(() => window.harness.detectPng({ backend: 'cpu' }, undefined, { secondLook: false })))
+      .result.detections;
+    const digits = (ds) => ds.map((d) => d.digit).sort();
+    assert.deepEqual(digits(looked), [0, 1, 4, 5, 6, 9, 9]);
+    // The heatmap's boxes are at least one 28-px training window; the composite's digits' ink is
+    // 20 px tall at most, and the 1 is a few pixels wide.
+    assert.ok(plain.every((d) => d.w >= 28 && d.h >= 28), JSON.stringify(plain));
+    assert.ok(looked.every((d) => d.h <= 21 && d.w <= 21), JSON.stringify(looked));
+    assert.ok(looked.some((d) => d.digit === 1 && d.w <= 8), JSON.stringify(looked));
+    assert.deepEqual(errors, []);
+  });
+
   test('every CPU module and backend agrees with the native CLI', async () => {
     const { page } = await harnessPage(browser);
     const expected = native();

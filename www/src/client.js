@@ -157,7 +157,24 @@ export class DetectorClient {
     // Each part's jobs are triples (level, first row, end row): all of them, in the parts' order.
     const jobs = new Uint32Array(plan.reduce((n, p) => n + p.length, 0));
     plan.reduce((at, p) => (jobs.set(p, at), at + p.length), 0);
-    const { result } = await this.request({ type: 'finish', pixels, width, height, options, jobs, probs }, probs.map((p) => p.buffer));
+    const transfer = probs.map((p) => p.buffer);
+    let result;
+    if (options.secondLook === false) {
+      ({ result } = await this.request({ type: 'finish', pixels, width, height, options, jobs, probs }, transfer));
+    } else {
+      // The second look shared out too: this worker cuts the detections out, every worker reads
+      // a share of the cut-outs, this worker ends it (the same result as one worker's).
+      const { proposed } = await this.request({ type: 'propose', pixels, width, height, options, jobs, probs }, transfer);
+      const { count, mnist, canvas } = proposed;
+      const [m, c] = [count ? mnist.length / count : 0, count ? canvas.length / count : 0];
+      const per = Math.ceil(count / workers.length);
+      const shares = workers.map((w, i) => [w, i * per, Math.min(count, (i + 1) * per)]).filter(([, a, b]) => b > a);
+      const read = await Promise.all(shares.map(([w, a, b]) =>
+        w.request({ type: 'read', mnist: mnist.slice(a * m, b * m), canvas: canvas.slice(a * c, b * c) }).then((r) => r.readings)));
+      const readings = new Float32Array(read.reduce((n, r) => n + r.length, 0));
+      read.reduce((at, r) => (readings.set(r, at), at + r.length), 0);
+      ({ result } = await this.request({ type: 'settle', key: proposed.key, readings }, [readings.buffer]));
+    }
     result.ms = performance.now() - start;
     result.workers = workers.length;
     return result;

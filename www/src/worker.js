@@ -4,6 +4,9 @@
 //           { id, type: 'plan', width, height, parts } → { id, plan }   (a pool's jobs, see client.js)
 //           { id, type: 'part', pixels, width, height, options, jobs } → { id, probs }
 //           { id, type: 'finish', pixels, width, height, options, jobs, probs } → { id, result }
+//           { id, type: 'propose', pixels, width, height, options, jobs, probs } → { id, proposed }
+//           { id, type: 'read', mnist, canvas } → { id, readings }   (any worker: a share of the cut-outs)
+//           { id, type: 'settle', key, readings } → { id, result }
 import { createDetector, loadedModules } from './load.js';
 
 let detector = null;
@@ -37,6 +40,18 @@ self.onmessage = async ({ data }) => {
     } else if (type === 'finish') {
       await ready;
       const result = await detector.finish(data.pixels, data.width, data.height, data.options ?? {}, data.jobs, data.probs);
+      self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
+    } else if (type === 'propose') {
+      await ready;
+      const proposed = await detector.propose(data.pixels, data.width, data.height, data.options ?? {}, data.jobs, data.probs);
+      self.postMessage({ id, proposed }, [proposed.mnist.buffer, proposed.canvas.buffer]);
+    } else if (type === 'read') {
+      await ready;
+      const readings = await detector.readCutOuts(data.mnist, data.canvas);
+      self.postMessage({ id, readings }, [readings.buffer]);
+    } else if (type === 'settle') {
+      await ready;
+      const result = await detector.settle(data.key, data.readings);
       self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
     } else {
       throw new Error(`unknown request ${type}`);

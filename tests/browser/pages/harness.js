@@ -13,11 +13,11 @@ async function pixelsOf(url) {
   return ctx.getImageData(0, 0, bitmap.width, bitmap.height);
 }
 
-/** Creates a detector and runs it on a PNG; returns plain data. */
-async function detectPng(options, url = '/samples/notebook-composite.png') {
+/** Creates a detector and runs it on a PNG (with `detectOptions`); returns plain data. */
+async function detectPng(options, url = '/samples/notebook-composite.png', detectOptions = {}) {
   const detector = await createDetector(options);
   const image = await pixelsOf(url);
-  const result = await detector.detect(image.data, image.width, image.height, {});
+  const result = await detector.detect(image.data, image.width, image.height, detectOptions);
   return {
     backend: detector.backend,
     result: { ...result, probs: Array.from(result.probs), classes: Array.from(result.classes) },
