@@ -397,7 +397,7 @@ impl Detector {
                 (d, cut)
             })
             .collect();
-        Proposals { image: image.clone(), items }
+        Proposals { image: image.clone(), items, change: change.cloned() }
     }
 
     /// The second half of [`Detector::verify_async`]: `readings` are those of the proposals'
@@ -432,16 +432,28 @@ impl Detector {
         if fresh.next().is_some() {
             return Err(Error::InvalidInput("more readings than cut-outs".into()));
         }
-        // Ink left unexplained, as tall as the image: proposed, read, kept only where sure.
-        let extra: Vec<(Detection, verify::CutOut)> = verify::ink_proposals(image, &out)
+        // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
+        // live drawing's proposal made again, its window untouched, as before).
+        let untouched = |d: &Detection| {
+            proposals
+                .change
+                .as_ref()
+                .is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols))
+        };
+        let extra: Vec<(Detection, verify::CutOut, Option<verify::Readings>)> = verify::ink_proposals(image, &out)
             .into_iter()
-            .filter_map(|d| verify::cut_out(image, &d).map(|cut| (d, cut)))
+            .filter_map(|d| match known.iter().find(|r| r.0 == d).filter(|_| untouched(&d)) {
+                Some(r) => Some((d, r.1.clone(), Some((r.2, r.3)))),
+                None => verify::cut_out(image, &d).map(|cut| {
+                    let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
+                    (d, cut, seen)
+                }),
+            })
             .collect();
-        let seen = |cut: &verify::CutOut| known.iter().find(|r| r.1 == *cut).map(|r| (r.2, r.3));
-        let new: Vec<verify::CutOut> = extra.iter().filter(|p| seen(&p.1).is_none()).map(|p| p.1.clone()).collect();
+        let new: Vec<verify::CutOut> = extra.iter().filter(|p| p.2.is_none()).map(|p| p.1.clone()).collect();
         let mut fresh = self.read_cut_outs(&new).await?.into_iter();
-        for (d, cut) in extra {
-            let (classifier, fcn) = match seen(&cut) {
+        for (d, cut, seen) in extra {
+            let (classifier, fcn) = match seen {
                 Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
@@ -660,6 +672,8 @@ pub struct Proposals {
     image: GrayImage,
     /// Each detection, its cut-out (none: nothing to cut out) and the readings already known.
     items: Vec<(Detection, Option<Cut>)>,
+    /// What changed since a live drawing's last call (rows, columns), if this is one.
+    change: Option<(Range<usize>, Range<usize>)>,
 }
 
 /// A proposal's cut-out and the readings already known for it.

@@ -68,7 +68,7 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.deepEqual(digits(looked), [0, 1, 4, 5, 6, 9, 9]);
     // The heatmap's boxes are at least one 28-px training window; the composite's digits' ink is
     // 20 px tall at most, and the 1 is a few pixels wide.
-    assert.ok(plain.every((d) => d.w >= 28 && d.h >= 28), JSON.stringify(plain));
+    assert.ok(plain.every((d) => d.w >= 27.99 && d.h >= 27.99), JSON.stringify(plain));
     assert.ok(looked.every((d) => d.h <= 21 && d.w <= 21), JSON.stringify(looked));
     assert.ok(looked.some((d) => d.digit === 1 && d.w <= 8), JSON.stringify(looked));
     assert.deepEqual(errors, []);
