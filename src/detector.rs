@@ -301,9 +301,10 @@ impl Detector {
         Ok((heatmap, self.verify_async(image, detections).await?))
     }
 
-    /// The classifier's probabilities for [`verify::SIDE`]² images, and the FCN's cell
-    /// ([`verify::CELL`], [`verify::CELL`]) for [`verify::CANVAS`]² ones, 11 a cut-out each.
-    async fn read_cut_outs(&self, cuts: &[verify::CutOut]) -> Result<Vec<verify::Readings>> {
+    /// The readings of cut-outs: the classifier's probabilities for their [`verify::SIDE`]²
+    /// images, and the FCN's cell ([`verify::CELL`], [`verify::CELL`]) for their
+    /// [`verify::CANVAS`]² ones, 11 each.
+    pub async fn read_cut_outs_async(&self, cuts: &[verify::CutOut]) -> Result<Vec<verify::Readings>> {
         if cuts.is_empty() {
             return Ok(Vec::new());
         }
@@ -357,70 +358,39 @@ impl Detector {
         image: &GrayImage,
         detections: Vec<Detection>,
         known: &[verify::Reading],
-        change: Option<&(Range<usize>, Range<usize>)>,
+        change: Option<&Change>,
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
         if self.options.verify.is_none() {
             return Ok((detections, Vec::new()));
         }
-        let proposals = self.propose(image, detections, known, change);
-        let new: Vec<verify::CutOut> = proposals.unread().cloned().collect();
-        let readings = self.read_cut_outs(&new).await?;
-        self.settle_cached_async(proposals, readings, known).await
-    }
-
-    /// The first half of [`Detector::verify_async`]: the detections to look at again (the
-    /// strongest [`verify::looks`]) with their cut-outs, and the readings `known` already has
-    /// (see [`Detector::verify_cached_async`]).
-    fn propose(
-        &self,
-        image: &GrayImage,
-        mut detections: Vec<Detection>,
-        known: &[verify::Reading],
-        change: Option<&(Range<usize>, Range<usize>)>,
-    ) -> Proposals {
-        detections.sort_by(|a, b| b.score.total_cmp(&a.score));
-        detections.truncate(verify::looks(image.width, image.height));
-        let untouched = |d: &Detection| {
-            change.is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols))
-        };
-        let items = detections
-            .into_iter()
-            .map(|d| {
-                let same = known.iter().find(|r| r.0 == d).filter(|_| untouched(&d));
-                let cut = match same {
-                    Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
-                    None => verify::cut_out(image, &d).map(|cut| {
-                        let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
-                        (cut, seen)
-                    }),
-                };
-                (d, cut)
-            })
-            .collect();
-        Proposals { image: image.clone(), items, change: change.cloned() }
+        let items = propose(image, detections, known, change);
+        let new: Vec<verify::CutOut> = unread(&items).cloned().collect();
+        let readings = self.read_cut_outs_async(&new).await?;
+        self.settle_cached_async(image, items, readings, known, change).await
     }
 
     /// The second half of [`Detector::verify_async`]: `readings` are those of the proposals'
-    /// unread cut-outs ([`Proposals::unread`]), in order. Each detection combined with its
-    /// readings, then the ink left unexplained proposed and read here.
+    /// unread cut-outs ([`unread`]), in order. Each detection combined with its readings, then
+    /// the ink left unexplained proposed and read here.
     async fn settle_cached_async(
         &self,
-        proposals: Proposals,
+        image: &GrayImage,
+        items: Vec<Proposal>,
         readings: Vec<verify::Readings>,
         known: &[verify::Reading],
+        change: Option<&Change>,
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
         let Some(options) = self.options.verify else {
-            return Ok((proposals.items.into_iter().map(|p| p.0).collect(), Vec::new()));
+            return Ok((items.into_iter().map(|p| p.0).collect(), Vec::new()));
         };
-        let image = &proposals.image;
         let mut fresh = readings.into_iter();
         let mut next = |seen: Option<verify::Readings>| match seen {
             Some(r) => Ok(r),
             None => fresh.next().ok_or_else(|| Error::InvalidInput("fewer readings than cut-outs".into())),
         };
-        let mut kept: Vec<verify::Reading> = Vec::with_capacity(proposals.items.len());
-        let mut out = Vec::with_capacity(proposals.items.len());
-        for (d, cut) in proposals.items {
+        let mut kept: Vec<verify::Reading> = Vec::with_capacity(items.len());
+        let mut out = Vec::with_capacity(items.len());
+        for (d, cut) in items {
             let Some((cut, seen)) = cut else {
                 out.push(d);
                 continue;
@@ -434,25 +404,13 @@ impl Detector {
         }
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
         // live drawing's proposal made again, its window untouched, as before).
-        let untouched = |d: &Detection| {
-            proposals
-                .change
-                .as_ref()
-                .is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols))
-        };
-        let extra: Vec<(Detection, verify::CutOut, Option<verify::Readings>)> = verify::ink_proposals(image, &out)
+        let extra: Vec<(Detection, Cut)> = verify::ink_proposals(image, &out)
             .into_iter()
-            .filter_map(|d| match known.iter().find(|r| r.0 == d).filter(|_| untouched(&d)) {
-                Some(r) => Some((d, r.1.clone(), Some((r.2, r.3)))),
-                None => verify::cut_out(image, &d).map(|cut| {
-                    let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
-                    (d, cut, seen)
-                }),
-            })
+            .filter_map(|d| cut_for(image, &d, known, change).map(|cut| (d, cut)))
             .collect();
-        let new: Vec<verify::CutOut> = extra.iter().filter(|p| p.2.is_none()).map(|p| p.1.clone()).collect();
-        let mut fresh = self.read_cut_outs(&new).await?.into_iter();
-        for (d, cut, seen) in extra {
+        let new: Vec<verify::CutOut> = extra.iter().filter(|p| p.1.1.is_none()).map(|p| p.1.0.clone()).collect();
+        let mut fresh = self.read_cut_outs_async(&new).await?.into_iter();
+        for (d, (cut, seen)) in extra {
             let (classifier, fcn) = match seen {
                 Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
@@ -469,19 +427,15 @@ impl Detector {
     /// ([`Proposals::unread`]), which any worker reads ([`Detector::read_cut_outs_async`]) before
     /// [`Detector::settle_async`] ends it. The same result as one worker's.
     pub fn propose_jobs(&self, image: &GrayImage, jobs: &[Job], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Proposals)> {
-        let image = &image.flattened();
+        let image = image.flattened();
         let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
-        Ok((heatmap, self.propose(image, detections, &[], None)))
-    }
-
-    /// The readings of cut-outs (classifier, FCN cell; 11 probabilities each).
-    pub async fn read_cut_outs_async(&self, cuts: &[verify::CutOut]) -> Result<Vec<verify::Readings>> {
-        self.read_cut_outs(cuts).await
+        let items = propose(&image, detections, &[], None);
+        Ok((heatmap, Proposals { image, items }))
     }
 
     /// Ends a [`Detector::propose_jobs`] with the readings of its unread cut-outs, in order.
     pub async fn settle_async(&self, proposals: Proposals, readings: Vec<verify::Readings>) -> Result<Vec<Detection>> {
-        Ok(self.settle_cached_async(proposals, readings, &[]).await?.0)
+        Ok(self.settle_cached_async(&proposals.image, proposals.items, readings, &[], None).await?.0)
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
@@ -670,20 +624,59 @@ pub const LEVEL_MARGIN: usize = 16;
 pub struct Proposals {
     /// The flattened image.
     image: GrayImage,
-    /// Each detection, its cut-out (none: nothing to cut out) and the readings already known.
-    items: Vec<(Detection, Option<Cut>)>,
-    /// What changed since a live drawing's last call (rows, columns), if this is one.
-    change: Option<(Range<usize>, Range<usize>)>,
+    items: Vec<Proposal>,
 }
-
-/// A proposal's cut-out and the readings already known for it.
-type Cut = (verify::CutOut, Option<verify::Readings>);
 
 impl Proposals {
     /// The cut-outs still to read, in the order their readings are expected.
     pub fn unread(&self) -> impl Iterator<Item = &verify::CutOut> {
-        self.items.iter().filter_map(|(_, cut)| cut.as_ref().filter(|c| c.1.is_none()).map(|c| &c.0))
+        unread(&self.items)
     }
+}
+
+/// What changed since a live drawing's last call: rows, then columns of the image.
+type Change = (Range<usize>, Range<usize>);
+/// A proposal's cut-out and the readings already known for it.
+type Cut = (verify::CutOut, Option<verify::Readings>);
+/// A detection proposed for a second look and its cut-out (none: nothing to cut out).
+type Proposal = (Detection, Option<Cut>);
+
+/// The first half of [`Detector::verify_async`]: the detections to look at again (the
+/// strongest [`verify::looks`]) with their cut-outs ([`cut_for`]).
+fn propose(
+    image: &GrayImage,
+    mut detections: Vec<Detection>,
+    known: &[verify::Reading],
+    change: Option<&Change>,
+) -> Vec<Proposal> {
+    detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+    detections.truncate(verify::looks(image.width, image.height));
+    detections
+        .into_iter()
+        .map(|d| {
+            let cut = cut_for(image, &d, known, change);
+            (d, cut)
+        })
+        .collect()
+}
+
+/// A proposal's cut-out, and the readings `known` already has for it: a live drawing's last
+/// call's, where the same proposal was made and `change` does not touch its window (no cut-out
+/// made again), or where its cut-out comes again.
+fn cut_for(image: &GrayImage, d: &Detection, known: &[verify::Reading], change: Option<&Change>) -> Option<Cut> {
+    let untouched = change.is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols));
+    match known.iter().find(|r| r.0 == *d).filter(|_| untouched) {
+        Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
+        None => verify::cut_out(image, d).map(|cut| {
+            let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
+            (cut, seen)
+        }),
+    }
+}
+
+/// The cut-outs of `items` still to read, in the order their readings are expected.
+fn unread(items: &[Proposal]) -> impl Iterator<Item = &verify::CutOut> {
+    items.iter().filter_map(|(_, cut)| cut.as_ref().filter(|c| c.1.is_none()).map(|c| &c.0))
 }
 
 /// Runs a future to completion on this thread. The CPU backends complete read-backs without
