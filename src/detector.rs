@@ -402,6 +402,7 @@ impl Detector {
         if fresh.next().is_some() {
             return Err(Error::InvalidInput("more readings than cut-outs".into()));
         }
+        verify::drop_pieces(&mut out);
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
         // live drawing's proposal made again, its window untouched, as before).
         let extra: Vec<(Detection, Cut)> = verify::ink_proposals(image, &out)

@@ -59,6 +59,9 @@ pub struct CutOut {
     pub canvas: GrayImage,
     /// The ink's box in image pixels: `[x0, y0, x1, y1]`, `x1` and `y1` exclusive.
     pub ink: [f32; 4],
+    /// Whether the ink runs on far past the detection's box (see [`PART_HEIGHT`]): a piece of a
+    /// larger drawing, dropped by [`combine`].
+    pub part: bool,
 }
 
 /// What the network reads in a cut-out: the classifier's and the FCN cell's 11 probabilities.
@@ -135,6 +138,13 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     if strokes.areas.iter().zip(&kept).filter(|(_, k)| **k).map(|(a, _)| a).sum::<usize>() < 4 {
         return None;
     }
+    // Strokes that run on past an edge of the window (one the image does not end at) may be
+    // part of a larger drawing: traced again in a wider window, they are judged by their extent.
+    let cut = (all[0] == 0 && x0 > 0)
+        || (all[1] == 0 && y0 > 0)
+        || (all[2] + 1 == w && x0 + w < image.width)
+        || (all[3] + 1 == h && y0 + h < image.height);
+    let part = cut && part_of_more(image, detection);
     let digit = window.digit(&strokes.label, &kept, all);
     let ink = [(x0 + all[0]) as f32, (y0 + all[1]) as f32, (x0 + all[2] + 1) as f32, (y0 + all[3] + 1) as f32];
     let (bw, bh) = (ink[2] - ink[0], ink[3] - ink[1]);
@@ -145,6 +155,36 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
         mnist: Downscale::Stroke.from_box(digit.resampled(SIDE, mass, SIDE as f32 / 2.0, scale)),
         canvas: Downscale::Stroke.from_box(digit.resampled(CANVAS, box_centre, CANVAS_CENTRE, scale)),
         ink,
+        part,
+    })
+}
+
+/// How far past a detection's box its strokes may run, in box sides, before they are a larger
+/// drawing's: down ([`PART_HEIGHT`]) and across ([`PART_WIDTH`]; digits side by side may touch).
+pub const PART_HEIGHT: f32 = 2.0;
+/// See [`PART_HEIGHT`].
+pub const PART_WIDTH: f32 = 3.0;
+
+/// Whether the strokes reaching the middle of `detection`'s box, traced in a window
+/// [`PART_WIDTH`] box sides wide, span more than [`PART_HEIGHT`] sides down or [`PART_WIDTH`]
+/// across: the detection is then a piece (a loop, a stroke) of a larger drawing.
+fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
+    let side = detection.w.max(detection.h);
+    let half = 0.5 * PART_WIDTH * side + 1.0;
+    let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
+    let (x0, x1) = (clip(detection.x - half, image.width), clip(detection.x + half + 1.0, image.width));
+    let (y0, y1) = (clip(detection.y - half, image.height), clip(detection.y + half + 1.0, image.height));
+    if x1 <= x0 || y1 <= y0 {
+        return false;
+    }
+    let window = Window { image, x0, y0, w: x1 - x0, h: y1 - y0 };
+    let (cx, cy) = (detection.x - x0 as f32, detection.y - y0 as f32);
+    let core = 0.1 * side;
+    let reaches = |b: &&[usize; 4]| {
+        b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
+    };
+    window.strokes().boxes.iter().filter(reaches).copied().reduce(union).is_some_and(|u| {
+        ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side
     })
 }
 
@@ -291,7 +331,7 @@ pub fn combine(
 ) -> Option<Detection> {
     let objectness = 1.0 - fcn[BACKGROUND];
     let score = (detection.score * objectness).max(0.0).sqrt();
-    if !(at_least(objectness, options.min_objectness) && at_least(score, options.min_score)) {
+    if cut.part || !(at_least(objectness, options.min_objectness) && at_least(score, options.min_score)) {
         return None;
     }
     // Each reading's digit probabilities, as shares of its own objectness.
@@ -307,6 +347,29 @@ pub fn combine(
         w: x1 - x0,
         h: y1 - y0,
     })
+}
+
+/// A detection whose box lies this much (share of its area) inside a larger one's is a piece of
+/// it ([`drop_pieces`]).
+pub const PIECE_INSIDE: f32 = 0.9;
+/// ... where the larger box has at least this many times its area.
+pub const PIECE_AREA: f32 = 2.0;
+
+/// Drops the detections that are pieces of another: after the second look every box is its
+/// ink's, and a box lying inside a much larger one holds ink that the larger one's cut-out took
+/// in (strokes at least half inside its box join it: [`cut_out`]), read on its own — a 5's
+/// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit.
+pub fn drop_pieces(detections: &mut Vec<Detection>) {
+    let area = |d: &Detection| d.w.max(0.0) * d.h.max(0.0);
+    let inside = |a: &Detection, b: &Detection| {
+        let ix = ((a.x + a.w / 2.0).min(b.x + b.w / 2.0) - (a.x - a.w / 2.0).max(b.x - b.w / 2.0)).max(0.0);
+        let iy = ((a.y + a.h / 2.0).min(b.y + b.h / 2.0) - (a.y - a.h / 2.0).max(b.y - b.h / 2.0)).max(0.0);
+        ix * iy >= PIECE_INSIDE * area(a)
+    };
+    let piece: Vec<bool> =
+        detections.iter().map(|a| detections.iter().any(|b| area(b) >= PIECE_AREA * area(a) && inside(a, b))).collect();
+    let mut keep = piece.iter().map(|p| !p);
+    detections.retain(|_| keep.next().unwrap_or(true));
 }
 
 /// At most this many detections a call are looked at again, or one per this many pixels of the
@@ -437,6 +500,46 @@ mod tests {
     }
 
     #[test]
+    fn a_piece_of_a_larger_drawing_is_dropped_and_a_whole_digit_kept() {
+        // A 28-px detection on the middle of a 200-px stroke: its ink runs past the window (and
+        // past twice its box) — a piece; `combine` drops it however sure the readings are.
+        let img = image(300, 300, &[(147, 50, 153, 250)]);
+        let cut = cut_out(&img, &at(150.0, 150.0, 28.0)).unwrap();
+        assert!(cut.part);
+        let sure: [f32; CLASSES] = std::array::from_fn(|k| if k == 1 { 1.0 } else { 0.0 });
+        assert_eq!(combine(&at(150.0, 150.0, 28.0), &cut, &sure, &sure, &VerifyOptions::default()), None);
+        // The same stroke 20 px long: whole inside its window.
+        let img = image(300, 300, &[(147, 140, 153, 160)]);
+        let cut = cut_out(&img, &at(150.0, 150.0, 28.0)).unwrap();
+        assert!(!cut.part);
+        assert!(combine(&at(150.0, 150.0, 28.0), &cut, &sure, &sure, &VerifyOptions::default()).is_some());
+        // Running past the window but not far (two digits side by side touching, 2.5 boxes
+        // wide): not a piece.
+        let img = image(300, 300, &[(115, 140, 185, 145), (147, 140, 153, 160)]);
+        assert!(!cut_out(&img, &at(150.0, 150.0, 28.0)).unwrap().part);
+        // Cut only by the image's edge: not a piece.
+        let img = image(300, 300, &[(147, 0, 153, 20)]);
+        assert!(!cut_out(&img, &at(150.0, 8.0, 28.0)).unwrap().part);
+    }
+
+    #[test]
+    fn a_detection_lying_inside_a_much_larger_one_is_a_piece_of_it() {
+        let big = Detection { digit: 5, score: 0.7, x: 100.0, y: 100.0, w: 100.0, h: 120.0 };
+        // The 5's detached bar, read alone as a 7 (more sure than the whole 5).
+        let bar = Detection { digit: 7, score: 0.9, x: 110.0, y: 50.0, w: 60.0, h: 16.0 };
+        // A digit beside it, and one as large overlapping it half.
+        let beside = Detection { digit: 3, score: 0.6, x: 200.0, y: 100.0, w: 30.0, h: 40.0 };
+        let overlapping = Detection { digit: 2, score: 0.6, x: 150.0, y: 100.0, w: 100.0, h: 120.0 };
+        let mut found = vec![bar.clone(), big.clone(), beside.clone(), overlapping.clone()];
+        drop_pieces(&mut found);
+        assert_eq!(found, [big, beside, overlapping]);
+        // Nothing larger: kept.
+        let mut alone = vec![bar.clone()];
+        drop_pieces(&mut alone);
+        assert_eq!(alone, [bar]);
+    }
+
+    #[test]
     fn a_neighbours_stroke_entering_the_window_is_left_out_but_a_detached_part_joins() {
         // The digit: a 20×30 block at (90..110, 85..115); a neighbour's bar enters the window.
         let img = image(240, 200, &[(90, 85, 110, 115), (125, 60, 135, 140)]);
@@ -467,8 +570,12 @@ mod tests {
 
     #[test]
     fn combining_rereads_the_digit_drops_background_and_tightens_the_box() {
-        let cut =
-            CutOut { mnist: GrayImage::blank(1, 1), canvas: GrayImage::blank(1, 1), ink: [10.0, 20.0, 30.0, 60.0] };
+        let cut = CutOut {
+            mnist: GrayImage::blank(1, 1),
+            canvas: GrayImage::blank(1, 1),
+            ink: [10.0, 20.0, 30.0, 60.0],
+            part: false,
+        };
         let d = Detection { digit: 1, score: 0.64, x: 22.0, y: 41.0, w: 56.0, h: 56.0 };
         let mut classifier = [0.0; CLASSES];
         classifier[7] = 0.9;
@@ -515,8 +622,12 @@ mod tests {
 
     #[test]
     fn a_proposal_is_kept_only_where_both_readings_are_sure_of_one_digit() {
-        let cut =
-            CutOut { mnist: GrayImage::blank(1, 1), canvas: GrayImage::blank(1, 1), ink: [0.0, 0.0, 100.0, 200.0] };
+        let cut = CutOut {
+            mnist: GrayImage::blank(1, 1),
+            canvas: GrayImage::blank(1, 1),
+            ink: [0.0, 0.0, 100.0, 200.0],
+            part: false,
+        };
         let reading = |digit: usize, p: f32| {
             let mut r = [0.0; CLASSES];
             r[digit] = p;

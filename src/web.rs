@@ -248,6 +248,7 @@ impl Detector {
                         pixels: canvas[i * c..(i + 1) * c].to_vec(),
                     },
                     ink: [0.0; 4],
+                    part: false,
                 })
                 .collect();
             let work = async |core: &Core| core.read_cut_outs_async(&cuts).await;

@@ -408,6 +408,9 @@ pub struct DenseOptions {
     /// Weight of the classifier's own loss (global max pool on 28×28 digits and background,
     /// randomly shifted), added at every step so that the same weights stay a classifier.
     pub classifier_weight: f32,
+    /// Weight of the second look's loss ([`look_loss`] on `batch` of the mined [`Look`]s), where
+    /// there are any.
+    pub look_weight: f32,
 }
 
 /// Weighted cross-entropy over cells: logits `[N, rows, cols, 11]`, labels and weights per cell.
@@ -447,6 +450,7 @@ fn dense_batch(
 pub fn train_dense(
     mut network: Network,
     sources: &scenes::Sources,
+    looks: &[Look],
     train_set: &Dataset,
     test_set: &Dataset,
     options: &DenseOptions,
@@ -460,6 +464,7 @@ pub fn train_dense(
     let bar = progress_bar(total as u64, options.progress);
     let mut reports = Vec::new();
     let mut step = 0usize;
+    let background: Vec<usize> = (0..looks.len()).filter(|&i| looks[i].label as usize == BACKGROUND).collect();
     for epoch in 1..=options.epochs {
         let start = Instant::now();
         let mut loss_sum = 0.0f64;
@@ -473,6 +478,17 @@ pub fn train_dense(
                 let mut shift_rng = Rng::new(rng.next_u64());
                 let (cx, cy) = batch(train_set, &picks, Some(&mut shift_rng), &device);
                 loss = loss + cross_entropy(network.classify_logits(cx), cy).mul_scalar(options.classifier_weight);
+            }
+            if options.look_weight > 0.0 && !looks.is_empty() {
+                // Background cut-outs are few (the heatmap proposes little on clutter): drawn
+                // for a [`LOOK_BACKGROUND_SHARE`] of the picks where there are any.
+                let picks: Vec<usize> = (0..options.batch)
+                    .map(|_| match background.is_empty() || rng.uniform() >= LOOK_BACKGROUND_SHARE {
+                        true => rng.below(looks.len()),
+                        false => background[rng.below(background.len())],
+                    })
+                    .collect();
+                loss = loss + look_loss(&network, looks, &picks, &device).mul_scalar(options.look_weight);
             }
             let grads = GradientsParams::from_grads(loss.backward(), &network);
             loss_sum += loss.into_scalar::<f32>() as f64;
@@ -587,3 +603,157 @@ pub fn mine_negatives(
 /// to be detected there: training ignores boxes of 40–48 px and leaves larger ones to coarser
 /// levels, so 64 keeps a margin.
 pub const GIANT_BOX: f32 = 64.0;
+
+/// Share of the second look's training picks drawn from its background cut-outs (where there
+/// are any); the rest are drawn from all of them.
+pub const LOOK_BACKGROUND_SHARE: f32 = 0.25;
+
+/// A cut-out as the second look reads it ([`digitscope::verify::cut_out`]), and what it should
+/// read: a digit, or [`BACKGROUND`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Look {
+    /// The classifier's input, [`digitscope::verify::SIDE`]².
+    pub mnist: Vec<f32>,
+    /// The FCN's input, [`digitscope::verify::CANVAS`]², read at cell
+    /// ([`digitscope::verify::CELL`], [`digitscope::verify::CELL`]).
+    pub canvas: Vec<f32>,
+    /// The class it should read as.
+    pub label: u8,
+}
+
+/// What [`mine_looks`] found.
+#[derive(Debug, Clone, Default)]
+pub struct Looks {
+    /// The labelled cut-outs.
+    pub looks: Vec<Look>,
+    /// Scenes searched.
+    pub scenes: usize,
+    /// Cut-outs labelled a digit (a proposal's on a digit, or a digit's own from its true box).
+    pub digits: usize,
+    /// Cut-outs labelled background (a proposal's ink that overlaps no digit).
+    pub background: usize,
+    /// Proposals' cut-outs left out: part of a digit (a detached stroke) or of two.
+    pub left_out: usize,
+}
+
+/// Heatmap score from which [`mine_looks`] takes proposals (the detector proposes from 0.25).
+pub const LOOK_MIN_SCORE: f32 = 0.15;
+
+/// ... and on digit-free scenes, from this score and objectness.
+pub const LOOK_LOOSE_SCORE: f32 = 0.05;
+
+/// The scene sets a [`mine_looks`] scene is drawn from (with **train** digits), besides
+/// digit-free training clutter ([`scenes::negative_scene`]).
+const LOOK_SETS: [scenes::SceneSet; 6] = [
+    scenes::SceneSet::Pad,
+    scenes::SceneSet::Hands,
+    scenes::SceneSet::Drawn,
+    scenes::SceneSet::MultiScale,
+    scenes::SceneSet::Paper,
+    scenes::SceneSet::SeedLike,
+];
+
+/// A cut-out's ink box against a digit's tight box (inclusive corners): intersection over union,
+/// and the share of the ink box inside the digit's.
+fn overlap(ink: [f32; 4], t: &digitscope::scene::Truth) -> (f32, f32) {
+    let b = [t.x0 as f32, t.y0 as f32, (t.x1 + 1) as f32, (t.y1 + 1) as f32];
+    let ix = (ink[2].min(b[2]) - ink[0].max(b[0])).max(0.0);
+    let iy = (ink[3].min(b[3]) - ink[1].max(b[1])).max(0.0);
+    let area = |r: [f32; 4]| (r[2] - r[0]) * (r[3] - r[1]);
+    let inter = ix * iy;
+    (inter / (area(ink) + area(b) - inter).max(1e-6), inter / area(ink).max(1e-6))
+}
+
+/// Mines the second look's training examples: over `count` scenes (a quarter digit-free training
+/// clutter, the others drawn like [`LOOK_SETS`] from `sources`' **train** digits), the heatmap of
+/// the network in `weights` proposes as the shipped detector does (its strongest
+/// [`digitscope::verify::looks`], then the ink it leaves unexplained), and each proposal's ink is
+/// cut out. A cut-out whose ink box matches a digit's (IoU ≥ 0.6) is that digit; one whose ink
+/// lies mostly (> 80 %) outside every digit is background; the rest (a detached stroke, two
+/// digits at once) are left out. Each digit's own cut-out, from its true box, is added too, so
+/// that digits the heatmap misses are still read right.
+pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: usize) -> digitscope::Result<Looks> {
+    use digitscope::Detector;
+    use digitscope::detect::Detection;
+    use digitscope::image::Ink;
+    use digitscope::verify;
+    let mut detector = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?;
+    detector.options.verify = None;
+    // Near misses too: a proposal a little under the bar is read the next time the heatmap moves.
+    detector.options.min_score = LOOK_MIN_SCORE;
+    // On digit-free scenes, anything the heatmap leans towards a digit on: all of it background.
+    let mut loose = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?;
+    loose.options.verify = None;
+    loose.options.min_score = LOOK_LOOSE_SCORE;
+    loose.options.min_objectness = LOOK_LOOSE_SCORE;
+    let mut rng = Rng::new(seed);
+    let mut found = Looks { scenes: count, ..Looks::default() };
+    for k in 0..count {
+        let (image, truths) = if k % 4 == 3 {
+            (scenes::negative_scene(sources, &mut rng).into_image(), Vec::new())
+        } else {
+            let s = scenes::scene(LOOK_SETS[rng.below(LOOK_SETS.len())], sources, seed, k);
+            (s.image, s.truths)
+        };
+        let image = image.with_ink(Ink::Auto);
+        let (_, mut proposals) = if truths.is_empty() { loose.detect(&image)? } else { detector.detect(&image)? };
+        let flat = image.flattened();
+        proposals.sort_by(|a, b| b.score.total_cmp(&a.score));
+        proposals.truncate(verify::looks(flat.width, flat.height));
+        let unexplained = verify::ink_proposals(&flat, &proposals);
+        let keep = |cut: verify::CutOut, label: u8, found: &mut Looks| {
+            found.looks.push(Look { mnist: cut.mnist.pixels, canvas: cut.canvas.pixels, label });
+        };
+        for d in proposals.iter().chain(&unexplained) {
+            let Some(cut) = verify::cut_out(&flat, d) else { continue };
+            let best = truths.iter().map(|t| (overlap(cut.ink, t), t.digit)).max_by(|a, b| a.0.0.total_cmp(&b.0.0));
+            match best {
+                Some(((iou, _), digit)) if iou >= 0.6 => {
+                    found.digits += 1;
+                    keep(cut, digit, &mut found);
+                }
+                _ if truths.iter().all(|t| overlap(cut.ink, t).1 < 0.2) => {
+                    found.background += 1;
+                    keep(cut, BACKGROUND as u8, &mut found);
+                }
+                _ => found.left_out += 1,
+            }
+        }
+        for t in &truths {
+            let (w, h) = ((t.x1 + 1 - t.x0) as f32, (t.y1 + 1 - t.y0) as f32);
+            let side = w.max(h);
+            let at = Detection {
+                digit: t.digit,
+                score: 1.0,
+                x: t.x0 as f32 + w / 2.0,
+                y: t.y0 as f32 + h / 2.0,
+                w: side,
+                h: side,
+            };
+            if let Some(cut) = verify::cut_out(&flat, &at).filter(|c| overlap(c.ink, t).0 >= 0.6) {
+                found.digits += 1;
+                keep(cut, t.digit, &mut found);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// The second look's loss on `picks` of `looks`: cross-entropy of the classifier on their
+/// [`Look::mnist`] and of the FCN's cell ([`digitscope::verify::CELL`]) on their
+/// [`Look::canvas`], summed.
+fn look_loss(network: &Network, looks: &[Look], picks: &[usize], device: &Device) -> Tensor<1> {
+    use digitscope::verify::{CANVAS, CELL, SIDE};
+    let n = picks.len();
+    let gather = |pick: fn(&Look) -> &Vec<f32>| {
+        picks.iter().flat_map(|&i| pick(&looks[i]).iter().copied()).collect::<Vec<f32>>()
+    };
+    let labels: Vec<i64> = picks.iter().map(|&i| looks[i].label as i64).collect();
+    let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device);
+    let mnist = Tensor::from_data(TensorData::new(gather(|l| &l.mnist), [n, 1, SIDE, SIDE]), device);
+    let canvas = Tensor::from_data(TensorData::new(gather(|l| &l.canvas), [n, 1, CANVAS, CANVAS]), device);
+    let cells = network.heatmap_logits(canvas, Pooling::None);
+    let [_, _, _, classes] = cells.dims();
+    let cell = cells.slice([0..n, CELL..CELL + 1, CELL..CELL + 1, 0..classes]).reshape([n, classes]);
+    cross_entropy(network.classify_logits(mnist), labels.clone()) + cross_entropy(cell, labels)
+}

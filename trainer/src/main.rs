@@ -2,10 +2,10 @@
 //!
 //! ```text
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
-//!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--steps N]
+//!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--looks SCENES] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
-//!                [--min-score S] [--decoding peaks|components] [--no-verify] [--pooling P] [--fashion DIR]
+//!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS] [--pooling P] [--fashion DIR]
 //! trainer scene-pngs -o DIR [--count N]          (the first scenes of every set, with truths)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
@@ -65,12 +65,14 @@ struct Args {
     min_score: Option<f32>,
     /// `scenes`: the heatmap's reading alone (no second look at each detection).
     no_verify: bool,
+    verify: Option<(f32, f32)>,
     decoding: Option<Decoding>,
     sets: Vec<SceneSet>,
     downscale: Option<Downscale>,
     from: Option<PathBuf>,
     rounds: usize,
     mine: usize,
+    looks: usize,
 }
 
 fn parse() -> Result<Args, String> {
@@ -90,12 +92,14 @@ fn parse() -> Result<Args, String> {
         pyramid: None,
         min_score: None,
         no_verify: false,
+        verify: None,
         decoding: None,
         sets: SceneSet::ALL.to_vec(),
         downscale: None,
         from: None,
         rounds: 2,
         mine: 3000,
+        looks: 0,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -108,9 +112,16 @@ fn parse() -> Result<Args, String> {
             "--fashion" => args.fashion = value()?.into(),
             "--decoding" => args.decoding = Some(Decoding::from_name(&value()?)?),
             "--no-verify" => args.no_verify = true,
+            "--verify" => {
+                let v = value()?;
+                let bad = || format!("--verify takes MIN_SCORE,MIN_OBJECTNESS like 0.45,0.3, not {v:?}");
+                let (a, b) = v.split_once(',').ok_or_else(bad)?;
+                args.verify = Some((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?));
+            }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
+            "--looks" => args.looks = value()?.parse().map_err(|_| "--looks needs an integer")?,
             "--mine" => args.mine = value()?.parse().map_err(|_| "--mine needs an integer")?,
             "--count" => args.count = value()?.parse().map_err(|_| "--count needs an integer")?,
             "--steps" => args.steps = Some(value()?.parse().map_err(|_| "--steps needs an integer")?),
@@ -218,6 +229,7 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
                 seed: args.seed,
                 progress: true,
                 classifier_weight: 0.5,
+                look_weight: 0.5,
             };
             // Round 0 (skipped when starting `--from` trained weights): scene crops with
             // generated clutter. Then `--rounds` rounds of hard-negative mining: the false
@@ -226,10 +238,10 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
             let (mut network, mut epochs) = (network, Vec::new());
             if args.from.is_none() {
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
-                let (n, e) = train_dense(network, &sources, &train_set, &test_set, &dense, log);
+                let (n, e) = train_dense(network, &sources, &[], &train_set, &test_set, &dense, log);
                 (network, epochs) = (n, e);
             }
-            let mut mined = Vec::new();
+            let (mut mined, mut looks) = (Vec::new(), Vec::new());
             for round in 1..=args.rounds {
                 let bytes = weights::encode(burn::module::Module::valid(&network), &recipe.weights_info(0.0))?;
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &[] };
@@ -244,11 +256,23 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
                     found.by_level
                 );
                 mined.extend(found.crops);
+                if args.looks > 0 {
+                    let found = digitscope_trainer::mine_looks(&bytes, &sources, seed ^ 0x100c, args.looks)?;
+                    eprintln!(
+                        "  second look: {} cut-outs from {} scenes ({} digits, {} background, {} parts left out)",
+                        found.looks.len(),
+                        found.scenes,
+                        found.digits,
+                        found.background,
+                        found.left_out
+                    );
+                    looks.extend(found.looks);
+                }
                 let sources = Sources { digits: &data.train, fashion: Some(&fashion), mined: &mined };
                 dense.epochs = 3;
                 dense.learning_rate = 3e-4;
                 dense.seed = seed;
-                let (n, e) = train_dense(network, &sources, &train_set, &test_set, &dense, log);
+                let (n, e) = train_dense(network, &sources, &looks, &train_set, &test_set, &dense, log);
                 network = n;
                 epochs.extend(e);
             }
@@ -360,6 +384,9 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
                 detector.options.verify = None;
             }
         }
+        if let Some((min_score, min_objectness)) = args.verify {
+            detector.options.verify = Some(digitscope::verify::VerifyOptions { min_score, min_objectness });
+        }
         if args.no_verify {
             detector.options.verify = None;
         }
@@ -369,6 +396,7 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         let label = match args.decoding {
             Some(Decoding::Components) => format!("{stem} (components)"),
             _ if args.no_verify => format!("{stem} (heatmap only)"),
+            _ if args.verify.is_some() => format!("{stem} (second look at {:?})", args.verify.unwrap_or_default()),
             _ => stem,
         };
         // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use digitscope::mnist;
 use digitscope::network::BACKGROUND;
 use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
-use digitscope_trainer::{Rng, mine_negatives};
+use digitscope_trainer::{Rng, mine_looks, mine_negatives};
 
 fn test_split() -> mnist::Split {
     let dir = std::env::var_os("DIGITSCOPE_MNIST")
@@ -141,6 +141,44 @@ fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_back
         })
         .count();
     assert!((60..=140).contains(&from_mined), "a quarter of the crops start from a mined one: {from_mined} of 400");
+}
+
+#[test]
+fn the_second_looks_examples_are_cut_outs_labelled_with_the_digit_they_hold() {
+    use digitscope::verify::{CANVAS, SIDE};
+    let test = test_split();
+    let sources = Sources { digits: &test, fashion: None, mined: &[] };
+    let weights = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weights/default.dsw")).unwrap();
+    let found = mine_looks(&weights, &sources, 5, 40).unwrap();
+    println!(
+        "{} cut-outs: {} digits, {} background, {} left out",
+        found.looks.len(),
+        found.digits,
+        found.background,
+        found.left_out
+    );
+    assert_eq!(found.scenes, 40);
+    assert_eq!(found.looks.len(), found.digits + found.background);
+    assert!(found.digits > 100 && found.background > 0, "{} digits, {} background", found.digits, found.background);
+    assert!(found.looks.iter().all(|l| l.mnist.len() == SIDE * SIDE && l.canvas.len() == CANVAS * CANVAS));
+    assert_eq!(found.looks.iter().filter(|l| l.label as usize == BACKGROUND).count(), found.background);
+    // Deterministic in its seed.
+    assert_eq!(mine_looks(&weights, &sources, 5, 40).unwrap().looks, found.looks);
+    // The labels are the digits the cut-outs hold: the shipped classifier reads most of them so
+    // (labels off by one scene's truths, or cut from the wrong place, would not be).
+    let device = burn::tensor::Device::flex();
+    let (network, _) = digitscope::weights::decode(&weights, &device).unwrap();
+    let digits: Vec<_> = found.looks.iter().filter(|l| (l.label as usize) < BACKGROUND).collect();
+    let pixels: Vec<f32> = digits.iter().flat_map(|l| l.mnist.iter().copied()).collect();
+    let input =
+        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(pixels, [digits.len(), 1, SIDE, SIDE]), &device);
+    let probs: Vec<f32> = network.classify(input).into_data().to_vec().unwrap();
+    let agree = digits
+        .iter()
+        .zip(probs.chunks(BACKGROUND + 1))
+        .filter(|(l, p)| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b])) == Some(l.label as usize))
+        .count();
+    assert!(agree * 10 >= digits.len() * 8, "the classifier reads {agree} of {} as labelled", digits.len());
 }
 
 #[test]
