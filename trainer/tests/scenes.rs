@@ -172,7 +172,7 @@ fn the_second_looks_examples_are_cut_outs_labelled_with_the_digit_they_hold() {
     let pixels: Vec<f32> = digits.iter().flat_map(|l| l.mnist.iter().copied()).collect();
     let input =
         burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(pixels, [digits.len(), 1, SIDE, SIDE]), &device);
-    let probs: Vec<f32> = network.classify(input).into_data().to_vec().unwrap();
+    let probs: Vec<f32> = network.classify(input).into_data().try_to_vec::<f32>().unwrap();
     let agree = digits
         .iter()
         .zip(probs.chunks(BACKGROUND + 1))
