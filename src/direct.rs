@@ -206,6 +206,15 @@ impl Layer {
 
     /// The outputs (rows or columns, of `outputs`) whose windows see any of input `changed`
     /// (of an input `size` long).
+    /// The input rows (or columns) of a `size`-long input that outputs `outputs` read (the
+    /// layer's 'same' padding outside it).
+    fn reads(&self, outputs: &Range<usize>, size: usize) -> Range<usize> {
+        let (pad, _) = same_padding(size, self.k, self.stride);
+        let start = (outputs.start * self.stride).saturating_sub(pad);
+        let end = ((outputs.end - 1) * self.stride + self.k).saturating_sub(pad).min(size);
+        start.min(end)..end
+    }
+
     fn seeing(&self, changed: &Range<usize>, size: usize, outputs: usize) -> Range<usize> {
         let (k, s) = (self.k, self.stride);
         let (pad, _) = same_padding(size, k, s);
@@ -456,6 +465,45 @@ impl DirectNet {
         let logits = trace.maps.last().map_or(&[][..], |m| &m[..]);
         self.softmax(logits, h * w, rows.clone(), cols.clone(), w, &mut trace.probs);
         Ok(rows.len() * cols.len())
+    }
+
+    /// One cell of the heatmap without pooling — the class probabilities at `row`, `col` — from
+    /// the outputs it depends on alone (each layer computes only the rectangle the next one
+    /// reads): the same values, bit for bit, as that cell of [`DirectNet::heatmap`] with
+    /// [`Pooling::None`]. On the second look's 48² canvas, a third of the whole map's work.
+    pub fn cell(&self, image: &GrayImage, row: usize, col: usize) -> Result<[f32; CLASSES]> {
+        let layers: Vec<&Layer> = self.layers().collect();
+        let mut sizes = vec![(image.height, image.width)];
+        for layer in &layers {
+            let (h, w) = sizes[sizes.len() - 1];
+            sizes.push((h.div_ceil(layer.stride), w.div_ceil(layer.stride)));
+        }
+        let (rows, cols) = sizes[layers.len()];
+        if row >= rows || col >= cols || image.pixels.len() != image.width * image.height {
+            return Err(Error::InvalidInput(format!("cell ({row}, {col}) outside a {rows}×{cols} heatmap")));
+        }
+        // Back from the cell: the outputs of each layer that the next one reads.
+        let mut rects: Vec<Rect> = vec![(0..0, 0..0); layers.len()];
+        let mut need = (row..row + 1, col..col + 1);
+        for (i, layer) in layers.iter().enumerate().rev() {
+            let (h, w) = sizes[i];
+            let next = (layer.reads(&need.0, h), layer.reads(&need.1, w));
+            rects[i] = std::mem::replace(&mut need, next);
+        }
+        let mut guard = self.scratch()?;
+        let Scratch { a, b, padded } = &mut *guard;
+        a.clear();
+        a.extend_from_slice(&image.pixels);
+        for (i, layer) in layers.iter().enumerate() {
+            let ((h, w), (ho, wo)) = (sizes[i], sizes[i + 1]);
+            b.clear();
+            b.resize(ho * wo * layer.padded_outputs, 0.0);
+            layer.run(a, h, w, padded, b, Some(rects[i].clone()));
+            std::mem::swap(a, b);
+        }
+        let mut probs = vec![0.0; CLASSES * rows * cols];
+        self.softmax(a, rows * cols, row..row + 1, col..col + 1, cols, &mut probs);
+        Ok(std::array::from_fn(|k| probs[k * rows * cols + row * cols + col]))
     }
 
     /// The trunk's layers and the head's.

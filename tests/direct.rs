@@ -63,3 +63,28 @@ fn polynomial_exp_is_accurate() {
     assert!(worst < 5e-7, "worst relative error {worst}");
     assert_eq!(digitscope::direct::exp(-1000.0), digitscope::direct::exp(-87.0));
 }
+
+#[test]
+fn one_cell_alone_equals_that_cell_of_the_whole_heatmap_bit_for_bit() {
+    use digitscope::direct::DirectNet;
+    let device = Device::flex();
+    for architecture in [Architecture::Small, Architecture::Deep] {
+        let bytes = common::random_weights(architecture);
+        let (network, _) = digitscope::weights::decode(&bytes, &device).unwrap();
+        let direct = DirectNet::new(&network.parameters().unwrap()).unwrap();
+        // The second look's 48² canvas, odd sizes (uneven 'same' padding), one cell, a thin strip.
+        for (w, h, seed) in [(48, 48, 1), (61, 37, 2), (8, 8, 3), (9, 70, 4), (130, 96, 5)] {
+            let image = common::sparse_ink(w, h, seed);
+            let whole = direct.heatmap(&image, Pooling::None).unwrap();
+            let (rows, cols) = (h.div_ceil(8), w.div_ceil(8));
+            for row in 0..rows {
+                for col in 0..cols {
+                    let cell = direct.cell(&image, row, col).unwrap();
+                    let expected: Vec<f32> = (0..11).map(|k| whole[k * rows * cols + row * cols + col]).collect();
+                    assert_eq!(cell.to_vec(), expected, "{architecture:?} {w}×{h} cell ({row}, {col})");
+                }
+            }
+            assert!(direct.cell(&image, rows, 0).is_err() && direct.cell(&image, 0, cols).is_err());
+        }
+    }
+}
