@@ -121,11 +121,15 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     if w == 0 || h == 0 {
         return None;
     }
-    let window = Window { image, x0, y0, w, h };
+    // A large detection's window is traced shrunk (see [`SHRINK_SIDE`]): pixel `(x, y)` of
+    // `shrunk` is the maximum of the window's block `f·x .. f·x + f`, `f·y .. f·y + f`.
+    let f = shrink(side);
+    let shrunk = block_max(image, &rows, &cols, f);
+    let window = Window { image: &shrunk, x0: 0, y0: 0, w: shrunk.width, h: shrunk.height };
     let strokes = window.strokes();
     // The middle of the detection's box, in window coordinates.
-    let (cx, cy) = (detection.x - x0 as f32, detection.y - y0 as f32);
-    let core = 0.1 * side;
+    let (cx, cy) = ((detection.x - x0 as f32) / f as f32, (detection.y - y0 as f32) / f as f32);
+    let core = 0.1 * side / f as f32;
     let reaches = |b: &[usize; 4]| {
         b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
     };
@@ -142,28 +146,60 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
             all = union(all, *b);
         }
     }
-    if strokes.areas.iter().zip(&kept).filter(|(_, k)| **k).map(|(a, _)| a).sum::<usize>() < 4 {
+    if strokes.areas.iter().zip(&kept).filter(|(_, k)| **k).map(|(a, _)| a).sum::<usize>() * f * f < 4 {
         return None;
     }
     // Strokes that run on past an edge of the window (one the image does not end at) may be
     // part of a larger drawing: traced again in a wider window, they are judged by their extent.
     let cut = (all[0] == 0 && x0 > 0)
         || (all[1] == 0 && y0 > 0)
-        || (all[2] + 1 == w && x0 + w < image.width)
-        || (all[3] + 1 == h && y0 + h < image.height);
+        || (all[2] + 1 == window.w && x0 + w < image.width)
+        || (all[3] + 1 == window.h && y0 + h < image.height);
     let part = cut && part_of_more(image, detection);
     let digit = window.digit(&strokes.label, &kept, all);
-    let ink = [(x0 + all[0]) as f32, (y0 + all[1]) as f32, (x0 + all[2] + 1) as f32, (y0 + all[3] + 1) as f32];
-    let (bw, bh) = (ink[2] - ink[0], ink[3] - ink[1]);
+    // The ink's box in image pixels (a shrunk block's pixels all count, up to the window's end).
+    let ink = [
+        (x0 + all[0] * f) as f32,
+        (y0 + all[1] * f) as f32,
+        (x0 + ((all[2] + 1) * f).min(w)) as f32,
+        (y0 + ((all[3] + 1) * f).min(h)) as f32,
+    ];
+    let (bw, bh) = (digit.width as f32, digit.height as f32);
     let scale = BOX / bw.max(bh);
     let mass = digit.centre_of_mass()?;
-    let box_centre = ((bw) / 2.0, (bh) / 2.0);
+    let box_centre = (bw / 2.0, bh / 2.0);
     Some(CutOut {
         mnist: Downscale::Stroke.from_box(digit.resampled(SIDE, mass, SIDE as f32 / 2.0, scale)),
         canvas: Downscale::Stroke.from_box(digit.resampled(CANVAS, box_centre, CANVAS_CENTRE, scale)),
         ink,
         part,
     })
+}
+
+/// A detection's window is traced at about this many pixels a box side at most: larger ones are
+/// shrunk by a whole factor first (each pixel the maximum of its block, so that no stroke breaks),
+/// since the cut-out is 20 px a side anyway. A pad-sized digit's window is then some 3,000 pixels
+/// to trace instead of 150,000.
+pub const SHRINK_SIDE: f32 = 96.0;
+
+/// The factor a detection of box side `side` is traced shrunk by ([`SHRINK_SIDE`]).
+fn shrink(side: f32) -> usize {
+    if side.is_finite() { ((side / SHRINK_SIDE) as usize).max(1) } else { 1 }
+}
+
+/// `rows` × `cols` of `image` shrunk `f` times, each pixel the maximum of its block.
+fn block_max(image: &GrayImage, rows: &Range<usize>, cols: &Range<usize>, f: usize) -> GrayImage {
+    let (w, h) = (cols.len().div_ceil(f), rows.len().div_ceil(f));
+    let mut out = GrayImage { width: w, height: h, pixels: vec![f32::MIN; w * h] };
+    for (y, row) in rows.clone().enumerate() {
+        let line = &image.pixels[row * image.width + cols.start..row * image.width + cols.end];
+        let shrunk = &mut out.pixels[(y / f) * w..(y / f + 1) * w];
+        for (x, &v) in line.iter().enumerate() {
+            let o = &mut shrunk[x / f];
+            *o = o.max(v);
+        }
+    }
+    out
 }
 
 /// How far past a detection's box its strokes may run, in box sides, before they are a larger
@@ -184,9 +220,11 @@ fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
     if x1 <= x0 || y1 <= y0 {
         return false;
     }
-    let window = Window { image, x0, y0, w: x1 - x0, h: y1 - y0 };
-    let (cx, cy) = (detection.x - x0 as f32, detection.y - y0 as f32);
-    let core = 0.1 * side;
+    let f = shrink(side);
+    let shrunk = block_max(image, &(y0..y1), &(x0..x1), f);
+    let window = Window { image: &shrunk, x0: 0, y0: 0, w: shrunk.width, h: shrunk.height };
+    let (cx, cy) = ((detection.x - x0 as f32) / f as f32, (detection.y - y0 as f32) / f as f32);
+    let (core, side) = (0.1 * side / f as f32, side / f as f32);
     let reaches = |b: &&[usize; 4]| {
         b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
     };
@@ -504,6 +542,30 @@ mod tests {
         let rows: Vec<usize> = (0..CANVAS).filter(|&y| cut.canvas.pixels[y * CANVAS + 23] > 0.5).collect();
         assert_eq!((rows[0], rows[rows.len() - 1]), (14, 32));
         assert_eq!((cut.canvas.pixels[13 * CANVAS + 23], cut.canvas.pixels[33 * CANVAS + 23]), (0.5, 0.5));
+    }
+
+    #[test]
+    fn a_large_detection_is_traced_shrunk_without_breaking_a_thin_stroke() {
+        // A 1-px outline of a 230×290 box (a "0" drawn with the thinnest pen) on a 448×336 pad:
+        // its window is shrunk 3 times, the outline stays one stroke, the ink box holds it to
+        // within a block.
+        let (x0, y0, x1, y1) = (100, 20, 330, 310);
+        let img =
+            image(448, 336, &[(x0, y0, x1, y0 + 1), (x0, y1 - 1, x1, y1), (x0, y0, x0 + 1, y1), (x1 - 1, y0, x1, y1)]);
+        let d = at(215.0, 165.0, 290.0);
+        assert_eq!(shrink(290.0), 3);
+        let cut = cut_out(&img, &d).unwrap();
+        let truth = [x0 as f32, y0 as f32, x1 as f32, y1 as f32];
+        assert!(cut.ink.iter().zip(truth).all(|(a, b)| (a - b).abs() < 3.0), "{:?}", cut.ink);
+        assert!(!cut.part);
+        // The outline reaches the cut-out's 20-px box on every side, at full strength.
+        let rows: Vec<usize> =
+            (0..SIDE).filter(|&y| cut.mnist.pixels[y * SIDE..(y + 1) * SIDE].iter().any(|&v| v > 0.5)).collect();
+        assert!(rows.len() >= 19 && rows.len() <= 22, "{} rows of ink", rows.len());
+        // Shrinking a window is the same block maximum as a shrunk level of the image.
+        let whole = block_max(&img, &(0..336), &(0..448), 3);
+        assert_eq!(whole, img.level(3, Downscale::Max));
+        assert_eq!((shrink(95.0), shrink(f32::NAN), shrink(1000.0)), (1, 1, 10));
     }
 
     #[test]
