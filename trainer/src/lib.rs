@@ -639,9 +639,6 @@ pub struct Looks {
 /// Heatmap score from which [`mine_looks`] takes proposals (the detector proposes from 0.25).
 pub const LOOK_MIN_SCORE: f32 = 0.15;
 
-/// ... and on digit-free scenes, from this score and objectness.
-pub const LOOK_LOOSE_SCORE: f32 = 0.05;
-
 /// The scene sets a [`mine_looks`] scene is drawn from (with **train** digits), besides
 /// digit-free training clutter ([`scenes::negative_scene`]).
 const LOOK_SETS: [scenes::SceneSet; 6] = [
@@ -667,8 +664,8 @@ fn overlap(ink: [f32; 4], t: &digitscope::scene::Truth) -> (f32, f32) {
 /// Mines the second look's training examples: over `count` scenes (a quarter digit-free training
 /// clutter, the others drawn like [`LOOK_SETS`] from `sources`' **train** digits), the heatmap of
 /// the network in `weights` proposes as the shipped detector does (its strongest
-/// [`digitscope::verify::looks`], then the ink it leaves unexplained), and each proposal's ink is
-/// cut out. A cut-out whose ink box matches a digit's (IoU ≥ 0.6) is that digit; one whose ink
+/// [`digitscope::verify::looks`], then the ink it leaves unexplained) but from heatmap score
+/// [`LOOK_MIN_SCORE`], so that near misses are mined too, and each proposal's ink is cut out. A cut-out whose ink box matches a digit's (IoU ≥ 0.6) is that digit; one whose ink
 /// lies mostly (> 80 %) outside every digit is background; the rest (a detached stroke, two
 /// digits at once) are left out. Each digit's own cut-out, from its true box, is added too, so
 /// that digits the heatmap misses are still read right.
@@ -681,11 +678,6 @@ pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: u
     detector.options.verify = None;
     // Near misses too: a proposal a little under the bar is read the next time the heatmap moves.
     detector.options.min_score = LOOK_MIN_SCORE;
-    // On digit-free scenes, anything the heatmap leans towards a digit on: all of it background.
-    let mut loose = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?;
-    loose.options.verify = None;
-    loose.options.min_score = LOOK_LOOSE_SCORE;
-    loose.options.min_objectness = LOOK_LOOSE_SCORE;
     let mut rng = Rng::new(seed);
     let mut found = Looks { scenes: count, ..Looks::default() };
     for k in 0..count {
@@ -696,7 +688,7 @@ pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: u
             (s.image, s.truths)
         };
         let image = image.with_ink(Ink::Auto);
-        let (_, mut proposals) = if truths.is_empty() { loose.detect(&image)? } else { detector.detect(&image)? };
+        let (_, mut proposals) = detector.detect(&image)?;
         let flat = image.flattened();
         proposals.sort_by(|a, b| b.score.total_cmp(&a.score));
         proposals.truncate(verify::looks(flat.width, flat.height));
