@@ -406,7 +406,6 @@ impl Detector {
         if fresh.next().is_some() {
             return Err(Error::InvalidInput("more readings than cut-outs".into()));
         }
-        verify::drop_pieces(&mut out);
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
         // live drawing's proposal made again, its window untouched, as before).
         let extra: Vec<(Detection, Cut)> = verify::ink_proposals(image, &out)
@@ -423,6 +422,7 @@ impl Detector {
             out.extend(verify::accept_proposal(&cut, &classifier, &fcn));
             kept.push((d, cut, classifier, fcn));
         }
+        verify::drop_pieces(&mut out);
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
         Ok((out, kept))
     }

@@ -403,7 +403,9 @@ pub const PIECE_AREA: f32 = 2.0;
 /// Drops the detections that are pieces of another: after the second look every box is its
 /// ink's, and a box lying inside a much larger one holds ink that the larger one's cut-out took
 /// in (strokes at least half inside its box join it: [`cut_out`]), read on its own — a 5's
-/// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit.
+/// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit. Run on the
+/// detections and the accepted ink proposals together (a digit as tall as the image is often
+/// found only as a proposal, its pieces by the heatmap).
 pub fn drop_pieces(detections: &mut Vec<Detection>) {
     let area = |d: &Detection| d.w.max(0.0) * d.h.max(0.0);
     let inside = |a: &Detection, b: &Detection| {
