@@ -184,7 +184,8 @@ pub const SHRINK_SIDE: f32 = 96.0;
 
 /// The factor a detection of box side `side` is traced shrunk by ([`SHRINK_SIDE`]).
 fn shrink(side: f32) -> usize {
-    if side.is_finite() { ((side / SHRINK_SIDE) as usize).max(1) } else { 1 }
+    // (At most 4,096: a block's area stays a `usize` on 32-bit targets.)
+    if side.is_finite() { ((side / SHRINK_SIDE) as usize).clamp(1, 4096) } else { 1 }
 }
 
 /// `rows` × `cols` of `image` shrunk `f` times, each pixel the maximum of its block.
@@ -567,7 +568,9 @@ mod tests {
         // Shrinking a window is the same block maximum as a shrunk level of the image.
         let whole = block_max(&img, &(0..336), &(0..448), 3);
         assert_eq!(whole, img.level(3, Downscale::Max));
-        assert_eq!((shrink(95.0), shrink(f32::NAN), shrink(1000.0)), (1, 1, 10));
+        assert_eq!((shrink(95.0), shrink(f32::NAN), shrink(1000.0), shrink(1e30)), (1, 1, 10, 4096));
+        // A detection of absurd size: cut out without overflow.
+        assert!(cut_out(&img, &at(215.0, 165.0, 1e30)).is_some());
     }
 
     #[test]
