@@ -204,8 +204,6 @@ impl Layer {
         (ho, wo)
     }
 
-    /// The outputs (rows or columns, of `outputs`) whose windows see any of input `changed`
-    /// (of an input `size` long).
     /// The input rows (or columns) of a `size`-long input that outputs `outputs` read (the
     /// layer's 'same' padding outside it).
     fn reads(&self, outputs: &Range<usize>, size: usize) -> Range<usize> {
@@ -215,6 +213,8 @@ impl Layer {
         start.min(end)..end
     }
 
+    /// The outputs (rows or columns, of `outputs`) whose windows see any of input `changed`
+    /// (of an input `size` long).
     fn seeing(&self, changed: &Range<usize>, size: usize, outputs: usize) -> Range<usize> {
         let (k, s) = (self.k, self.stride);
         let (pad, _) = same_padding(size, k, s);

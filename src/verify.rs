@@ -81,11 +81,15 @@ pub type Reading = (Detection, CutOut, [f32; CLASSES], [f32; CLASSES]);
 /// The pixels [`cut_out`] reads for `detection` in a `width`×`height` image: rows, then columns
 /// (empty where it reads none). A cut-out whose window a change does not touch is the same again.
 pub fn window(detection: &Detection, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
-    let side = detection.w.max(detection.h);
-    if !(side.is_finite() && detection.x.is_finite() && detection.y.is_finite()) {
+    around(detection, 0.625 * detection.w.max(detection.h), width, height)
+}
+
+/// The pixels of a `width`×`height` image within `half` of `detection`'s centre (and one more
+/// to the right and below): rows, then columns (empty where not finite).
+fn around(detection: &Detection, half: f32, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
+    if !(half.is_finite() && detection.x.is_finite() && detection.y.is_finite()) {
         return (0..0, 0..0);
     }
-    let half = 0.625 * side;
     let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
     let (x0, x1) = (clip(detection.x - half, width), clip(detection.x + half + 1.0, width));
     let (y0, y1) = (clip(detection.y - half, height), clip(detection.y + half + 1.0, height));
@@ -115,25 +119,14 @@ const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;
 /// stroke lying at least half inside their union (a 5's flag, a broken stroke). Strokes of a
 /// neighbouring digit that merely enter the window are left out, as is everything else in it.
 pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
-    let side = detection.w.max(detection.h);
     let (rows, cols) = window(detection, image.width, image.height);
     let (x0, y0, w, h) = (cols.start, rows.start, cols.len(), rows.len());
     if w == 0 || h == 0 {
         return None;
     }
-    // A large detection's window is traced shrunk (see [`SHRINK_SIDE`]): pixel `(x, y)` of
-    // `shrunk` is the maximum of the window's block `f·x .. f·x + f`, `f·y .. f·y + f`.
-    let f = shrink(side);
-    let shrunk = block_max(image, &rows, &cols, f);
-    let window = Window { image: &shrunk, x0: 0, y0: 0, w: shrunk.width, h: shrunk.height };
-    let strokes = window.strokes();
-    // The middle of the detection's box, in window coordinates.
-    let (cx, cy) = ((detection.x - x0 as f32) / f as f32, (detection.y - y0 as f32) / f as f32);
-    let core = 0.1 * side / f as f32;
-    let reaches = |b: &[usize; 4]| {
-        b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
-    };
-    let mut kept: Vec<bool> = strokes.boxes.iter().map(reaches).collect();
+    let traced = Traced::new(image, detection, &rows, &cols);
+    let (f, strokes) = (traced.f, &traced.strokes);
+    let mut kept: Vec<bool> = strokes.boxes.iter().map(|b| traced.reaches(b)).collect();
     let u = strokes.boxes.iter().zip(&kept).filter(|(_, k)| **k).map(|(b, _)| *b).reduce(union)?;
     // Strokes at least half inside the union join it (judged against the union of the strokes
     // that reach the middle, so that one joining does not draw in the next).
@@ -153,10 +146,10 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     // part of a larger drawing: traced again in a wider window, they are judged by their extent.
     let cut = (all[0] == 0 && x0 > 0)
         || (all[1] == 0 && y0 > 0)
-        || (all[2] + 1 == window.w && x0 + w < image.width)
-        || (all[3] + 1 == window.h && y0 + h < image.height);
+        || (all[2] + 1 == traced.shrunk.width && x0 + w < image.width)
+        || (all[3] + 1 == traced.shrunk.height && y0 + h < image.height);
     let part = cut && part_of_more(image, detection);
-    let digit = window.digit(&strokes.label, &kept, all);
+    let digit = traced.shrunk.digit(&strokes.label, &kept, all);
     // The ink's box in image pixels (a shrunk block's pixels all count, up to the window's end).
     let ink = [
         (x0 + all[0] * f) as f32,
@@ -203,6 +196,34 @@ fn block_max(image: &GrayImage, rows: &Range<usize>, cols: &Range<usize>, f: usi
     out
 }
 
+/// The strokes around a detection: `rows` × `cols` of the image shrunk [`shrink`] times for its
+/// box ([`SHRINK_SIDE`]: pixel `(x, y)` of `shrunk` is the maximum of the block `f·x .. f·x + f`,
+/// `f·y .. f·y + f`), traced, and the middle of its box in those coordinates.
+struct Traced {
+    shrunk: GrayImage,
+    f: usize,
+    strokes: Strokes,
+    /// The middle of the detection's box, and a tenth of its side (shrunk).
+    centre: (f32, f32),
+    core: f32,
+}
+
+impl Traced {
+    fn new(image: &GrayImage, detection: &Detection, rows: &Range<usize>, cols: &Range<usize>) -> Self {
+        let f = shrink(detection.w.max(detection.h));
+        let shrunk = block_max(image, rows, cols, f);
+        let strokes = shrunk.strokes();
+        let centre = ((detection.x - cols.start as f32) / f as f32, (detection.y - rows.start as f32) / f as f32);
+        Self { shrunk, f, strokes, centre, core: 0.1 * detection.w.max(detection.h) / f as f32 }
+    }
+
+    /// Whether a stroke's box reaches the middle fifth of the detection's box.
+    fn reaches(&self, b: &[usize; 4]) -> bool {
+        let ((cx, cy), core) = (self.centre, self.core);
+        b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
+    }
+}
+
 /// How far past a detection's box its strokes may run, in box sides, before they are a larger
 /// drawing's: down ([`PART_HEIGHT`]) and across ([`PART_WIDTH`]; digits side by side may touch).
 pub const PART_HEIGHT: f32 = 2.0;
@@ -214,22 +235,13 @@ pub const PART_WIDTH: f32 = 3.0;
 /// across: the detection is then a piece (a loop, a stroke) of a larger drawing.
 fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
     let side = detection.w.max(detection.h);
-    let half = 0.5 * PART_WIDTH * side + 1.0;
-    let clip = |v: f32, n: usize| (v.max(0.0) as usize).min(n);
-    let (x0, x1) = (clip(detection.x - half, image.width), clip(detection.x + half + 1.0, image.width));
-    let (y0, y1) = (clip(detection.y - half, image.height), clip(detection.y + half + 1.0, image.height));
-    if x1 <= x0 || y1 <= y0 {
+    let (rows, cols) = around(detection, 0.5 * PART_WIDTH * side + 1.0, image.width, image.height);
+    if rows.is_empty() || cols.is_empty() {
         return false;
     }
-    let f = shrink(side);
-    let shrunk = block_max(image, &(y0..y1), &(x0..x1), f);
-    let window = Window { image: &shrunk, x0: 0, y0: 0, w: shrunk.width, h: shrunk.height };
-    let (cx, cy) = ((detection.x - x0 as f32) / f as f32, (detection.y - y0 as f32) / f as f32);
-    let (core, side) = (0.1 * side / f as f32, side / f as f32);
-    let reaches = |b: &&[usize; 4]| {
-        b[0] as f32 <= cx + core && b[2] as f32 >= cx - core && b[1] as f32 <= cy + core && b[3] as f32 >= cy - core
-    };
-    window.strokes().boxes.iter().filter(reaches).copied().reduce(union).is_some_and(|u| {
+    let traced = Traced::new(image, detection, &rows, &cols);
+    let side = side / traced.f as f32;
+    traced.strokes.boxes.iter().filter(|b| traced.reaches(b)).copied().reduce(union).is_some_and(|u| {
         ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side
     })
 }
@@ -243,29 +255,20 @@ fn union(a: [usize; 4], b: [usize; 4]) -> [usize; 4] {
     [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])]
 }
 
-/// The part of the image around a detection.
-struct Window<'a> {
-    image: &'a GrayImage,
-    x0: usize,
-    y0: usize,
-    w: usize,
-    h: usize,
-}
-
-/// A window's connected strokes: a label a pixel (`u32::MAX`: not ink), a box and an area a stroke.
+/// An image's connected strokes: a label a pixel (`u32::MAX`: not ink), a box and an area a stroke.
 struct Strokes {
     label: Vec<u32>,
     boxes: Vec<[usize; 4]>,
     areas: Vec<usize>,
 }
 
-impl Window<'_> {
+impl GrayImage {
     fn at(&self, x: usize, y: usize) -> f32 {
-        self.image.pixels[(self.y0 + y) * self.image.width + self.x0 + x]
+        self.pixels[y * self.width + x]
     }
 
     fn strokes(&self) -> Strokes {
-        let (w, h) = (self.w, self.h);
+        let (w, h) = (self.width, self.height);
         let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
         let mut stack = Vec::new();
         for start in 0..w * h {
@@ -299,7 +302,7 @@ impl Window<'_> {
     /// The kept strokes alone (with their soft edges: fainter pixels touching them) inside `b`,
     /// as an image of `b`'s size.
     fn digit(&self, label: &[u32], kept: &[bool], b: [usize; 4]) -> GrayImage {
-        let w = self.w;
+        let w = self.width;
         let is_kept = |x: usize, y: usize| label[y * w + x] != u32::MAX && kept[label[y * w + x] as usize];
         let (dw, dh) = (b[2] - b[0] + 1, b[3] - b[1] + 1);
         let mut out = GrayImage::blank(dw, dh);
@@ -309,7 +312,7 @@ impl Window<'_> {
                 let near = if own {
                     is_kept(x, y)
                 } else {
-                    (y.saturating_sub(1)..(y + 2).min(self.h))
+                    (y.saturating_sub(1)..(y + 2).min(self.height))
                         .any(|ny| (x.saturating_sub(1)..(x + 2).min(w)).any(|nx| is_kept(nx, ny)))
                 };
                 if near {
@@ -319,9 +322,7 @@ impl Window<'_> {
         }
         out
     }
-}
 
-impl GrayImage {
     /// The centre of mass of the ink (continuous coordinates: pixel `i` spans `i .. i + 1`).
     fn centre_of_mass(&self) -> Option<(f32, f32)> {
         let (mut sx, mut sy, mut sm) = (0.0f64, 0.0f64, 0.0f64);
@@ -409,15 +410,21 @@ pub const PIECE_AREA: f32 = 2.0;
 /// found only as a proposal, its pieces by the heatmap).
 pub fn drop_pieces(detections: &mut Vec<Detection>) {
     let area = |d: &Detection| d.w.max(0.0) * d.h.max(0.0);
-    let inside = |a: &Detection, b: &Detection| {
-        let ix = ((a.x + a.w / 2.0).min(b.x + b.w / 2.0) - (a.x - a.w / 2.0).max(b.x - b.w / 2.0)).max(0.0);
-        let iy = ((a.y + a.h / 2.0).min(b.y + b.h / 2.0) - (a.y - a.h / 2.0).max(b.y - b.h / 2.0)).max(0.0);
-        ix * iy >= PIECE_INSIDE * area(a)
-    };
+    let inside = |a: &Detection, b: &Detection| intersection(corners(a), corners(b)) >= PIECE_INSIDE * area(a);
     let piece: Vec<bool> =
         detections.iter().map(|a| detections.iter().any(|b| area(b) >= PIECE_AREA * area(a) && inside(a, b))).collect();
     let mut keep = piece.iter().map(|p| !p);
     detections.retain(|_| keep.next().unwrap_or(true));
+}
+
+/// A detection's box: `[x0, y0, x1, y1]`.
+fn corners(d: &Detection) -> [f32; 4] {
+    [d.x - d.w / 2.0, d.y - d.h / 2.0, d.x + d.w / 2.0, d.y + d.h / 2.0]
+}
+
+/// The area two boxes (`[x0, y0, x1, y1]`) share.
+fn intersection(a: [f32; 4], b: [f32; 4]) -> f32 {
+    (a[2].min(b[2]) - a[0].max(b[0])).max(0.0) * (a[3].min(b[3]) - a[1].max(b[1])).max(0.0)
 }
 
 /// At most this many detections a call are looked at again, or one per this many pixels of the
@@ -450,8 +457,7 @@ const GROUPING_FACTOR: usize = 4;
 pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
     let f = GROUPING_FACTOR;
     let small = image.level(f, Downscale::Max);
-    let window = Window { image: &small, x0: 0, y0: 0, w: small.width, h: small.height };
-    let mut groups: Vec<[usize; 4]> = window.strokes().boxes;
+    let mut groups: Vec<[usize; 4]> = small.strokes().boxes;
     let near = |a: [usize; 4], b: [usize; 4]| {
         let reach = |g: [usize; 4]| ((g[2] - g[0]).max(g[3] - g[1]) / 10).max(1);
         let r = reach(a).max(reach(b));
@@ -476,12 +482,7 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
         .filter(|g| (g[2] - g[0]).max(g[3] - g[1]) >= least)
         .filter(|g| {
             let area = (g[2] - g[0]) * (g[3] - g[1]);
-            !found.iter().any(|d| {
-                let (x0, y0, x1, y1) = (d.x - d.w / 2.0, d.y - d.h / 2.0, d.x + d.w / 2.0, d.y + d.h / 2.0);
-                let ix = (x1.min(g[2]) - x0.max(g[0])).max(0.0);
-                let iy = (y1.min(g[3]) - y0.max(g[1])).max(0.0);
-                ix * iy >= 0.5 * area
-            })
+            !found.iter().any(|d| intersection(corners(d), *g) >= 0.5 * area)
         })
         .map(|g| {
             let side = (g[2] - g[0]).max(g[3] - g[1]);
