@@ -419,19 +419,23 @@ impl GrayImage {
     pub fn level(&self, factor: usize, mode: Downscale) -> Self {
         match mode {
             Downscale::Box | Downscale::Gain | Downscale::Stroke => mode.from_box(self.downscaled(factor)),
-            Downscale::Max => {
-                let f = factor.max(1);
-                let (w, h) = (self.width.div_ceil(f), self.height.div_ceil(f));
-                let mut pixels = vec![f32::MIN; w * h];
-                for y in 0..self.height {
-                    for x in 0..self.width {
-                        let out = &mut pixels[(y / f) * w + x / f];
-                        *out = out.max(self.pixels[y * self.width + x]);
-                    }
-                }
-                Self { width: w, height: h, pixels }
+            Downscale::Max => self.block_max(&(0..self.height), &(0..self.width), factor.max(1)),
+        }
+    }
+
+    /// `rows` × `cols` of this image shrunk `f` (≥ 1) times, each pixel the maximum of its
+    /// block (the last row and column of blocks may be cut short).
+    pub fn block_max(&self, rows: &Range<usize>, cols: &Range<usize>, f: usize) -> Self {
+        let (w, h) = (cols.len().div_ceil(f), rows.len().div_ceil(f));
+        let mut out = Self { width: w, height: h, pixels: vec![f32::MIN; w * h] };
+        for (y, row) in rows.clone().enumerate() {
+            let line = &self.pixels[row * self.width + cols.start..row * self.width + cols.end];
+            let shrunk = &mut out.pixels[(y / f) * w..(y / f + 1) * w];
+            for (o, block) in shrunk.iter_mut().zip(line.chunks(f)) {
+                *o = block.iter().fold(*o, |m, &v| m.max(v));
             }
         }
+        out
     }
 
     /// The mean width of the strokes, in pixels: twice the ink over the length of its edges

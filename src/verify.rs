@@ -181,21 +181,6 @@ fn shrink(side: f32) -> usize {
     if side.is_finite() { ((side / SHRINK_SIDE) as usize).clamp(1, 4096) } else { 1 }
 }
 
-/// `rows` × `cols` of `image` shrunk `f` times, each pixel the maximum of its block.
-fn block_max(image: &GrayImage, rows: &Range<usize>, cols: &Range<usize>, f: usize) -> GrayImage {
-    let (w, h) = (cols.len().div_ceil(f), rows.len().div_ceil(f));
-    let mut out = GrayImage { width: w, height: h, pixels: vec![f32::MIN; w * h] };
-    for (y, row) in rows.clone().enumerate() {
-        let line = &image.pixels[row * image.width + cols.start..row * image.width + cols.end];
-        let shrunk = &mut out.pixels[(y / f) * w..(y / f + 1) * w];
-        for (x, &v) in line.iter().enumerate() {
-            let o = &mut shrunk[x / f];
-            *o = o.max(v);
-        }
-    }
-    out
-}
-
 /// The strokes around a detection: `rows` × `cols` of the image shrunk [`shrink`] times for its
 /// box ([`SHRINK_SIDE`]: pixel `(x, y)` of `shrunk` is the maximum of the block `f·x .. f·x + f`,
 /// `f·y .. f·y + f`), traced, and the middle of its box in those coordinates.
@@ -211,7 +196,7 @@ struct Traced {
 impl Traced {
     fn new(image: &GrayImage, detection: &Detection, rows: &Range<usize>, cols: &Range<usize>) -> Self {
         let f = shrink(detection.w.max(detection.h));
-        let shrunk = block_max(image, rows, cols, f);
+        let shrunk = image.block_max(rows, cols, f);
         let strokes = shrunk.strokes();
         let centre = ((detection.x - cols.start as f32) / f as f32, (detection.y - rows.start as f32) / f as f32);
         Self { shrunk, f, strokes, centre, core: 0.1 * detection.w.max(detection.h) / f as f32 }
@@ -269,32 +254,50 @@ impl GrayImage {
 
     fn strokes(&self) -> Strokes {
         let (w, h) = (self.width, self.height);
-        let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
-        let mut stack = Vec::new();
-        for start in 0..w * h {
-            if s.label[start] != u32::MAX || !at_least(self.at(start % w, start / w), INK) {
+        // Ink not yet labelled, on a grid one pixel wider on every side (its border never ink),
+        // so that the 8 neighbours of a pixel are at fixed offsets without bounds checks.
+        let pw = w + 2;
+        let mut open = vec![false; pw * (h + 2)];
+        for (row, line) in open.chunks_exact_mut(pw).skip(1).zip(self.pixels.chunks_exact(w.max(1))) {
+            row[1..=w].iter_mut().zip(line).for_each(|(o, &v)| *o = at_least(v, INK));
+        }
+        let mut padded = vec![u32::MAX; open.len()];
+        let neighbours = [pw + 1, pw, pw - 1, 1];
+        let (mut count, mut stack) = (0u32, Vec::new());
+        for start in pw..pw * (h + 1) {
+            if !open[start] {
                 continue;
             }
-            let id = s.boxes.len() as u32;
-            let (mut b, mut area) = ([start % w, start / w, start % w, start / w], 0);
-            s.label[start] = id;
+            open[start] = false;
             stack.push(start);
             while let Some(i) = stack.pop() {
-                let (x, y) = (i % w, i / w);
-                area += 1;
-                b = union(b, [x, y, x, y]);
-                for ny in y.saturating_sub(1)..(y + 2).min(h) {
-                    for nx in x.saturating_sub(1)..(x + 2).min(w) {
-                        let j = ny * w + nx;
-                        if s.label[j] == u32::MAX && self.at(nx, ny) >= INK {
-                            s.label[j] = id;
+                padded[i] = count;
+                for d in neighbours {
+                    for j in [i - d, i + d] {
+                        if open[j] {
+                            open[j] = false;
                             stack.push(j);
                         }
                     }
                 }
             }
-            s.boxes.push(b);
-            s.areas.push(area);
+            count += 1;
+        }
+        // Labels in the image's own grid, and each stroke's box and area (labels are numbered
+        // in the order of their first pixel, row by row).
+        let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
+        s.boxes.resize(count as usize, [usize::MAX, usize::MAX, 0, 0]);
+        s.areas.resize(count as usize, 0);
+        for y in 0..h {
+            for x in 0..w {
+                let id = padded[(y + 1) * pw + x + 1];
+                if id != u32::MAX {
+                    s.label[y * w + x] = id;
+                    let b = &mut s.boxes[id as usize];
+                    *b = union(*b, [x, y, x, y]);
+                    s.areas[id as usize] += 1;
+                }
+            }
         }
         s
     }
@@ -567,11 +570,31 @@ mod tests {
             (0..SIDE).filter(|&y| cut.mnist.pixels[y * SIDE..(y + 1) * SIDE].iter().any(|&v| v > 0.5)).collect();
         assert!(rows.len() >= 19 && rows.len() <= 22, "{} rows of ink", rows.len());
         // Shrinking a window is the same block maximum as a shrunk level of the image.
-        let whole = block_max(&img, &(0..336), &(0..448), 3);
+        let whole = img.block_max(&(0..336), &(0..448), 3);
         assert_eq!(whole, img.level(3, Downscale::Max));
         assert_eq!((shrink(95.0), shrink(f32::NAN), shrink(1000.0), shrink(1e30)), (1, 1, 10, 4096));
         // A detection of absurd size: cut out without overflow.
         assert!(cut_out(&img, &at(215.0, 165.0, 1e30)).is_some());
+    }
+
+    #[test]
+    fn strokes_are_8_connected_numbered_by_first_pixel_with_boxes_and_areas() {
+        // A diagonal (one stroke, corners touching), a separate bar, a lone pixel at the image's
+        // last corner, and faint pixels (under INK) that join nothing.
+        let mut img = GrayImage::blank(7, 5);
+        for (x, y) in [(4, 0), (3, 1), (2, 2), (0, 4), (1, 4), (2, 4), (6, 4)] {
+            img.pixels[y * 7 + x] = 1.0;
+        }
+        img.pixels[6] = INK * 0.5;
+        let s = img.strokes();
+        assert_eq!(s.boxes, [[2, 0, 4, 2], [0, 4, 2, 4], [6, 4, 6, 4]]);
+        assert_eq!(s.areas, [3, 3, 1]);
+        assert_eq!((s.label[4], s.label[2 * 7 + 2], s.label[4 * 7], s.label[4 * 7 + 6]), (0, 0, 1, 2));
+        assert_eq!(s.label.iter().filter(|&&l| l == u32::MAX).count(), 35 - 7);
+        // An empty image and one of a single column.
+        assert!(GrayImage::blank(0, 0).strokes().boxes.is_empty());
+        let column = GrayImage { width: 1, height: 3, pixels: vec![1.0, 0.0, 1.0] };
+        assert_eq!(column.strokes().boxes, [[0, 0, 0, 0], [0, 2, 0, 2]]);
     }
 
     #[test]
