@@ -223,6 +223,31 @@ describe('what people draw first', () => {
   });
 });
 
+describe('what it shows', () => {
+  test("a digit drawn against the canvas's top edge keeps its label in sight (inside its box)", async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=280');
+    await page.evaluate(() => document.querySelector('digit-detector').setAttribute('show-heatmap', 'false'));
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    await drawDigitTall(page, box, MORE_STROKES.find((s) => s.digit === 7), 100, 2, 120);
+    const { detections } = await settled(page);
+    assert.deepEqual(detections.map((d) => d.digit), [7], JSON.stringify(detections));
+    // The label's text (opaque pixels; its backing is translucent, the heatmap is off) inside
+    // the box's top 16 rows, clear of the box's 2-px outline.
+    const text = await page.evaluate((d) => {
+      const overlay = document.querySelector('digit-detector').overlay;
+      const [x0, y0] = [Math.ceil(d.x - d.w / 2) + 2, Math.ceil(d.y - d.h / 2) + 2];
+      const { data } = overlay.getContext('2d').getImageData(x0, y0, Math.floor(d.w) - 4, 14);
+      let opaque = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i] === 255) opaque++;
+      return { opaque, top: d.y - d.h / 2 };
+    }, detections[0]);
+    assert.ok(text.top < 16, `the 7's box starts ${text.top} px from the top: no room for a label above it`);
+    assert.ok(text.opaque >= 20, `label text pixels inside the box: ${text.opaque}`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+});
+
 describe('on a phone (390×844, touch)', () => {
   test("the site's pad fits, every control is on screen, and a digit drawn with a finger is found", async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });

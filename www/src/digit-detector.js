@@ -35,6 +35,21 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--_accent); }
 `;
 
 const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
+/** Height of a box's label, in canvas pixels. */
+const LABEL_HEIGHT = 16;
+
+/**
+ * Where a detection's label goes on a canvas `canvasWidth` wide: above its box, or inside the
+ * box's top where there is no room above it (a digit drawn at the canvas's top edge); moved left
+ * where it would run past the right edge.
+ */
+function labelPlace(d, width, height, canvasWidth) {
+  const [x0, y0] = [d.x - d.w / 2, d.y - d.h / 2];
+  return {
+    left: Math.max(0, Math.min(x0, canvasWidth - width)),
+    top: y0 >= height ? y0 - height : Math.max(0, y0),
+  };
+}
 
 /**
  * 'dark' when most of an image is light (its median luminance, over opaque pixels, is above one
@@ -395,10 +410,12 @@ export class DigitDetector extends HTMLElement {
         ctx.strokeStyle = color;
         ctx.strokeRect(d.x - d.w / 2, d.y - d.h / 2, d.w, d.h);
         const label = `${d.digit} ${(d.score * 100).toFixed(0)}%`;
+        const width = ctx.measureText(label).width + 6;
+        const { left, top } = labelPlace(d, width, LABEL_HEIGHT, this.overlay.width);
         ctx.fillStyle = 'rgba(0,0,0,0.7)';
-        ctx.fillRect(d.x - d.w / 2, d.y - d.h / 2 - 16, ctx.measureText(label).width + 6, 16);
+        ctx.fillRect(left, top, width, LABEL_HEIGHT);
         ctx.fillStyle = color;
-        ctx.fillText(label, d.x - d.w / 2 + 3, d.y - d.h / 2 - 3);
+        ctx.fillText(label, left + 3, top + LABEL_HEIGHT - 3);
       }
     }
   }
