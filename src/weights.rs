@@ -1,20 +1,26 @@
-//! Weight files: a small self-describing envelope around burn's record (burnpack) bytes.
+//! Weight files: a small self-describing envelope around the network's tensors.
 //!
-//! Layout: `b"DSCPWTS1"`, a little-endian `u32` length, that many bytes of JSON metadata
-//! ([`WeightsInfo`]), then the burnpack record of the [`Network`]. The metadata says which
-//! architecture the record is for and which FCN pooling its recipe uses, so a file can be
-//! loaded without being told. The record's tensors are f32, or f16 ([`encode_half`]: half the
-//! bytes); either loads into the f32 network (cast on load).
+//! Layout: `b"DSCPWTS2"`, a little-endian `u32` length, that many bytes of JSON metadata
+//! ([`WeightsInfo`]), then the record: a `u32` tensor count and each float parameter of the
+//! [`Network`] in the order burn visits them (the convolutions' weights and biases, then the
+//! dense layers'), as a dtype byte (1: f16, 2: f32), a rank byte, the dimensions as `u32`s and
+//! the values, all little-endian. The metadata says which architecture the record is for and
+//! which FCN pooling its recipe uses, so a file can be loaded without being told. The tensors
+//! are f32, or f16 ([`encode_half`]: half the bytes); either loads into the f32 network. Every
+//! shape is checked against the network's, and a checksum catches a flipped bit in the values.
+//!
+//! The record is read and written here rather than by burn's own record format (burnpack):
+//! reading that in the browser took its CBOR decoder and record machinery along, 38 KB of the
+//! default module's gzipped download.
 
-use burn::module::{Module, ModuleMapper, Param};
-use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device, FloatDType, Tensor};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
+use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData, f16};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::network::{Architecture, Network, Pooling};
 
-const MAGIC: &[u8; 8] = b"DSCPWTS1";
+const MAGIC: &[u8; 8] = b"DSCPWTS2";
 
 /// The weights embedded in the crate: the project's default detector.
 pub const EMBEDDED: &[u8] = include_bytes!("../weights/default.dsw");
@@ -34,7 +40,7 @@ pub struct WeightsInfo {
     #[serde(default = "native_only")]
     pub pyramid: Vec<usize>,
     /// FNV-1a 64 of the record bytes, in hex: a bit flipped anywhere in the tensors is caught
-    /// (burnpack itself checks shapes and lengths, not values). Written by [`encode`].
+    /// (the shapes and lengths are checked anyway, the values not). Written by [`encode`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub checksum: Option<String>,
 }
@@ -51,7 +57,7 @@ fn native_only() -> Vec<usize> {
 
 /// Serialises a network and its metadata into the envelope.
 pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
-    let record = network.into_record().into_bytes().map_err(|e| Error::Weights(e.to_string()))?;
+    let record = record(&network)?;
     let info = WeightsInfo { checksum: Some(checksum(&record)), ..info.clone() };
     let meta = serde_json::to_vec(&info).map_err(|e| Error::Weights(e.to_string()))?;
     let mut out = Vec::with_capacity(12 + meta.len() + record.len());
@@ -60,6 +66,120 @@ pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
     out.extend_from_slice(&meta);
     out.extend_from_slice(&record);
     Ok(out)
+}
+
+/// Dtype bytes of the record.
+const F16: u8 = 1;
+const F32: u8 = 2;
+
+/// The record of a network's float parameters (see the module's text).
+fn record(network: &Network) -> Result<Vec<u8>> {
+    struct Write {
+        tensors: Vec<TensorData>,
+    }
+    impl ModuleVisitor for Write {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.tensors.push(param.val().into_data());
+        }
+    }
+    let mut visitor = Write { tensors: Vec::new() };
+    network.visit(&mut visitor);
+    let mut out = (visitor.tensors.len() as u32).to_le_bytes().to_vec();
+    for data in &visitor.tensors {
+        let dtype = match data.dtype() {
+            DType::F16 => F16,
+            DType::F32 => F32,
+            other => return Err(Error::Weights(format!("a {other:?} tensor (f16 and f32 are stored)"))),
+        };
+        out.extend_from_slice(&[dtype, data.shape().len() as u8]);
+        data.shape().iter().for_each(|&d| out.extend_from_slice(&(d as u32).to_le_bytes()));
+        // TensorData holds its values in native order: little-endian on every target built.
+        out.extend_from_slice(data.as_bytes());
+    }
+    Ok(out)
+}
+
+/// The tensors of a record: shape and values (f16 ones widened to f32, exactly).
+fn tensors(mut record: &[u8]) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
+    let truncated = || Error::Weights("truncated record".into());
+    let total = record.len();
+    let mut take = |n: usize| -> Result<&[u8]> {
+        let (head, rest) = record.split_at_checked(n).ok_or_else(truncated)?;
+        record = rest;
+        Ok(head)
+    };
+    let u32_at = |b: &[u8]| u32::from_le_bytes(b.try_into().expect("4 bytes")) as usize;
+    let count = u32_at(take(4)?);
+    // A tensor takes at least 2 bytes: a count beyond that is no record (and no allocation).
+    let mut out = Vec::with_capacity(count.min(total / 2));
+    for i in 0..count {
+        let head = take(2)?;
+        let (dtype, rank) = (head[0], head[1] as usize);
+        let shape: Vec<usize> = take(4 * rank)?.chunks_exact(4).map(u32_at).collect();
+        let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).ok_or_else(truncated)?;
+        let values = match dtype {
+            F16 => take(n.checked_mul(2).ok_or_else(truncated)?)?
+                .chunks_exact(2)
+                .map(|b| f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            F32 => take(n.checked_mul(4).ok_or_else(truncated)?)?
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            other => return Err(Error::Weights(format!("tensor {i}: unknown dtype byte {other}"))),
+        };
+        out.push((shape, values));
+    }
+    if !record.is_empty() {
+        return Err(Error::Weights(format!("{} bytes after the last tensor", record.len())));
+    }
+    Ok(out)
+}
+
+/// Loads `tensors` into `network`'s float parameters, in order, each of the parameter's shape.
+fn load(network: Network, tensors: Vec<(Vec<usize>, Vec<f32>)>) -> Result<Network> {
+    struct Read {
+        tensors: std::vec::IntoIter<(Vec<usize>, Vec<f32>)>,
+        index: usize,
+        error: Option<String>,
+    }
+    impl ModuleMapper for Read {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let i = self.index;
+            self.index += 1;
+            if self.error.is_some() {
+                return param;
+            }
+            param.map(|tensor| {
+                let expected = tensor.dims();
+                match self.tensors.next() {
+                    Some((shape, values)) if shape == expected => {
+                        let grad = tensor.is_require_grad();
+                        Tensor::from_data(TensorData::new(values, shape), &tensor.device()).set_require_grad(grad)
+                    }
+                    Some((shape, _)) => {
+                        self.error =
+                            Some(format!("tensor {i}: shape {shape:?} in the file, {expected:?} in the network"));
+                        tensor
+                    }
+                    None => {
+                        self.error = Some(format!("{i} tensors in the file, more in the network"));
+                        tensor
+                    }
+                }
+            })
+        }
+    }
+    let count = tensors.len();
+    let mut reader = Read { tensors: tensors.into_iter(), index: 0, error: None };
+    let network = network.map(&mut reader);
+    match reader.error {
+        Some(error) => Err(Error::Weights(error)),
+        None if reader.index != count => {
+            Err(Error::Weights(format!("{count} tensors in the file, {} in the network", reader.index)))
+        }
+        None => Ok(network),
+    }
 }
 
 /// [`encode`] with the tensors stored as f16: half the record's bytes. Each value is rounded to
@@ -101,11 +221,6 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
             )));
         }
     }
-    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(record.to_vec()))
-        .map_err(|e| Error::Weights(e.to_string()))?
-        // f16 records (encode_half) load into the f32 network.
-        .cast_to_module_dtype();
-    let network =
-        Network::new(architecture, device).try_load_record(record).map_err(|e| Error::Weights(e.to_string()))?;
+    let network = load(Network::new(architecture, device), tensors(record)?)?;
     Ok((network, info))
 }

@@ -45,7 +45,7 @@ fn half_weights_load_into_the_f32_network_and_agree() {
     let f32_bytes = weights::encode(full.clone(), &info).unwrap();
     let half_bytes = weights::encode_half(full.clone(), &info).unwrap();
     let record_len = |b: &[u8]| weights::read_info(b).unwrap().1.len();
-    // f16 values: about half the record (the rest is burnpack's per-tensor metadata).
+    // f16 values: about half the record (the rest is each tensor's dtype and shape).
     assert!(
         record_len(&half_bytes) * 10 < record_len(&f32_bytes) * 6,
         "{} vs {}",
@@ -103,16 +103,48 @@ fn corrupt_weights_are_a_clear_error() {
     let (info, record) = weights::read_info(EMBEDDED).unwrap();
     let other = if info.architecture == Architecture::Small { Architecture::Deep } else { Architecture::Small };
     let meta = serde_json::to_vec(&WeightsInfo { architecture: other, ..info.clone() }).unwrap();
-    let mut swapped = b"DSCPWTS1".to_vec();
+    let mut swapped = b"DSCPWTS2".to_vec();
     swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     swapped.extend_from_slice(&meta);
     swapped.extend_from_slice(record);
     assert!(!weights_error(&swapped).is_empty());
+    assert!(
+        weights_error(&swapped).contains("in the file, [32, 16, 3, 3] in the network"),
+        "{}",
+        weights_error(&swapped)
+    );
+    // A record that is not what its header says, its checksum left out (so that the structure
+    // itself is checked): bytes after the last tensor, too few tensors, a cut-short tensor, an
+    // unknown dtype, an absurd tensor count.
+    let envelope = |record: &[u8]| {
+        let meta = serde_json::to_vec(&WeightsInfo { checksum: None, ..info.clone() }).unwrap();
+        let mut out = b"DSCPWTS2".to_vec();
+        out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+        out.extend_from_slice(&meta);
+        out.extend_from_slice(record);
+        out
+    };
+    assert!(weights::decode(&envelope(record), &Device::flex()).is_ok(), "the record itself loads");
+    let mut longer = record.to_vec();
+    longer.push(0);
+    assert_eq!(weights_error(&envelope(&longer)), "1 bytes after the last tensor");
+    let count = u32::from_le_bytes(record[..4].try_into().unwrap());
+    let mut fewer = record.to_vec();
+    fewer[..4].copy_from_slice(&(count - 1).to_le_bytes());
+    fewer.truncate(fewer.len() - 2 * 11 - 6); // the last tensor: the output bias, 11 f16 values
+    assert_eq!(weights_error(&envelope(&fewer)), format!("{} tensors in the file, more in the network", count - 1));
+    assert_eq!(weights_error(&envelope(&record[..record.len() - 2])), "truncated record");
+    let mut dtype = record.to_vec();
+    dtype[4] = 9;
+    assert_eq!(weights_error(&envelope(&dtype)), "tensor 0: unknown dtype byte 9");
+    let mut absurd = record.to_vec();
+    absurd[..4].copy_from_slice(&u32::MAX.to_le_bytes());
+    assert_eq!(weights_error(&envelope(&absurd)), "truncated record");
     // A name that is no architecture fails when the file loads, naming the allowed ones.
     let mut meta = serde_json::to_value(&info).unwrap();
     meta["architecture"] = "huge".into();
     let meta = serde_json::to_vec(&meta).unwrap();
-    let mut swapped = b"DSCPWTS1".to_vec();
+    let mut swapped = b"DSCPWTS2".to_vec();
     swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     swapped.extend_from_slice(&meta);
     swapped.extend_from_slice(record);
