@@ -410,7 +410,8 @@ pub const PIECE_AREA: f32 = 2.0;
 /// in (strokes at least half inside its box join it: [`cut_out`]), read on its own — a 5's
 /// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit. Run on the
 /// detections and the accepted ink proposals together (a digit as tall as the image is often
-/// found only as a proposal, its pieces by the heatmap).
+/// found only as a proposal, its pieces by the heatmap). Then, of detections holding the same
+/// ink (boxes overlapping by [`SAME_INK`]), the best scored alone stays.
 pub fn drop_pieces(detections: &mut Vec<Detection>) {
     let area = |d: &Detection| d.w.max(0.0) * d.h.max(0.0);
     let inside = |a: &Detection, b: &Detection| intersection(corners(a), corners(b)) >= PIECE_INSIDE * area(a);
@@ -418,7 +419,26 @@ pub fn drop_pieces(detections: &mut Vec<Detection>) {
         detections.iter().map(|a| detections.iter().any(|b| area(b) >= PIECE_AREA * area(a) && inside(a, b))).collect();
     let mut keep = piece.iter().map(|p| !p);
     detections.retain(|_| keep.next().unwrap_or(true));
+    // The same ink read twice (two proposals whose cut-outs took in the same strokes): the
+    // better reading stays.
+    detections.sort_by(|a, b| b.score.total_cmp(&a.score));
+    let mut kept: Vec<Detection> = Vec::with_capacity(detections.len());
+    for d in detections.drain(..) {
+        let same = |k: &Detection| {
+            let shared = intersection(corners(k), corners(&d));
+            shared >= SAME_INK * (area(k) + area(&d) - shared)
+        };
+        if !kept.iter().any(same) {
+            kept.push(d);
+        }
+    }
+    *detections = kept;
 }
+
+/// Two detections whose boxes overlap this much (intersection over union) hold the same ink
+/// ([`drop_pieces`] keeps the better). On `make scenes` (500 a set): pad precision 0.933 →
+/// 0.942 (F1 0.929 → 0.933), hands 0.915 → 0.916, no set worse.
+pub const SAME_INK: f32 = 0.6;
 
 /// A detection's box: `[x0, y0, x1, y1]`.
 fn corners(d: &Detection) -> [f32; 4] {
@@ -595,6 +615,20 @@ mod tests {
         assert!(GrayImage::blank(0, 0).strokes().boxes.is_empty());
         let column = GrayImage { width: 1, height: 3, pixels: vec![1.0, 0.0, 1.0] };
         assert_eq!(column.strokes().boxes, [[0, 0, 0, 0], [0, 2, 0, 2]]);
+    }
+
+    #[test]
+    fn the_same_ink_read_twice_is_kept_once_with_the_better_reading() {
+        let d = |digit: u8, score: f32, x: f32, w: f32| Detection { digit, score, x, y: 50.0, w, h: w };
+        // Two proposals whose cut-outs took in the same strokes (IoU 0.86), and a digit beside
+        // them overlapping a little; then two boxes a third of a side apart (IoU 0.5: two
+        // digits that touch).
+        let mut found = vec![d(7, 0.8, 100.0, 40.0), d(1, 0.9, 102.0, 38.0), d(3, 0.7, 130.0, 40.0)];
+        drop_pieces(&mut found);
+        assert_eq!(found.iter().map(|d| d.digit).collect::<Vec<_>>(), [1, 3]);
+        let mut found = vec![d(0, 0.9, 100.0, 30.0), d(6, 0.8, 110.0, 30.0)];
+        drop_pieces(&mut found);
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]
