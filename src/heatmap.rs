@@ -62,14 +62,17 @@ impl Heatmap {
         let f = factor as f32;
         let plane = self.rows * self.cols;
         let coarse_plane = coarse.rows * coarse.cols;
-        for r in 0..self.rows {
-            for c in 0..self.cols {
-                let (x, y) = self.cell_centre(r, c);
-                // Input pixel p is at coarse coordinate (p − (f − 1)/2) / f.
-                let nearest = |p: f32, origin: f32, n: usize| {
-                    (((p - (f - 1.0) / 2.0) / f - origin) / STRIDE as f32).round().clamp(0.0, (n - 1) as f32) as usize
-                };
-                let (cr, cc) = (nearest(y, coarse.origin_y, coarse.rows), nearest(x, coarse.origin_x, coarse.cols));
+        // Input pixel p is at coarse coordinate (p − (f − 1)/2) / f; the nearest coarse cell of
+        // each row and of each column (a cell's centre is its row's and its column's).
+        let nearest = |p: f32, origin: f32, n: usize| {
+            (((p - (f - 1.0) / 2.0) / f - origin) / STRIDE as f32).round().clamp(0.0, (n - 1) as f32) as usize
+        };
+        let rows: Vec<usize> =
+            (0..self.rows).map(|r| nearest(self.cell_centre(r, 0).1, coarse.origin_y, coarse.rows)).collect();
+        let cols: Vec<usize> =
+            (0..self.cols).map(|c| nearest(self.cell_centre(0, c).0, coarse.origin_x, coarse.cols)).collect();
+        for (r, &cr) in rows.iter().enumerate() {
+            for (c, &cc) in cols.iter().enumerate() {
                 if coarse.objectness(cr, cc) > self.objectness(r, c) {
                     for k in 0..CLASSES {
                         self.probs[k * plane + r * self.cols + c] =

@@ -473,23 +473,24 @@ impl GrayImage {
             return self.clone();
         }
         let (w, h) = (self.width, self.height);
-        let at = |x: isize, y: isize| {
-            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-                0.0
-            } else {
-                self.pixels[y as usize * w + x as usize]
-            }
-        };
-        let pixels = (0..w * h)
-            .map(|i| {
-                let (x, y) = ((i % w) as isize, (i / w) as isize);
-                let mut m = at(x, y).max(at(x - 1, y)).max(at(x + 1, y)).max(at(x, y - 1)).max(at(x, y + 1));
+        // On a copy with a border of background (0) a pixel wide: every neighbour is in it.
+        let pw = w + 2;
+        let mut padded = vec![0.0f32; pw * (h + 2)];
+        for (row, line) in padded.chunks_exact_mut(pw).skip(1).zip(self.pixels.chunks_exact(w)) {
+            row[1..=w].copy_from_slice(line);
+        }
+        let mut pixels = Vec::with_capacity(w * h);
+        for y in 1..=h {
+            let (above, row, below) =
+                (&padded[(y - 1) * pw..y * pw], &padded[y * pw..(y + 1) * pw], &padded[(y + 1) * pw..(y + 2) * pw]);
+            for x in 1..=w {
+                let mut m = row[x].max(row[x - 1]).max(row[x + 1]).max(above[x]).max(below[x]);
                 if square {
-                    m = m.max(at(x - 1, y - 1)).max(at(x + 1, y - 1)).max(at(x - 1, y + 1)).max(at(x + 1, y + 1));
+                    m = m.max(above[x - 1]).max(above[x + 1]).max(below[x - 1]).max(below[x + 1]);
                 }
-                m
-            })
-            .collect();
+                pixels.push(m);
+            }
+        }
         Self { width: w, height: h, pixels }
     }
 
