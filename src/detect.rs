@@ -70,8 +70,14 @@ impl Default for DecodeOptions {
 
 /// Decodes a heatmap with `options`; detections come sorted by decreasing score.
 pub fn decode(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
+    decode_level(heatmap, options, 1)
+}
+
+/// [`decode`] for a pyramid level shrunk `factor` times: from [`SPLIT_FROM`] on, neighbouring
+/// cells sure of different digits are two digits' (see [`SURE`]).
+pub fn decode_level(heatmap: &Heatmap, options: &DecodeOptions, factor: usize) -> Vec<Detection> {
     let mut detections = match options.method {
-        Decoding::Peaks => peaks(heatmap, options),
+        Decoding::Peaks => peaks(heatmap, options, factor >= SPLIT_FROM),
         Decoding::Components => components(heatmap, options),
     };
     detections.retain(|d| d.score >= options.min_score);
@@ -124,22 +130,28 @@ fn detection(heatmap: &Heatmap, cells: &[(usize, usize)], level: f32) -> Option<
     })
 }
 
-/// A cell is sure of its digit when that digit holds at least this share of its objectness. Of
-/// two neighbouring cells sure of different digits, neither makes the other less of a peak, nor
-/// votes on its digit: at a coarse level two digits drawn side by side are a cell or two apart,
-/// and a large digit's cells used to swallow its smaller neighbour's peak. On `make scenes` (500
-/// a set, with the duplicates that this brings dropped after the second look): pad F1 0.933 →
-/// 0.938, its 160–320 px recall 0.882 → 0.895 and 80–160 px 0.943 → 0.951; hands 0.916 → 0.918;
-/// negatives' false detections 0.078 → 0.080; multi-scale and drawn unchanged. (Any two digits,
-/// sure or not: pad 0.942 but negatives 0.100 at 300 a set; a share of 0.85: pad unchanged.)
+/// A cell is sure of its digit when that digit holds at least this share of its objectness. At
+/// a coarse level ([`SPLIT_FROM`] on), of two neighbouring cells sure of different digits,
+/// neither makes the other less of a peak, nor votes on its digit: two digits drawn side by side
+/// are a cell or two apart there, and a large digit's cells used to swallow its neighbour's peak.
+/// On `make scenes` (500 a set, with the duplicates this brings dropped after the second look):
+/// pad F1 0.933 → 0.936 (recall by height 0.922 / 0.953 / 0.943 / 0.882 → 0.922 / 0.947 / 0.951
+/// / 0.892), hands 0.916 → 0.919, multi-scale 0.985 → 0.986, negatives' false detections 0.078 →
+/// 0.080, the other sets unchanged. At every
+/// level (300 a set): pad 0.946 but multi-scale 0.986 → 0.985, and the notebook's deep net
+/// (noisy neighbouring cells at the image's size) 0.963 → 0.87 on seed-like; any two digits,
+/// sure or not: negatives 0.100; a share of 0.85: pad unchanged.
 pub const SURE: f32 = 0.6;
+
+/// The first pyramid factor at which [`SURE`] cells split (see [`decode_level`]).
+pub const SPLIT_FROM: usize = 2;
 
 /// The digit a cell reads most (background aside).
 fn digit_at(heatmap: &Heatmap, row: usize, col: usize) -> usize {
     (0..BACKGROUND).max_by(|&a, &b| heatmap.prob(a, row, col).total_cmp(&heatmap.prob(b, row, col))).unwrap_or(0)
 }
 
-fn peaks(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
+fn peaks(heatmap: &Heatmap, options: &DecodeOptions, split: bool) -> Vec<Detection> {
     let mut found = Vec::new();
     for r in 0..heatmap.rows {
         for c in 0..heatmap.cols {
@@ -155,7 +167,7 @@ fn peaks(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
                 |(k, rr, cc): (usize, usize, usize)| heatmap.prob(k, rr, cc) >= SURE * heatmap.objectness(rr, cc);
             let same = |&(nr, nc): &(usize, usize)| {
                 let other = digit_at(heatmap, nr, nc);
-                other == digit || !(sure((digit, r, c)) && sure((other, nr, nc)))
+                other == digit || !(split && sure((digit, r, c)) && sure((other, nr, nc)))
             };
             let is_peak = neighbours(heatmap, r, c).filter(same).all(|(nr, nc)| {
                 let n = heatmap.objectness(nr, nc);
@@ -295,7 +307,7 @@ mod tests {
         // An 8 over cells (2, 2) and (2, 3), a 1 over (2, 4) and (2, 5): the 1's best cell is
         // below the 8's next to it, and still a peak of its own; the two are 15.5 px apart.
         let cells = [(2, 2, 8, 0.9), (2, 3, 8, 0.8), (2, 4, 1, 0.7), (2, 5, 1, 0.5)];
-        let found = decode(&heatmap(6, 8, &cells), &peaks_default());
+        let found = decode_level(&heatmap(6, 8, &cells), &peaks_default(), SPLIT_FROM);
         assert_eq!(found.iter().map(|d| d.digit).collect::<Vec<_>>(), [8, 1], "{found:?}");
         assert!(
             (found[0].x - (12.0 + 8.0 * 4.2 / 1.7)).abs() < 1e-4
@@ -303,7 +315,9 @@ mod tests {
         );
         // Where the cell beside the 1 is not sure of its 8 (the 1 holds 0.35 of its 0.8), it
         // is the same drawing's: one detection.
-        let cells = [(2, 2, 8, 0.9), (2, 3, 8, 0.45), (2, 3, 1, 0.35), (2, 4, 1, 0.7), (2, 5, 1, 0.5)];
+        let unsure = [(2, 2, 8, 0.9), (2, 3, 8, 0.45), (2, 3, 1, 0.35), (2, 4, 1, 0.7), (2, 5, 1, 0.5)];
+        assert_eq!(decode_level(&heatmap(6, 8, &unsure), &peaks_default(), SPLIT_FROM).len(), 1);
+        // At the image's own size (digits there are two cells or more apart): one detection.
         assert_eq!(decode(&heatmap(6, 8, &cells), &peaks_default()).len(), 1);
     }
 

@@ -5,7 +5,7 @@ use std::ops::Range;
 use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::bands::{self, Cells, Job, Live, LiveLevel, Recomputed, Shape, window};
-use crate::detect::{DecodeOptions, Detection, decode, suppress};
+use crate::detect::{DecodeOptions, Detection, decode_level, suppress};
 use crate::direct::DirectNet;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
@@ -261,7 +261,7 @@ impl Detector {
                 level.origin_y -= shape.margin as f32;
                 (level.width, level.height) = (shape.width, shape.height);
             }
-            let mut found = decode(&level, &self.options);
+            let mut found = decode_level(&level, &self.options, shape.factor);
             let (w, h) = (shape.width as f32, shape.height as f32);
             found.retain(|d| d.x >= 0.0 && d.y >= 0.0 && d.x < w && d.y < h);
             levels.push(rescale(found, shape.factor));
