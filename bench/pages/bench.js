@@ -170,6 +170,8 @@ async function interleaved(runners, o) {
   for (let i = 0; i < o.warmup; i++) for (const [k, r] of runners.entries()) probs[k] = await r.run();
   for (let i = 0; i < o.runs; i++) {
     for (const [k, r] of runners.entries()) {
+      // `gapMs`: a pause before each timed run (a drawing's pace; both sides alike).
+      if (o.gapMs) await new Promise((resolve) => setTimeout(resolve, o.gapMs));
       const t = performance.now();
       probs[k] = await r.run();
       times[k].push(performance.now() - t);
