@@ -68,7 +68,8 @@ impl Default for DecodeOptions {
     }
 }
 
-/// Decodes a heatmap with `options`; detections come sorted by decreasing score.
+/// Decodes a heatmap (of an image at its own size) with `options`; detections come sorted by
+/// decreasing score.
 pub fn decode(heatmap: &Heatmap, options: &DecodeOptions) -> Vec<Detection> {
     decode_level(heatmap, options, 1)
 }
@@ -137,10 +138,9 @@ fn detection(heatmap: &Heatmap, cells: &[(usize, usize)], level: f32) -> Option<
 /// On `make scenes` (500 a set, with the duplicates this brings dropped after the second look):
 /// pad F1 0.933 → 0.936 (recall by height 0.922 / 0.953 / 0.943 / 0.882 → 0.922 / 0.947 / 0.951
 /// / 0.892), hands 0.916 → 0.919, multi-scale 0.985 → 0.986, negatives' false detections 0.078 →
-/// 0.080, the other sets unchanged. At every
-/// level (300 a set): pad 0.946 but multi-scale 0.986 → 0.985, and the notebook's deep net
-/// (noisy neighbouring cells at the image's size) 0.963 → 0.87 on seed-like; any two digits,
-/// sure or not: negatives 0.100; a share of 0.85: pad unchanged.
+/// 0.080, the other sets unchanged. At every level (300 a set): pad 0.946 but multi-scale 0.986
+/// → 0.985, and the notebook's deep net (noisy neighbouring cells at the image's size) 0.963 →
+/// 0.87 on seed-like; any two digits, sure or not: negatives 0.100; a share of 0.85: no gain.
 pub const SURE: f32 = 0.6;
 
 /// The first pyramid factor at which [`SURE`] cells split (see [`decode_level`]).
@@ -159,15 +159,15 @@ fn peaks(heatmap: &Heatmap, options: &DecodeOptions, split: bool) -> Vec<Detecti
             if o < options.min_objectness {
                 continue;
             }
-            // A peak: no neighbour reading the same digit is higher, and equal ones earlier in
-            // raster order lose. (A neighbour reading another digit is another digit's cell: at a
-            // coarse level two digits side by side are a cell or two apart.)
+            // A peak: no neighbour of the same digit is higher, and equal ones earlier in raster
+            // order lose. Where `split`, a neighbour sure of another digit while this cell is sure
+            // of its own is another digit's cell (see [`SURE`]).
             let digit = digit_at(heatmap, r, c);
             let sure =
-                |(k, rr, cc): (usize, usize, usize)| heatmap.prob(k, rr, cc) >= SURE * heatmap.objectness(rr, cc);
+                |k: usize, row: usize, col: usize| heatmap.prob(k, row, col) >= SURE * heatmap.objectness(row, col);
             let same = |&(nr, nc): &(usize, usize)| {
                 let other = digit_at(heatmap, nr, nc);
-                other == digit || !(split && sure((digit, r, c)) && sure((other, nr, nc)))
+                other == digit || !(split && sure(digit, r, c) && sure(other, nr, nc))
             };
             let is_peak = neighbours(heatmap, r, c).filter(same).all(|(nr, nc)| {
                 let n = heatmap.objectness(nr, nc);

@@ -589,9 +589,18 @@ mod tests {
         let rows: Vec<usize> =
             (0..SIDE).filter(|&y| cut.mnist.pixels[y * SIDE..(y + 1) * SIDE].iter().any(|&v| v > 0.5)).collect();
         assert!(rows.len() >= 19 && rows.len() <= 22, "{} rows of ink", rows.len());
-        // Shrinking a window is the same block maximum as a shrunk level of the image.
-        let whole = img.block_max(&(0..336), &(0..448), 3);
-        assert_eq!(whole, img.level(3, Downscale::Max));
+        // Shrinking a window: each pixel the maximum of its 3×3 block of the window (the last
+        // row and column of blocks cut short where the window ends).
+        let (rows, cols) = (5..336, 7..440);
+        let shrunk = img.block_max(&rows, &cols, 3);
+        assert_eq!((shrunk.width, shrunk.height), (cols.len().div_ceil(3), rows.len().div_ceil(3)));
+        for (i, &v) in shrunk.pixels.iter().enumerate() {
+            let (bx, by) = (cols.start + 3 * (i % shrunk.width), rows.start + 3 * (i / shrunk.width));
+            let block = (by..(by + 3).min(rows.end))
+                .flat_map(|y| (bx..(bx + 3).min(cols.end)).map(move |x| (x, y)))
+                .map(|(x, y)| img.pixels[y * 448 + x]);
+            assert_eq!(v, block.fold(f32::MIN, f32::max), "block {i}");
+        }
         assert_eq!((shrink(95.0), shrink(f32::NAN), shrink(1000.0), shrink(1e30)), (1, 1, 10, 4096));
         // A detection of absurd size: cut out without overflow.
         assert!(cut_out(&img, &at(215.0, 165.0, 1e30)).is_some());
