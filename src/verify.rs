@@ -124,7 +124,7 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     if w == 0 || h == 0 {
         return None;
     }
-    let traced = Traced::new(image, detection, &rows, &cols);
+    let traced = Traced::new(image, detection, &rows, &cols, 1.0);
     let (f, strokes) = (traced.f, &traced.strokes);
     let mut kept: Vec<bool> = strokes.boxes.iter().map(|b| traced.reaches(b)).collect();
     let u = strokes.boxes.iter().zip(&kept).filter(|(_, k)| **k).map(|(b, _)| *b).reduce(union)?;
@@ -194,8 +194,8 @@ struct Traced {
 }
 
 impl Traced {
-    fn new(image: &GrayImage, detection: &Detection, rows: &Range<usize>, cols: &Range<usize>) -> Self {
-        let f = shrink(detection.w.max(detection.h));
+    fn new(image: &GrayImage, detection: &Detection, rows: &Range<usize>, cols: &Range<usize>, scale: f32) -> Self {
+        let f = shrink(scale * detection.w.max(detection.h));
         let shrunk = image.block_max(rows, cols, f);
         let strokes = shrunk.strokes();
         let centre = ((detection.x - cols.start as f32) / f as f32, (detection.y - rows.start as f32) / f as f32);
@@ -217,14 +217,18 @@ pub const PART_WIDTH: f32 = 3.0;
 
 /// Whether the strokes reaching the middle of `detection`'s box, traced in a window
 /// [`PART_WIDTH`] box sides wide, span more than [`PART_HEIGHT`] sides down or [`PART_WIDTH`]
-/// across: the detection is then a piece (a loop, a stroke) of a larger drawing.
+/// across: the detection is then a piece (a loop, a stroke) of a larger drawing. The window is
+/// traced shrunk as a box [`PART_WIDTH`] times as large would be ([`SHRINK_SIDE`]): only the
+/// strokes' extent counts here. (Against shrinking it as the box itself: natively a live stroke
+/// about 4 % faster, 4.1–4.25 → 3.96–4.05 ms; the scene figures the same to the last digit at 300
+/// and 500 a set.)
 fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
     let side = detection.w.max(detection.h);
     let (rows, cols) = around(detection, 0.5 * PART_WIDTH * side + 1.0, image.width, image.height);
     if rows.is_empty() || cols.is_empty() {
         return false;
     }
-    let traced = Traced::new(image, detection, &rows, &cols);
+    let traced = Traced::new(image, detection, &rows, &cols, PART_WIDTH);
     let side = side / traced.f as f32;
     traced.strokes.boxes.iter().filter(|b| traced.reaches(b)).copied().reduce(union).is_some_and(|u| {
         ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side
@@ -661,6 +665,13 @@ mod tests {
         // Cut only by the image's edge: not a piece.
         let img = image(300, 300, &[(147, 0, 153, 20)]);
         assert!(!cut_out(&img, &at(150.0, 8.0, 28.0)).unwrap().part);
+        // A 100-px detection (its wide window traced shrunk 3×) on a 1-px stroke 640 px long: a
+        // piece; on one 90 px long with a 1-px neighbour 2 px beside it (joined by the shrinking,
+        // still short): not.
+        let img = image(700, 700, &[(350, 30, 351, 670)]);
+        assert!(cut_out(&img, &at(350.0, 350.0, 100.0)).unwrap().part);
+        let img = image(700, 700, &[(350, 305, 351, 395), (353, 300, 354, 400)]);
+        assert!(!cut_out(&img, &at(350.0, 350.0, 100.0)).unwrap().part);
     }
 
     #[test]
