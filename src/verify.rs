@@ -450,7 +450,7 @@ fn corners(d: &Detection) -> [f32; 4] {
 }
 
 /// The area two boxes (`[x0, y0, x1, y1]`) share.
-fn intersection(a: [f32; 4], b: [f32; 4]) -> f32 {
+pub fn intersection(a: [f32; 4], b: [f32; 4]) -> f32 {
     (a[2].min(b[2]) - a[0].max(b[0])).max(0.0) * (a[3].min(b[3]) - a[1].max(b[1])).max(0.0)
 }
 

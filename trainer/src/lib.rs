@@ -654,10 +654,8 @@ const LOOK_SETS: [scenes::SceneSet; 6] = [
 /// and the share of the ink box inside the digit's.
 fn overlap(ink: [f32; 4], t: &digitscope::scene::Truth) -> (f32, f32) {
     let b = [t.x0 as f32, t.y0 as f32, (t.x1 + 1) as f32, (t.y1 + 1) as f32];
-    let ix = (ink[2].min(b[2]) - ink[0].max(b[0])).max(0.0);
-    let iy = (ink[3].min(b[3]) - ink[1].max(b[1])).max(0.0);
     let area = |r: [f32; 4]| (r[2] - r[0]) * (r[3] - r[1]);
-    let inter = ix * iy;
+    let inter = digitscope::verify::intersection(ink, b);
     (inter / (area(ink) + area(b) - inter).max(1e-6), inter / area(ink).max(1e-6))
 }
 
