@@ -11,8 +11,10 @@ fn digitscope(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_digitscope")).args(args).output().expect("run digitscope")
 }
 
+/// A scratch path under Cargo's folder for integration tests' files (reused run after run, so
+/// nothing piles up in the system's temp folder).
 fn temp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("digitscope-cli-{}", std::process::id()));
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli");
     std::fs::create_dir_all(&dir).unwrap();
     dir.join(name)
 }

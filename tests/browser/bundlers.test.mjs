@@ -6,7 +6,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,19 +22,24 @@ const BIN = `${ROOT}node_modules/.bin`;
 
 let browser;
 let tarball;
+/** Every folder the tests make (the tarball's, each app's): removed at the end. */
+const folders = [];
 before(async () => {
   const packed = mkdtempSync(join(tmpdir(), 'digitscope-pack-'));
+  folders.push(packed);
   const name = execFileSync('npm', ['pack', '--silent', '--pack-destination', packed], { cwd: `${ROOT}www` }).toString().trim().split('\n').at(-1);
   tarball = join(packed, name);
   browser = await launch({ webgpu: false });
 });
 after(async () => {
   await browser.close();
+  for (const dir of folders) rmSync(dir, { recursive: true, force: true });
 });
 
 /** A copy of the consumer app with the tarball installed and `bundler`'s files beside it. */
 function app(bundler) {
   const dir = mkdtempSync(join(tmpdir(), `digitscope-${bundler}-`));
+  folders.push(dir);
   for (const f of ['index.html', 'main.js']) cpSync(join(FIXTURES, f), join(dir, f));
   for (const f of readdirSync(join(FIXTURES, bundler))) cpSync(join(FIXTURES, bundler, f), join(dir, f));
   writeFileSync(join(dir, 'package.json'), JSON.stringify({ name: `consumer-${bundler}`, private: true, type: 'module' }));

@@ -3,7 +3,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gzipSync } from 'node:zlib';
@@ -328,6 +328,7 @@ window.plainApi = { backend: detector.backend.name, rows: r.rows, detections: r.
       await context.close();
     } finally {
       await consumer.close();
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

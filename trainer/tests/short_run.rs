@@ -44,7 +44,8 @@ fn three_hundred_steps_learn_mnist() {
 
 #[test]
 fn corrupt_mnist_is_a_clear_error() {
-    let dir = std::env::temp_dir().join(format!("digitscope-bad-mnist-{}", std::process::id()));
+    // Under Cargo's folder for test files: a copy of MNIST (55 MB) must not pile up in /tmp.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("bad-mnist");
     std::fs::create_dir_all(&dir).unwrap();
     let src = mnist_dir();
     for (name, _) in mnist::FILES {
