@@ -57,6 +57,9 @@ pub struct Detector {
     proposed: Rc<RefCell<Vec<(u32, Heatmap, Proposals)>>>,
     /// The next `propose` key.
     next_key: Rc<RefCell<u32>>,
+    /// The image of the last `detectPart` asked to keep it, under the caller's key: a pool's
+    /// coordinating worker then `propose`s or `finish`es without being sent the image again.
+    kept: Rc<RefCell<Option<(f64, GrayImage)>>>,
 }
 
 #[wasm_bindgen]
@@ -81,6 +84,7 @@ impl Detector {
             live: Rc::default(),
             proposed: Rc::default(),
             next_key: Rc::default(),
+            kept: Rc::default(),
         })
     }
 
@@ -132,11 +136,16 @@ impl Detector {
     }
 
     /// One part of a plan (`jobs`, a `Uint32Array` of [`Detector::plan`]) for these pixels
-    /// (options as for `detect`): resolves to one `Float32Array` of probabilities a job.
+    /// (options as for `detect`): resolves to one `Float32Array` of probabilities a job. With
+    /// the option `keep` (a number), the image is kept under that key for this detector's next
+    /// `propose` or `finish` (which are then given `kept` instead of pixels).
     #[wasm_bindgen(js_name = detectPart)]
     pub fn detect_part(&self, pixels: JsValue, width: f64, height: f64, options: JsValue, jobs: JsValue) -> Promise {
         let input =
             jobs_from(&jobs).and_then(|jobs| Ok((jobs, read_image(&pixels, width, height, &options, Ink::Auto)?)));
+        if let (Ok((_, image)), Some(key)) = (&input, get(&options, "keep").as_f64()) {
+            self.kept.replace(Some((key, image.clone())));
+        }
         let session = self.session.clone();
         future_to_promise(async move {
             let (jobs, image) = input.map_err(js_error)?;
@@ -163,7 +172,7 @@ impl Detector {
         probs: js_sys::Array,
     ) -> Promise {
         let start = performance_now();
-        let input = pooled_input(&pixels, width, height, &options, &jobs, &probs);
+        let input = pooled_input(&pixels, width, height, &options, &jobs, &probs, &self.kept);
         let look = look_again(&options);
         let session = self.session.clone();
         future_to_promise(async move {
@@ -192,7 +201,7 @@ impl Detector {
         jobs: JsValue,
         probs: js_sys::Array,
     ) -> Promise {
-        let input = pooled_input(&pixels, width, height, &options, &jobs, &probs);
+        let input = pooled_input(&pixels, width, height, &options, &jobs, &probs, &self.kept);
         let (session, proposed, next_key) = (self.session.clone(), self.proposed.clone(), self.next_key.clone());
         future_to_promise(async move {
             let (jobs, probs, image) = input.map_err(js_error)?;
@@ -290,7 +299,8 @@ impl Detector {
 /// A pooled call's jobs, their probabilities and the image.
 type Pooled = (Vec<Job>, Vec<Vec<f32>>, GrayImage);
 
-/// A pooled call's jobs, probabilities and image, read now.
+/// A pooled call's jobs, probabilities and image, read now: the pixels, or with the option
+/// `kept` (a key), the image a `detectPart` kept under that key (taken: it serves once).
 fn pooled_input(
     pixels: &JsValue,
     width: f64,
@@ -298,6 +308,7 @@ fn pooled_input(
     options: &JsValue,
     jobs: &JsValue,
     probs: &js_sys::Array,
+    kept: &RefCell<Option<(f64, GrayImage)>>,
 ) -> Result<Pooled, Error> {
     let jobs = jobs_from(jobs)?;
     let probs: Vec<Vec<f32>> = probs
@@ -305,7 +316,16 @@ fn pooled_input(
         .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
         .collect::<Result<_, _>>()
         .map_err(|_| Error::InvalidInput("probs must be an array of Float32Arrays".into()))?;
-    Ok((jobs, probs, read_image(pixels, width, height, options, Ink::Auto)?))
+    let image = match get(options, "kept").as_f64() {
+        None => read_image(pixels, width, height, options, Ink::Auto)?,
+        Some(key) => {
+            let size = dimensions(width, height)?;
+            let mut kept = kept.borrow_mut();
+            let kept = kept.take_if(|(k, image)| *k == key && (image.width, image.height) == size);
+            kept.ok_or_else(|| Error::InvalidInput(format!("no {}×{} image kept under key {key}", size.0, size.1)))?.1
+        }
+    };
+    Ok((jobs, probs, image))
 }
 
 /// What [`Detector::call`] runs.

@@ -191,6 +191,39 @@ describe('CPU path (no WebGPU adapter)', () => {
   });
 });
 
+describe('the pool\'s calls on one worker', () => {
+  let browser;
+  before(async () => { browser = await launch({ webgpu: false }); });
+  after(() => browser.close());
+
+  test('a part keeps its image for the propose that follows: another key or size is a clear error, the image stays kept', async () => {
+    const { page, errors } = await harnessPage(browser);
+    const outcome = await page.evaluate(async () => {
+      const d = await window.harness.createDetector({ backend: 'cpu' });
+      const { data, width, height } = await window.harness.pixelsOf('/samples/notebook-composite.png');
+      const whole = await d.detect(data, width, height, {});
+      const [jobs] = d.plan(width, height, 1);
+      const probs = await d.detectPart(data, width, height, { keep: 7 }, jobs);
+      const attempt = (key, w) => d.propose(null, w, height, { kept: key }, jobs, probs).then(() => 'ok', (e) => `${e.constructor.name}: ${e.message}`);
+      const messages = [await attempt(8, width), await attempt(7, width + 1)];
+      const proposed = await d.propose(null, width, height, { kept: 7 }, jobs, probs);
+      const readings = await d.readCutOuts(proposed.mnist, proposed.canvas);
+      const pooled = await d.settle(proposed.key, readings);
+      // Served once: a second propose under the same key has no image.
+      messages.push(await attempt(7, width));
+      const same = pooled.probs.length === whole.probs.length && pooled.probs.every((v, i) => Object.is(v, whole.probs[i]));
+      return { messages, same, detections: JSON.stringify(pooled.detections) === JSON.stringify(whole.detections) };
+    });
+    const [key, size, twice] = outcome.messages;
+    assert.match(key, /^Error: invalid input: no 128×128 image kept under key 8$/);
+    assert.match(size, /^Error: invalid input: no 129×128 image kept under key 7$/);
+    assert.match(twice, /^Error: invalid input: no 128×128 image kept under key 7$/);
+    assert.ok(outcome.same, 'the kept image gave the heatmap of a whole detection');
+    assert.ok(outcome.detections, 'and its detections');
+    assert.deepEqual(errors, []);
+  });
+});
+
 describe('WebGPU path (SwiftShader adapter)', () => {
   let browser;
   before(async () => { browser = await launch({ webgpu: true }); });

@@ -151,8 +151,11 @@ export class DetectorClient {
     const key = `${width}×${height}×${workers.length}`;
     if (!this.plans.has(key)) this.plans.set(key, (await this.request({ type: 'plan', width, height, parts: workers.length })).plan);
     const plan = this.plans.get(key);
+    // This worker keeps the image its part reads, for the propose (or finish) that follows.
+    const kept = this.nextId;
     const parts = await Promise.all(workers.map((w, i) =>
-      w.request({ type: 'part', pixels, width, height, options, jobs: plan[i] }).then(({ probs }) => probs)));
+      w.request({ type: 'part', pixels, width, height, options: i ? options : { ...options, keep: kept }, jobs: plan[i] }).then(({ probs }) => probs)));
+    const own = { ...options, kept };
     const probs = parts.flat();
     // Each part's jobs are triples (level, first row, end row): all of them, in the parts' order.
     const jobs = new Uint32Array(plan.reduce((n, p) => n + p.length, 0));
@@ -160,11 +163,11 @@ export class DetectorClient {
     const transfer = probs.map((p) => p.buffer);
     let result;
     if (options.secondLook === false) {
-      ({ result } = await this.request({ type: 'finish', pixels, width, height, options, jobs, probs }, transfer));
+      ({ result } = await this.request({ type: 'finish', pixels: null, width, height, options: own, jobs, probs }, transfer));
     } else {
       // The second look shared out too: this worker cuts the detections out, every worker reads
       // a share of the cut-outs, this worker ends it (the same result as one worker's).
-      const { proposed } = await this.request({ type: 'propose', pixels, width, height, options, jobs, probs }, transfer);
+      const { proposed } = await this.request({ type: 'propose', pixels: null, width, height, options: own, jobs, probs }, transfer);
       const { count, mnist, canvas } = proposed;
       const [m, c] = [count ? mnist.length / count : 0, count ? canvas.length / count : 0];
       const per = Math.ceil(count / workers.length);

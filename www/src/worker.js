@@ -5,6 +5,8 @@
 //           { id, type: 'part', pixels, width, height, options, jobs } → { id, probs }
 //           { id, type: 'finish', pixels, width, height, options, jobs, probs } → { id, result }
 //           { id, type: 'propose', pixels, width, height, options, jobs, probs } → { id, proposed }
+//           (a part with `options.keep: key` keeps its image: the finish or propose that follows
+//           on this worker is then sent `pixels: null` and `options.kept: key`)
 //           { id, type: 'read', mnist, canvas } → { id, readings }   (any worker: a share of the cut-outs)
 //           { id, type: 'settle', key, readings } → { id, result }
 import { createDetector, loadedModules } from './load.js';
