@@ -10,6 +10,13 @@ use crate::error::{Error, Result};
 pub const MAX_SIDE: usize = 4096;
 /// Side of the blocks over which [`GrayImage::flattened`] estimates the page.
 pub const PAGE_BLOCK: usize = 32;
+/// Regions of the page at least this wide, lighter than the rest of it (in the model's
+/// convention: a dark desk around a sheet of paper), are page too ([`GrayImage::flattened`]):
+/// wider than any stroke people draw or write.
+pub const FLAT_REGION: usize = 48;
+/// How much lighter than the page's estimate such a region must be to count ([`FLAT_REGION`]):
+/// the page's own unevenness stays with the estimate.
+pub const FLAT_MARGIN: f32 = 0.1;
 /// What stays of the page after flattening (paper grain) is dropped below this.
 pub const PAGE_NOISE: f32 = 0.08;
 /// Largest accepted pixel count (a 2048×2048 image; about 300 MB of activations on the CPU).
@@ -104,22 +111,89 @@ pub enum Ink {
     Light,
     /// Dark ink on a light page (paper, a scan, a photo): inverted for the model.
     Dark,
-    /// Decided from the image: dark ink when most of the page is light (the median luminance of
-    /// the opaque pixels is above one half: ink covers less than half of any page people draw on).
+    /// Decided from the image ([`dark_ink`]): by its thin strokes — darker than what lies on
+    /// both sides of them, or lighter — where they clearly say; else dark ink when most of it
+    /// is light (the median luminance of its opaque pixels above one half).
     #[default]
     Auto,
 }
 
 impl Ink {
-    /// Whether an image with this ink is inverted for the model; `median` gives the median
-    /// luminance of its opaque pixels, asked for by `Auto` only.
-    fn inverts(self, median: impl FnOnce() -> Option<f32>) -> bool {
+    /// Whether an image with this ink is inverted for the model; `dark` tells whether its ink
+    /// is dark ([`dark_ink`]), asked for by `Auto` only.
+    fn inverts(self, dark: impl FnOnce() -> bool) -> bool {
         match self {
             Ink::Light => false,
             Ink::Dark => true,
-            Ink::Auto => median().is_some_and(|m| m > 0.5),
+            Ink::Auto => dark(),
         }
     }
+}
+
+impl Ink {
+    /// The ink [`Ink::Auto`] finds in a caller's pixels, as [`GrayImage::from_pixels`] takes
+    /// them (transparent pixels say nothing): `Dark` or `Light`.
+    pub fn of_pixels(width: f64, height: f64, pixels: &Pixels) -> Result<Ink> {
+        let (w, h) = dimensions(width, height)?;
+        let dark = match pixels {
+            Pixels::Bytes(bytes) => dark_ink(&opaque_luma(bytes, PixelFormat::from_len(bytes.len(), w, h)?), w, h),
+            Pixels::Floats(values) => dark_ink(&GrayImage::from_f32(w, h, values.clone())?.pixels, w, h),
+        };
+        Ok(if dark { Ink::Dark } else { Ink::Light })
+    }
+}
+
+/// Below this contrast with both sides, a pixel is not part of a thin stroke ([`dark_ink`]):
+/// paper grain, JPEG noise.
+const STROKE_CONTRAST: f32 = 0.1;
+/// How many times the other kind's thin-stroke evidence one kind needs to decide ([`dark_ink`]).
+const STROKE_EVIDENCE: f64 = 2.0;
+
+/// Whether the ink of a `width`×`height` image of luminances in [0, 1] (NaN: a transparent
+/// pixel, which says nothing) is dark. Ink is drawn in thin strokes, the page is what lies
+/// around them: at distances of 2 to 16 pixels (times the shorter side / 336 for large
+/// images), across and down, a pixel darker than both its neighbours by more than
+/// [`STROKE_CONTRAST`] is evidence of dark ink, one lighter than both of light ink (the edge
+/// of a sheet of paper, a shadow's border or uneven light are steps or slopes, and count for
+/// neither). Where one kind has [`STROKE_EVIDENCE`] times the other's, it decides; else the
+/// median does (dark ink when it is above one half). So a photo of a sheet on a dark desk,
+/// the desk more than half of it, still reads as dark ink, and a drawing in white on black
+/// as light ink, however much of it is ink.
+pub fn dark_ink(luma: &[f32], width: usize, height: usize) -> bool {
+    let by_median = median(luma.iter().copied().filter(|v| !v.is_nan())).is_some_and(|m| m > 0.5);
+    let (dark, light) = thin_strokes(luma, width, height);
+    if by_median { light <= STROKE_EVIDENCE * dark } else { dark > STROKE_EVIDENCE * light }
+}
+
+/// [`dark_ink`]'s evidence: the summed contrasts of dark and of light thin strokes, sampled at
+/// every other row and column.
+fn thin_strokes(luma: &[f32], width: usize, height: usize) -> (f64, f64) {
+    let scale = (width.min(height) as f32 / 336.0).max(1.0);
+    let (mut dark, mut light) = (0.0f64, 0.0f64);
+    let mut weigh = |a: f32, c: f32, b: f32| {
+        // NaN (transparent) fails every comparison: no evidence.
+        let (low, high) = (a.min(b), a.max(b));
+        if low - c > STROKE_CONTRAST {
+            dark += f64::from(low - c - STROKE_CONTRAST);
+        } else if c - high > STROKE_CONTRAST {
+            light += f64::from(c - high - STROKE_CONTRAST);
+        }
+    };
+    for reach in [2.0f32, 4.0, 8.0, 16.0] {
+        let d = (reach * scale).round() as usize;
+        for y in (0..height).step_by(2) {
+            let row = &luma[y * width..(y + 1) * width];
+            for x in (d..width.saturating_sub(d)).step_by(2) {
+                weigh(row[x - d], row[x], row[x + d]);
+            }
+        }
+        for y in (d..height.saturating_sub(d)).step_by(2) {
+            for x in (0..width).step_by(2) {
+                weigh(luma[(y - d) * width + x], luma[y * width + x], luma[(y + d) * width + x]);
+            }
+        }
+    }
+    (dark, light)
 }
 
 impl crate::Named for Ink {
@@ -157,6 +231,31 @@ fn ranked(values: impl Iterator<Item = f32>, rank: impl Fn(usize) -> usize) -> O
         seen += count;
         (n > 0 && seen >= target).then_some(bin as f32 / 255.0)
     })
+}
+
+/// `values` replaced by the running `op` (`f32::min` or `f32::max`, whose `identity` is ±∞) over
+/// windows of `2·r + 1` centred on each (cut short at the ends), by van Herk's method: prefix
+/// and suffix extremes within blocks of the window's length, two per window.
+#[inline(never)]
+fn running_extreme(values: &mut [f32], r: usize, op: fn(f32, f32) -> f32, identity: f32, scratch: &mut Vec<f32>) {
+    let (n, k) = (values.len(), 2 * r + 1);
+    // The line with r identities on each side, then its prefix and suffix extremes per block.
+    let len = n + 2 * r;
+    scratch.clear();
+    scratch.resize(3 * len, identity);
+    let (padded, rest) = scratch.split_at_mut(len);
+    let (prefix, suffix) = rest.split_at_mut(len);
+    padded[r..r + n].copy_from_slice(values);
+    for i in 0..len {
+        prefix[i] = if i % k == 0 { padded[i] } else { op(prefix[i - 1], padded[i]) };
+    }
+    for i in (0..len).rev() {
+        suffix[i] = if i % k == k - 1 || i == len - 1 { padded[i] } else { op(suffix[i + 1], padded[i]) };
+    }
+    // The window of value i is padded[i .. i + k]: the suffix from its start, the prefix to its end.
+    for (i, v) in values.iter_mut().enumerate() {
+        *v = op(suffix[i], prefix[i + k - 1]);
+    }
 }
 
 /// The median of values in [0, 1] (the upper one of an even count); `None` for no values.
@@ -242,17 +341,7 @@ impl GrayImage {
                 bytes.len()
             )));
         }
-        let sample = |p: &[u8]| match *p {
-            [g] => (g as f32, 255.0),
-            [g, a] => (g as f32, a as f32),
-            [r, g, b] => (luma(r, g, b), 255.0),
-            [r, g, b, a] => (luma(r, g, b), a as f32),
-            _ => unreachable!("chunks_exact yields 1 to 4 bytes"),
-        };
-        let invert = ink.inverts(|| {
-            let opaque = bytes.chunks_exact(format.channels()).map(sample).filter(|&(_, a)| a >= 128.0);
-            median(opaque.map(|(v, _)| v / 255.0))
-        });
+        let invert = ink.inverts(|| dark_ink(&opaque_luma(bytes, format), width, height));
         let page = if invert { 1.0 } else { 0.0 };
         let pixels = bytes
             .chunks_exact(format.channels())
@@ -293,10 +382,10 @@ impl GrayImage {
         Ok(Self { width, height, pixels })
     }
 
-    /// With `ink` resolved for float intensities (`Dark`, or `Auto` on a mostly light image:
-    /// inverted; otherwise unchanged).
+    /// With `ink` resolved for float intensities (`Dark`, or `Auto` where [`dark_ink`] says
+    /// so: inverted; otherwise unchanged).
     pub fn with_ink(mut self, ink: Ink) -> Self {
-        if ink.inverts(|| median(self.pixels.iter().copied())) {
+        if ink.inverts(|| dark_ink(&self.pixels, self.width, self.height)) {
             self.pixels.iter_mut().for_each(|v| *v = 1.0 - *v);
         }
         self
@@ -341,11 +430,40 @@ impl GrayImage {
             let bottom = page[y1 * bw + x0] * (1.0 - fx) + page[y1 * bw + x1] * fx;
             top * (1.0 - fy) + bottom * fy
         };
-        let mut pixels: Vec<f32> =
-            (0..w * h).map(|i| (self.pixels[i] - at(i % w, i / w) - PAGE_NOISE).max(0.0)).collect();
+        // A region lighter than the page and wider than any stroke (a desk around the sheet, in
+        // a photo of paper, inverted) is page too: the opening keeps it and nothing thinner.
+        let opened = self.opened(FLAT_REGION / 2);
+        let mut pixels: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let page = at(i % w, i / w);
+                (self.pixels[i] - page - (opened[i] - page - FLAT_MARGIN).max(0.0) - PAGE_NOISE).max(0.0)
+            })
+            .collect();
         let ink = quantile(pixels.iter().copied(), 0.995).max(0.25);
         pixels.iter_mut().for_each(|v| *v = (*v / ink).min(1.0));
         Self { width: w, height: h, pixels }
+    }
+
+    /// This image's grey-level opening by a square of side `2·r + 1`: the least value around
+    /// each pixel, then the greatest of those around it — what remains of regions the square
+    /// fits in, with every thinner stroke gone (van Herk's running extremes, O(1) a pixel).
+    #[inline(never)]
+    fn opened(&self, r: usize) -> Vec<f32> {
+        let (w, h) = (self.width, self.height);
+        let mut values = self.pixels.clone();
+        let mut line = Vec::new();
+        for (pass, identity) in [(f32::min as fn(f32, f32) -> f32, f32::INFINITY), (f32::max, f32::NEG_INFINITY)] {
+            for row in values.chunks_mut(w) {
+                running_extreme(row, r, pass, identity, &mut line);
+            }
+            let mut column = vec![0.0; h];
+            for x in 0..w {
+                column.iter_mut().enumerate().for_each(|(y, v)| *v = values[y * w + x]);
+                running_extreme(&mut column, r, pass, identity, &mut line);
+                column.iter().enumerate().for_each(|(y, v)| values[y * w + x] = *v);
+            }
+        }
+        values
     }
 
     /// The page's estimate per block (see [`GrayImage::flattened`]), from histograms, and whether
@@ -571,6 +689,23 @@ fn luma(r: u8, g: u8, b: u8) -> f32 {
     0.299 * r as f32 + 0.587 * g as f32 + 0.114 * b as f32
 }
 
+/// One 8-bit pixel (1 to 4 bytes) as (luminance, alpha), both 0–255.
+fn sample(p: &[u8]) -> (f32, f32) {
+    match *p {
+        [g] => (g as f32, 255.0),
+        [g, a] => (g as f32, a as f32),
+        [r, g, b] => (luma(r, g, b), 255.0),
+        [r, g, b, a] => (luma(r, g, b), a as f32),
+        _ => unreachable!("chunks_exact yields 1 to 4 bytes"),
+    }
+}
+
+/// The luminance (0–1) of each 8-bit pixel, NaN for a transparent one (alpha under one half).
+fn opaque_luma(bytes: &[u8], format: PixelFormat) -> Vec<f32> {
+    let visible = |(v, a): (f32, f32)| if a >= 128.0 { v / 255.0 } else { f32::NAN };
+    bytes.chunks_exact(format.channels()).map(sample).map(visible).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -615,6 +750,73 @@ mod tests {
         let floats = GrayImage::from_f32(2, 2, vec![0.9, 0.9, 0.9, 0.1]).unwrap().with_ink(Ink::Auto);
         let expected = [0.1, 0.1, 0.1, 0.9];
         assert!(floats.pixels.iter().zip(expected).all(|(a, b)| (a - b).abs() < 1e-6), "{:?}", floats.pixels);
+    }
+
+    /// A photo of a white sheet with three dark strokes, lying on a grey desk that is most of it.
+    fn desk_photo(w: usize, h: usize) -> Vec<u8> {
+        let pixel = |x: usize, y: usize| {
+            let on_sheet = (60..140).contains(&x) && (40..110).contains(&y);
+            let stroke = on_sheet && [80, 100, 120].iter().any(|&c| x.abs_diff(c) < 2) && (55..95).contains(&y);
+            if stroke {
+                30
+            } else if on_sheet {
+                235
+            } else {
+                70
+            }
+        };
+        (0..w * h).map(|i| pixel(i % w, i / w)).collect()
+    }
+
+    #[test]
+    fn auto_ink_reads_thin_strokes_before_the_median() {
+        let (w, h) = (200, 150);
+        let ink = |bytes: Vec<u8>| Ink::of_pixels(w as f64, h as f64, &Pixels::Bytes(bytes)).unwrap();
+        // The desk is 81 % of the photo (its median is dark); the strokes are dark on the sheet.
+        let photo = desk_photo(w, h);
+        assert_eq!(ink(photo.clone()), Ink::Dark);
+        let image = GrayImage::from_bytes(w, h, &photo, PixelFormat::Gray8, Ink::Auto).unwrap();
+        assert!(image.pixels[75 * w + 80] > 0.8 && image.pixels[75 * w + 90] < 0.1, "strokes are ink, the sheet page");
+        // White strokes of a 16-px pen on black, a third of the image: light ink; in black on
+        // white, dark — whatever the median says.
+        let bars: Vec<u8> = (0..w * h).map(|i| if (i % w) % 50 < 16 { 255 } else { 0 }).collect();
+        assert_eq!(ink(bars.clone()), Ink::Light);
+        assert_eq!(ink(bars.iter().map(|v| 255 - v).collect()), Ink::Dark);
+        // No strokes at all: the median decides.
+        assert_eq!(ink(vec![200; w * h]), Ink::Dark);
+        assert_eq!(ink(vec![20; w * h]), Ink::Light);
+        // Transparent pixels say nothing: the sheet alone, on a transparent desk, reads the same.
+        let rgba: Vec<u8> = photo.iter().flat_map(|&v| if v == 70 { [0, 0, 0, 0] } else { [v, v, v, 255] }).collect();
+        assert_eq!(ink(rgba), Ink::Dark);
+        assert!(Ink::of_pixels(2.0, 2.0, &Pixels::Bytes(vec![0; 3])).is_err());
+    }
+
+    #[test]
+    fn flattening_takes_a_desk_around_the_sheet_for_page() {
+        let (w, h) = (200, 150);
+        let flat = GrayImage::from_bytes(w, h, &desk_photo(w, h), PixelFormat::Gray8, Ink::Dark).unwrap().flattened();
+        let most = |xs: Range<usize>, y: usize| xs.map(|x| flat.pixels[y * w + x]).fold(0.0f32, f32::max);
+        // The desk (0.73 after inversion) right up to the sheet's edge, and the sheet: page.
+        assert!(most(0..60, 75) < 0.05 && most(140..200, 75) < 0.05, "desk beside the sheet: {}", most(0..60, 75));
+        assert!(most(60..78, 75) < 0.05 && most(0..200, 20) < 0.05);
+        // The strokes: ink at full strength.
+        assert!([80, 100, 120].iter().all(|&x| flat.pixels[75 * w + x] > 0.9));
+    }
+
+    #[test]
+    fn running_extremes_are_the_extremes_of_each_window() {
+        let values: Vec<f32> = (0..97).map(|i| ((i * 37) % 23) as f32 / 23.0).collect();
+        let mut scratch = Vec::new();
+        for r in [0, 1, 2, 5, 24, 60] {
+            for (op, identity) in [(f32::min as fn(f32, f32) -> f32, f32::INFINITY), (f32::max, f32::NEG_INFINITY)] {
+                let mut fast = values.clone();
+                running_extreme(&mut fast, r, op, identity, &mut scratch);
+                for (i, v) in fast.iter().enumerate() {
+                    let window = &values[i.saturating_sub(r)..(i + r + 1).min(values.len())];
+                    assert_eq!(*v, window.iter().copied().fold(identity, op), "r {r}, value {i}");
+                }
+            }
+        }
     }
 
     #[test]

@@ -125,6 +125,14 @@ impl Detector {
         self.call(pixels, width, height, options, Ink::Auto, mode)
     }
 
+    /// The ink `ink: "auto"` finds in these pixels (as `detect` takes them; transparent ones
+    /// say nothing): `"dark"` or `"light"`. What the element follows for a picture it is given.
+    #[wasm_bindgen(js_name = inkOf)]
+    pub fn ink_of(&self, pixels: JsValue, width: f64, height: f64) -> Result<String, JsValue> {
+        let ink = read_pixels(&pixels).and_then(|p| Ink::of_pixels(width, height, &p)).map_err(js_error)?;
+        Ok(ink.name())
+    }
+
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
     /// cost, for a pool of workers ([`Core::plan`]): an array of `Uint32Array`s, one a part,
     /// each job three numbers (level, first row, end row).

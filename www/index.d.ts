@@ -82,8 +82,9 @@ export interface DetectorOptions {
 
 export interface DetectOptions {
   /**
-   * Which way the ink runs: "auto" (detect's default: dark ink when most of the image is light,
-   * as paper), "light" on dark (MNIST's way; heatmap's default) or "dark" on light.
+   * Which way the ink runs: "auto" (detect's default: read from the image's thin strokes — a
+   * photo of paper on a dark desk reads as dark ink — see `inkOf`), "light" on dark (MNIST's
+   * way; heatmap's default) or "dark" on light.
    */
   ink?: 'auto' | 'light' | 'dark';
   /** The older switch: true = "dark", false = "light" (`ink` wins when both are given). */
@@ -110,6 +111,8 @@ export interface Detector {
   memoryBytes(): number;
   /** RGBA (width × height × 4) or gray (width × height) bytes, or Float32Array intensities in [0, 1]. */
   detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
+  /** The ink `ink: "auto"` finds in these pixels (transparent ones say nothing). Throws on bad input, as detect rejects. */
+  inkOf(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number): 'light' | 'dark';
 }
 
 /** Creates a detector with the embedded weights, in the calling thread. */
@@ -129,6 +132,8 @@ export class DetectorClient {
   /** URLs of the wasm module and its glue that the worker loaded (once ready). */
   modules: string[];
   detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
+  /** The ink `ink: "auto"` finds in these pixels, computed in the worker (Detector.inkOf). */
+  inkOf(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number): Promise<'light' | 'dark'>;
   /** Stops the worker: pending and later requests reject with a DetectorStoppedError. */
   terminate(): void;
 }

@@ -130,6 +130,8 @@ describe('CPU path (no WebGPU adapter)', () => {
         dark: await found(light, { ink: 'dark' }),
         invert: await found(light, { invert: true }),
         forcedLight: await found(light, { ink: 'light' }),
+        inks: [d.inkOf(image.data, image.width, image.height), d.inkOf(light, image.width, image.height)],
+        inkError: (() => { try { return d.inkOf(new Uint8ClampedArray(3), 2, 2); } catch (e) { return e.message; } })(),
       };
     });
     assert.equal(digits.plain.length, 7);
@@ -137,6 +139,8 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.deepEqual(digits.dark, digits.plain);
     assert.deepEqual(digits.invert, digits.plain);
     assert.notDeepEqual(digits.forcedLight, digits.plain, 'forced light ink reads the page as ink');
+    assert.deepEqual(digits.inks, ['light', 'dark'], 'inkOf: the rule ink: "auto" follows');
+    assert.match(digits.inkError, /^invalid input: pixels hold 3 bytes/);
     assert.deepEqual(errors, []);
   });
 

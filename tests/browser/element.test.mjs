@@ -47,14 +47,15 @@ async function openElement(query = 'backend=cpu', contextOptions = {}) {
 /**
  * Starts `detectImage(composite)` on the element, waits until its request is with the worker,
  * then interrupts it (`'backend'`: switches to the CPU backend; `'move'`: removes the element
- * and adds it back); resolves to what the detectImage call gave.
+ * and adds it back); resolves to what the detectImage call gave. With the picture's ink given
+ * (`options.ink`) the request interrupted is the detection; without, the question of its ink.
  */
-function interruptedDetection(page, interrupt) {
-  return page.evaluate(async (interrupt) => {
+function interruptedDetection(page, interrupt, options = { ink: 'light' }) {
+  return page.evaluate(async ([interrupt, options]) => {
     const el = document.querySelector('digit-detector');
     const image = await window.composite();
     const before = el.client;
-    const call = el.detectImage(image).then((r) => ({ found: r.detections.length }), (e) => ({ error: e.message }));
+    const call = el.detectImage(image, options).then((r) => ({ found: r.detections.length }), (e) => ({ error: e.message }));
     const t0 = performance.now();
     while (before.pending.size === 0 && performance.now() - t0 < 10_000) await new Promise((r) => setTimeout(r, 1));
     const inFlight = before.pending.size > 0;
@@ -62,7 +63,7 @@ function interruptedDetection(page, interrupt) {
     else { el.remove(); document.body.append(el); }
     const outcome = await call;
     return { ...outcome, inFlight, replaced: el.client !== before, pending: el.pending };
-  }, interrupt);
+  }, [interrupt, options]);
 }
 
 describe('never stuck', () => {
@@ -115,6 +116,39 @@ describe('never stuck', () => {
     assert.deepEqual({ found: outcome.found, error: outcome.error }, { found: 7, error: undefined });
     const after = await settled(page);
     assert.equal(after.detections.length, 7);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('a photo of paper on a dark desk, the desk most of it: the element reads dark ink and finds the digits', async () => {
+    const { context, page, errors } = await openElement('backend=cpu');
+    const outcome = await page.evaluate(async () => {
+      const el = document.querySelector('digit-detector');
+      const sheet = await window.composite();
+      // The composite as dark ink on a white sheet, in the middle of a 400×300 grey desk.
+      const photo = new ImageData(400, 300);
+      for (let i = 0; i < photo.data.length; i += 4) photo.data.set([60, 58, 55, 255], i);
+      for (let y = 0; y < 128; y++) {
+        for (let x = 0; x < 128; x++) {
+          const v = 255 - sheet.data[(y * 128 + x) * 4];
+          photo.data.set([v, v, v, 255], ((y + 86) * 400 + x + 136) * 4);
+        }
+      }
+      const r = await el.detectImage(photo);
+      return { ink: el.getAttribute('ink'), digits: r.detections.map((d) => d.digit).sort() };
+    });
+    assert.equal(outcome.ink, 'dark', 'the desk is most of the photo; the ink is still dark');
+    assert.deepEqual(outcome.digits, [0, 1, 4, 5, 6, 9, 9]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('backend switched while the picture\'s ink is asked: asked again, then detected', async () => {
+    const { context, page, errors } = await openElement('backend=auto&size=1024');
+    const outcome = await interruptedDetection(page, 'backend', {});
+    assert.ok(outcome.inFlight, 'the question was with the worker when the backend changed');
+    assert.ok(outcome.replaced);
+    assert.deepEqual({ found: outcome.found, error: outcome.error }, { found: 7, error: undefined });
     assert.deepEqual(errors, []);
     await context.close();
   });

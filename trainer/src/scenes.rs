@@ -477,11 +477,15 @@ pub enum SceneSet {
     /// 256×256, 3–6 digits of 20–64 px, dark ink on light paper under uneven light, with grain:
     /// an upload of a photo or scan, detected without any polarity flag.
     Paper,
+    /// A photo of such a sheet lying on a desk: another `paper` scene in a frame of 320–512 ×
+    /// 256–384 px whose rest (20–67 % of it) is the desk — dark to mid grey, unevenly lit,
+    /// grained, sometimes wood-grained, with the sheet's shadow along two edges.
+    Desk,
 }
 
 impl SceneSet {
     /// All sets.
-    pub const ALL: [SceneSet; 8] = [
+    pub const ALL: [SceneSet; 9] = [
         SceneSet::SeedLike,
         SceneSet::MultiScale,
         SceneSet::Negatives,
@@ -490,10 +494,12 @@ impl SceneSet {
         SceneSet::Hands,
         SceneSet::Clutter,
         SceneSet::Paper,
+        SceneSet::Desk,
     ];
 }
 
-/// Names: `seed-like`, `multi-scale`, `negatives`, `drawn`, `pad`, `hands`, `clutter`, `paper`.
+/// Names: `seed-like`, `multi-scale`, `negatives`, `drawn`, `pad`, `hands`, `clutter`, `paper`,
+/// `desk`.
 impl digitscope::Named for SceneSet {
     const WHAT: &'static str = "scene set";
 }
@@ -822,7 +828,60 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
             }
             scene
         }
+        SceneSet::Desk => {
+            let sheet = scene(SceneSet::Paper, sources, seed ^ 0xDE5C, index);
+            let (sw, sh) = (sheet.image.width, sheet.image.height);
+            let (w, h) = (320 + rng.below(193), 256 + rng.below(129));
+            let (x0, y0) = (rng.below(w - sw + 1), rng.below(h - sh + 1));
+            let mut image = GrayImage { width: w, height: h, pixels: desk(&mut rng, w, h) };
+            // The sheet's shadow on the desk, below and to the right of it, then the sheet.
+            let reach = 4.0 + 10.0 * rng.uniform();
+            for y in y0..h {
+                for x in x0..w {
+                    let (dx, dy) = (x as f32 - (x0 + sw) as f32, y as f32 - (y0 + sh) as f32);
+                    let d = dx.max(dy);
+                    if d >= 0.0 && d < reach && x >= x0 + 6 && y >= y0 + 6 {
+                        image.pixels[y * w + x] *= 0.65 + 0.35 * d / reach;
+                    }
+                }
+            }
+            for (y, row) in sheet.image.pixels.chunks(sw).enumerate() {
+                image.pixels[(y0 + y) * w + x0..][..sw].copy_from_slice(row);
+            }
+            let truths = sheet
+                .truths
+                .iter()
+                .map(|t| Truth { x0: t.x0 + x0, x1: t.x1 + x0, y0: t.y0 + y0, y1: t.y1 + y0, ..*t })
+                .collect();
+            Scene { image, truths }
+        }
     }
+}
+
+/// A desk under a photo's light: a grey of 0.1–0.45 with a gradient, grain and, half the time,
+/// the stripes of wood.
+fn desk(rng: &mut Rng, w: usize, h: usize) -> Vec<f32> {
+    let tone = 0.1 + 0.35 * rng.uniform();
+    let angle = rng.uniform() * std::f32::consts::TAU;
+    let (gx, gy) = (angle.cos(), angle.sin());
+    let gradient = 0.4 * rng.uniform();
+    let wood = rng.uniform() < 0.5;
+    let (period, across) = (5.0 + 15.0 * rng.uniform(), rng.uniform() < 0.5);
+    let side = w.max(h) as f32;
+    let mut px = Vec::with_capacity(w * h);
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32 / side - 0.5, y as f32 / side - 0.5);
+            let mut v = tone * (1.0 + gradient * (fx * gx + fy * gy));
+            if wood {
+                let t = if across { x as f32 + 3.0 * (y as f32 / 40.0).sin() } else { y as f32 };
+                v += 0.04 * (t * std::f32::consts::TAU / period).sin();
+            }
+            v += 0.03 * (rng.uniform() + rng.uniform() + rng.uniform() - 1.5);
+            px.push(v.clamp(0.0, 1.0));
+        }
+    }
+    px
 }
 
 /// Pastes `patches` (ink patch, digit) at places found by [`place_rects`] on a black `w`×`h`

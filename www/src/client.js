@@ -142,6 +142,12 @@ export class DetectorClient {
     return result;
   }
 
+  /** The ink `ink: 'auto'` finds in these pixels: 'light' or 'dark' (the detector's own rule). */
+  async inkOf(pixels, width, height) {
+    await this.ready;
+    return (await this.request({ type: 'ink', pixels, width, height })).ink;
+  }
+
   /** One detection shared out over this worker and its helpers (see `detect`). */
   async detectPooled(pixels, width, height, options) {
     const start = performance.now();

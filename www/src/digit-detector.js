@@ -55,21 +55,6 @@ function labelPlace(d, width, height, canvasWidth) {
  * 'dark' when most of an image is light (its median luminance, over opaque pixels, is above one
  * half: ink covers less than half a page), else 'light' — the detector's own `ink: 'auto'` rule.
  */
-function inkOf({ data }) {
-  const histogram = new Uint32Array(256);
-  let n = 0;
-  for (let i = 0; i < data.length; i += 4) {
-    if (data[i + 3] < 128) continue;
-    histogram[Math.round(0.299 * data[i] + 0.587 * data[i + 1] + 0.114 * data[i + 2])]++;
-    n++;
-  }
-  let seen = 0;
-  for (let v = 0; v < 256; v++) {
-    seen += histogram[v];
-    if (2 * seen > n) return v > 127 ? 'dark' : 'light';
-  }
-  return 'light';
-}
 /** The pen's range, in canvas pixels (the `pen-width` attribute). */
 const MIN_PEN_WIDTH = 2;
 const MAX_PEN_WIDTH = 24;
@@ -439,25 +424,29 @@ export class DigitDetector extends HTMLElement {
   /**
    * Shows `imageData` as the page to draw on (at its own size, centred; shrunk to fit if larger)
    * and detects. Resolves to the detection result of that image. The element's ink follows the
-   * picture's (dark ink when most of it is light, as a photo or scan of paper), unless `ink`
-   * ('light' or 'dark') says otherwise; uneven light on paper is evened out by the detector.
-   * Rejects with the reason when the detection fails or the detector cannot start.
+   * picture's, as the detector reads it (`inkOf`: a photo or scan of paper is dark ink, even on
+   * a dark desk), unless `ink` ('light' or 'dark') says otherwise; uneven light on paper is
+   * evened out by the detector. Rejects with the reason when the detection fails or the
+   * detector cannot start.
    */
-  async detectImage(imageData, { ink = inkOf(imageData) } = {}) {
-    if (ink !== (this.darkInk ? 'dark' : 'light')) this.setAttribute('ink', ink);
+  async detectImage(imageData, { ink } = {}) {
     const { width, height } = this.canvas;
     const src = new OffscreenCanvas(imageData.width, imageData.height);
     src.getContext('2d').putImageData(imageData, 0, 0);
+    const scale = Math.min(1, width / imageData.width, height / imageData.height);
+    const [w, h] = [Math.max(1, Math.round(imageData.width * scale)), Math.max(1, Math.round(imageData.height * scale))];
+    const fitted = new OffscreenCanvas(w, h);
+    fitted.getContext('2d').drawImage(src, 0, 0, w, h);
+    ink ??= await this.inkOf(fitted.getContext('2d').getImageData(0, 0, w, h));
+    if (ink !== (this.darkInk ? 'dark' : 'light')) this.setAttribute('ink', ink);
     const dst = new OffscreenCanvas(width, height);
     const ctx = dst.getContext('2d');
     ctx.fillStyle = this.darkInk ? '#fff' : '#000';
     ctx.fillRect(0, 0, width, height);
-    const scale = Math.min(1, width / imageData.width, height / imageData.height);
-    const [w, h] = [imageData.width * scale, imageData.height * scale];
     // Centred, on a multiple of 16 pixels (the stride of the halved pyramid level), so that an
     // image that fits gives exactly the heatmap and detections the CLI gives for it.
     const at = (free) => Math.max(0, Math.floor(free / 2 / 16) * 16);
-    ctx.drawImage(src, at(width - w), at(height - h), w, h);
+    ctx.drawImage(fitted, at(width - w), at(height - h));
     this.baseImage = ctx.getImageData(0, 0, width, height);
     this.strokes = [];
     this.save();
@@ -466,6 +455,22 @@ export class DigitDetector extends HTMLElement {
     const result = new Promise((resolve, reject) => this.waiters.push({ generation, resolve, reject }));
     this.schedule();
     return result;
+  }
+
+  /**
+   * The ink the detector reads in `imageData` (its worker's `inkOf`, the rule of `ink: 'auto'`);
+   * asked again of the new detector when the element's detector is replaced while it answers.
+   */
+  async inkOf({ data, width, height }) {
+    for (;;) {
+      const client = this.client;
+      if (!client) throw new Error('the element is not in a page: it has no detector to read the picture');
+      try {
+        return await client.inkOf(data, width, height);
+      } catch (e) {
+        if (!(e instanceof DetectorStoppedError) || !this.client || this.client === client) throw e;
+      }
+    }
   }
 
   save() {

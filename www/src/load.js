@@ -152,6 +152,7 @@ function withCpuFallback(gpu, options) {
     detect: async (...args) => (await ready()).detect(...args),
     heatmap: async (...args) => (await ready()).heatmap(...args),
     memoryBytes: () => current.memoryBytes(),
+    inkOf: (...args) => current.inkOf(...args),
     multiplyAdds: (width, height) => current.multiplyAdds(width, height),
     free: () => current.free(),
   };

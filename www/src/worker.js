@@ -8,6 +8,7 @@
 //           (a part with `options.keep: key` keeps its image: the finish or propose that follows
 //           on this worker is then sent `pixels: null` and `options.kept: key`)
 //           { id, type: 'read', mnist, canvas } → { id, readings }   (any worker: a share of the cut-outs)
+//           { id, type: 'ink', pixels, width, height } → { id, ink }   ('light' or 'dark', as ink: 'auto' reads it)
 //           { id, type: 'settle', key, readings } → { id, result }
 import { createDetector, loadedModules } from './load.js';
 
@@ -51,6 +52,9 @@ self.onmessage = async ({ data }) => {
       await ready;
       const readings = await detector.readCutOuts(data.mnist, data.canvas);
       self.postMessage({ id, readings }, [readings.buffer]);
+    } else if (type === 'ink') {
+      await ready;
+      self.postMessage({ id, ink: detector.inkOf(data.pixels, data.width, data.height) });
     } else if (type === 'settle') {
       await ready;
       const result = await detector.settle(data.key, data.readings);
