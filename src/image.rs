@@ -233,6 +233,157 @@ fn ranked(values: impl Iterator<Item = f32>, rank: impl Fn(usize) -> usize) -> O
     })
 }
 
+/// A `width`×`height` image's pixels, rows and columns swapped.
+fn transposed(pixels: &[f32], width: usize, height: usize) -> Vec<f32> {
+    let mut out = vec![0.0; pixels.len()];
+    for (y, row) in pixels.chunks_exact(width).enumerate() {
+        for (x, v) in row.iter().enumerate() {
+            out[x * height + y] = *v;
+        }
+    }
+    out
+}
+
+/// A flattened page's pixel may be on a printed line where it is at least this much above both
+/// pixels [`LINE_SIDE`] rows away (a thin ridge across: grain and slopes are not).
+const LINE_ON: f32 = 0.02;
+/// See [`LINE_ON`].
+const LINE_SIDE: usize = 3;
+/// Printed lines are found at slopes up to this (degrees), in steps of [`LINE_TILT_STEP`].
+const LINE_TILT: f32 = 6.0;
+/// See [`LINE_TILT`].
+const LINE_TILT_STEP: f32 = 0.5;
+/// A printed line has pixels on over at least this share of the image's width, and one run of
+/// them (gaps of up to [`LINE_GAP`] pixels bridged) over at least [`LINE_RUN`] of it.
+const LINE_SHARE: f32 = 0.3;
+/// See [`LINE_SHARE`].
+const LINE_RUN: f32 = 0.2;
+/// See [`LINE_SHARE`].
+const LINE_GAP: usize = 3;
+/// A printed line is at most this thick (pixels, for images up to 512 px; more in proportion
+/// for larger ones): a thicker band is a stroke.
+const LINE_THICK: usize = 6;
+/// The quantile, over a printed line's length, of its strongest pixel across that is taken for
+/// the line's own strength ([`ruled_lines_removed`]).
+const LINE_LEVEL: f32 = 0.5;
+/// A line alone (a notebook's margin, beside a ruling the other way) is removed where one run of
+/// it covers at least this share of the sheet.
+const LINE_ALONE: f32 = 0.8;
+/// Printed lines come as a ruling: fewer than this many parallel ones are left alone (the bar
+/// of a large 7 is not a ruling).
+const LINES_AT_LEAST: usize = 3;
+
+/// Removes the near-horizontal printed lines of a ruled or squared sheet from a flattened page
+/// (`pixels`, `width`×`height`, ink > 0): the slope whose sheared rows hold the most lined-up
+/// ink (within ±[`LINE_TILT`]°), the rows along it that are lines ([`LINE_SHARE`],
+/// [`LINE_RUN`], [`LINE_THICK`]), and, if at least [`LINES_AT_LEAST`] of them, each line's
+/// pixels (and one more on each side, its soft edge) lowered to the greater of the pixels
+/// just outside it: where a stroke crosses a line, the stroke goes on above and below and is
+/// kept; elsewhere the line goes.
+fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins: bool) -> usize {
+    let (w, h) = (width, height);
+    let value = |x: usize, y: isize| if (0..h as isize).contains(&y) { pixels[y as usize * w + x] } else { 0.0 };
+    let side = LINE_SIDE as isize;
+    let ridge: Vec<bool> = (0..w * h)
+        .map(|i| {
+            let (x, y) = (i % w, (i / w) as isize);
+            pixels[i] >= value(x, y - side).max(value(x, y + side)) + LINE_ON
+        })
+        .collect();
+    let reach = (w as f32 * LINE_TILT.to_radians().tan()).ceil() as usize;
+    let rows = h + 2 * reach;
+    // Row r of a slope's profile runs through pixel (x, r − reach + shift(x)).
+    let shifts = |slope: f32| -> Vec<isize> { (0..w).map(|x| (x as f32 * slope).round() as isize).collect() };
+    // Every `step`-th column's ridge pixels, by the row of the profile they fall in.
+    let profile = |shift: &[isize], step: usize| {
+        let mut counts = vec![0u32; rows];
+        for (y, row) in ridge.chunks_exact(w).enumerate() {
+            for (x, on) in row.iter().enumerate().step_by(step) {
+                if *on {
+                    counts[(y as isize + reach as isize - shift[x]) as usize] += 1;
+                }
+            }
+        }
+        counts
+    };
+    // The slope: the one whose profile is peakiest (sum of squares), from every other column.
+    let steps = (LINE_TILT / LINE_TILT_STEP) as i32;
+    let peaky = |counts: Vec<u32>| counts.iter().map(|&c| u64::from(c) * u64::from(c)).sum::<u64>();
+    let Some(shift) = (-steps..=steps)
+        .map(|k| shifts((k as f32 * LINE_TILT_STEP).to_radians().tan()))
+        .max_by_key(|shift| peaky(profile(shift, 2)))
+    else {
+        return 0;
+    };
+    let at = |r: usize, x: usize| {
+        let y = r as isize - reach as isize + shift[x];
+        (0..h as isize).contains(&y).then_some(y as usize)
+    };
+    // Whether rows r and r + 1 of the profile hold a line: a line that does not run exactly
+    // at the slope found steps from one row to the next.
+    // The line's longest run where rows r and r + 1 hold one.
+    let line = |r: usize| {
+        let on = |x: usize| [r, r + 1].iter().any(|&r| at(r, x).is_some_and(|y| ridge[y * w + x]));
+        let (mut count, mut best, mut run, mut gap) = (0, 0, 0, 0);
+        for x in 0..w {
+            if on(x) {
+                count += 1;
+                run += gap + 1;
+                gap = 0;
+                best = best.max(run);
+            } else if run > 0 && gap < LINE_GAP {
+                gap += 1;
+            } else {
+                (run, gap) = (0, 0);
+            }
+        }
+        (count as f32 >= LINE_SHARE * w as f32 && best as f32 >= LINE_RUN * w as f32).then_some(best)
+    };
+    // Bands of line rows, at most LINE_THICK (scaled) thick, with their longest run.
+    let thick = LINE_THICK * w.min(h).div_ceil(512).max(1);
+    let mut bands = Vec::new();
+    let mut r = 0;
+    while r < rows {
+        let Some(mut run) = line(r) else {
+            r += 1;
+            continue;
+        };
+        let start = r;
+        while let Some(more) = line(r + 1).filter(|_| r + 1 < rows) {
+            run = run.max(more);
+            r += 1;
+        }
+        r += 1;
+        // Rows start ..= r (the last pair's second row).
+        if r - start < thick {
+            bands.push((start..r + 1, run));
+        }
+    }
+    if bands.len() < LINES_AT_LEAST {
+        // No ruling here: only a line along nearly all of the sheet goes, and only beside a
+        // ruling the other way (a notebook's margin).
+        let alone = |run: usize| margins && run as f32 >= LINE_ALONE * w as f32;
+        bands.retain(|(_, run)| alone(*run));
+    }
+    let found = bands.len();
+    for (band, _) in bands {
+        let rows_of = |x: usize| (band.start.saturating_sub(1)..(band.end + 1).min(rows)).filter_map(move |r| at(r, x));
+        // The line's own strength: most of it is bare line, so a high quantile of its strongest
+        // pixel across is the line's, not a stroke's.
+        let level = quantile((0..w).map(|x| rows_of(x).map(|y| pixels[y * w + x]).fold(0.0, f32::max)), LINE_LEVEL);
+        for x in 0..w {
+            let outside = |r: Option<usize>| r.and_then(|r| at(r, x)).map_or(0.0, |y| pixels[y * w + x]);
+            let bound = outside(band.start.checked_sub(2)).max(outside(Some(band.end + 1)));
+            for y in rows_of(x) {
+                let v = pixels[y * w + x];
+                // What a stroke adds to the line stays (one that runs along it, or crosses it).
+                pixels[y * w + x] = v.min(bound).max(v - level);
+            }
+        }
+    }
+    found
+}
+
 /// `values` replaced by the running `op` (`f32::min` or `f32::max`, whose `identity` is ±∞) over
 /// windows of `2·r + 1` centred on each (cut short at the ends), by van Herk's method: prefix
 /// and suffix extremes within blocks of the window's length, two per window.
@@ -439,6 +590,16 @@ impl GrayImage {
                 (self.pixels[i] - page - (opened[i] - page - FLAT_MARGIN).max(0.0) - PAGE_NOISE).max(0.0)
             })
             .collect();
+        // A notebook's printed lines, across and down, are no one's ink.
+        // (A margin line goes beside a ruling: the rows are looked at again if the columns were
+        // one.)
+        let across = ruled_lines_removed(&mut pixels, w, h, false);
+        let mut down = transposed(&pixels, w, h);
+        let ruled_down = ruled_lines_removed(&mut down, h, w, across >= LINES_AT_LEAST);
+        let mut pixels = transposed(&down, h, w);
+        if across < LINES_AT_LEAST && ruled_down >= LINES_AT_LEAST {
+            ruled_lines_removed(&mut pixels, w, h, true);
+        }
         let ink = quantile(pixels.iter().copied(), 0.995).max(0.25);
         pixels.iter_mut().for_each(|v| *v = (*v / ink).min(1.0));
         Self { width: w, height: h, pixels }
@@ -801,6 +962,66 @@ mod tests {
         assert!(most(60..78, 75) < 0.05 && most(0..200, 20) < 0.05);
         // The strokes: ink at full strength.
         assert!([80, 100, 120].iter().all(|&x| flat.pixels[75 * w + x] > 0.9));
+    }
+
+    /// A sheet (0.85, a little uneven) with printed lines every 20 px tilted by 2°, 25 % darker
+    /// (and, if `squared`, vertical ones too), and a dark pen stroke down across them at x 100–103
+    /// for 80 px (on a squared sheet, along a vertical line for most of that).
+    fn ruled_sheet(w: usize, h: usize, squared: bool) -> GrayImage {
+        let slope = 2f32.to_radians().tan();
+        let pixels = (0..w * h)
+            .map(|i| {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let mut v = 0.8 + 0.1 * x / w as f32;
+                let on = |t: f32| t.rem_euclid(20.0) < 1.0;
+                if on(y - 7.0 - slope * x) || (squared && on(x - 5.0 + slope * y)) {
+                    v *= 0.75;
+                }
+                if (100.0..104.0).contains(&x) && (60.0..140.0).contains(&y) {
+                    v = 0.1;
+                }
+                v
+            })
+            .collect();
+        GrayImage { width: w, height: h, pixels }
+    }
+
+    #[test]
+    fn a_notebooks_printed_lines_are_flattened_away_and_strokes_across_them_kept() {
+        let (w, h) = (240, 200);
+        for squared in [false, true] {
+            let flat = ruled_sheet(w, h, squared).with_ink(Ink::Auto).flattened();
+            // (Off the stroke, and 40 px from the sides: a line the tilt cuts short at a corner is
+            // no longer than a stroke, and stays.)
+            let off_stroke = |i: &usize| !(96..108).contains(&(i % w)) && (40..w - 40).contains(&(i % w));
+            let left = (0..w * h).filter(off_stroke).map(|i| flat.pixels[i]).fold(0.0f32, f32::max);
+            assert!(left < 0.1, "squared {squared}: lines left at {left}");
+            let stroke: Vec<f32> = (60..140).map(|y| flat.pixels[y * w + 101]).collect();
+            assert!(stroke.iter().all(|&v| v > 0.8), "squared {squared}: the stroke broken: {stroke:?}");
+        }
+        // Two long bars (a big 7's and 2's, say) are no ruling: kept.
+        let mut bars = ruled_sheet(w, h, false);
+        for (i, v) in bars.pixels.iter_mut().enumerate() {
+            *v = if (60..63).contains(&(i / w)) || (140..143).contains(&(i / w)) { 0.1 } else { 0.85 };
+        }
+        let flat = bars.with_ink(Ink::Auto).flattened();
+        assert!((10..w - 10).all(|x| flat.pixels[61 * w + x] > 0.8 && flat.pixels[141 * w + x] > 0.8));
+        // A margin line down a ruled sheet goes; the same line on a blank sheet (a tall 1) stays.
+        let with_margin = |ruled: bool| {
+            let mut sheet = ruled_sheet(w, h, false);
+            for (i, v) in sheet.pixels.iter_mut().enumerate() {
+                if !ruled {
+                    *v = 0.85;
+                }
+                if (30..32).contains(&(i % w)) && (5..h - 5).contains(&(i / w)) {
+                    *v = 0.6;
+                }
+            }
+            sheet.with_ink(Ink::Auto).flattened()
+        };
+        let margin = (20..180).map(|y| with_margin(true).pixels[y * w + 30]).fold(0.0f32, f32::max);
+        assert!(margin < 0.1, "the margin line stayed: {margin}");
+        assert!((20..180).all(|y| with_margin(false).pixels[y * w + 30] > 0.5), "a line alone was taken away");
     }
 
     #[test]

@@ -481,11 +481,15 @@ pub enum SceneSet {
     /// 256–384 px whose rest (20–67 % of it) is the desk — dark to mid grey, unevenly lit,
     /// grained, sometimes wood-grained, with the sheet's shadow along two edges.
     Desk,
+    /// `paper` on ruled or squared paper, as a notebook's: printed lines 18–32 px apart, 1–2 px
+    /// thick, 15–40 % darker than the sheet, tilted by up to ±4° (a photo is seldom square);
+    /// a third of the sheets squared (vertical lines too), a third with a margin line.
+    Ruled,
 }
 
 impl SceneSet {
     /// All sets.
-    pub const ALL: [SceneSet; 9] = [
+    pub const ALL: [SceneSet; 10] = [
         SceneSet::SeedLike,
         SceneSet::MultiScale,
         SceneSet::Negatives,
@@ -495,11 +499,12 @@ impl SceneSet {
         SceneSet::Clutter,
         SceneSet::Paper,
         SceneSet::Desk,
+        SceneSet::Ruled,
     ];
 }
 
 /// Names: `seed-like`, `multi-scale`, `negatives`, `drawn`, `pad`, `hands`, `clutter`, `paper`,
-/// `desk`.
+/// `desk`, `ruled`.
 impl digitscope::Named for SceneSet {
     const WHAT: &'static str = "scene set";
 }
@@ -810,7 +815,7 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
             }
             Scene { image: canvas.into_image(), truths: Vec::new() }
         }
-        SceneSet::Paper => {
+        SceneSet::Paper | SceneSet::Ruled => {
             let n = 3 + rng.below(4);
             let patches: Vec<(Canvas, u8)> = (0..n)
                 .map(|_| {
@@ -821,7 +826,10 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
                 .collect();
             let mut scene = compose(&mut rng, 256, 256, &patches, 2);
             // Dark ink on the paper: the ink darkens the sheet by up to 85 %.
-            let sheet = paper(&mut rng, 256, 256);
+            let mut sheet = paper(&mut rng, 256, 256);
+            if set == SceneSet::Ruled {
+                rule(&mut rng, &mut sheet, 256, 256);
+            }
             let strength = 0.7 + 0.15 * rng.uniform();
             for (v, p) in scene.image.pixels.iter_mut().zip(sheet) {
                 *v = p * (1.0 - strength * *v);
@@ -854,6 +862,39 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
                 .map(|t| Truth { x0: t.x0 + x0, x1: t.x1 + x0, y0: t.y0 + y0, y1: t.y1 + y0, ..*t })
                 .collect();
             Scene { image, truths }
+        }
+    }
+}
+
+/// Prints a notebook's lines on a `w`×`h` sheet (see [`SceneSet::Ruled`]).
+fn rule(rng: &mut Rng, sheet: &mut [f32], w: usize, h: usize) {
+    let gap = 18.0 + 14.0 * rng.uniform();
+    let thick = 1.0 + rng.uniform();
+    let dark = 0.15 + 0.25 * rng.uniform();
+    let tilt = (rng.uniform() - 0.5) * 8f32.to_radians();
+    let (sin, cos) = tilt.sin_cos();
+    let (offset_x, offset_y) = (gap * rng.uniform(), gap * rng.uniform());
+    let style = rng.below(3);
+    let margin = 20.0 + 30.0 * rng.uniform();
+    // Distance from pixel (x, y) to the nearest line of a family `gap` apart, along `t`.
+    let nearest = |t: f32, offset: f32| {
+        let d = (t - offset).rem_euclid(gap);
+        d.min(gap - d)
+    };
+    for y in 0..h {
+        for x in 0..w {
+            let (fx, fy) = (x as f32, y as f32);
+            // Coordinates across the tilted lines: v for the ruled ones, u for the vertical ones.
+            let (u, v) = (fx * cos + fy * sin, fy * cos - fx * sin);
+            let mut d = nearest(v, offset_y);
+            if style == 1 {
+                d = d.min(nearest(u, offset_x));
+            } else if style == 2 {
+                d = d.min((u - margin).abs());
+            }
+            // A line `thick` px wide with a soft edge half a pixel wide.
+            let cover = (thick / 2.0 + 0.5 - d).clamp(0.0, 1.0);
+            sheet[y * w + x] *= 1.0 - dark * cover;
         }
     }
 }
