@@ -193,14 +193,8 @@ describe('CPU path (no WebGPU adapter)', () => {
     assert.equal(outcome.detections, 7);
     assert.deepEqual(errors, []);
   });
-});
 
-describe('the pool\'s calls on one worker', () => {
-  let browser;
-  before(async () => { browser = await launch({ webgpu: false }); });
-  after(() => browser.close());
-
-  test('a part keeps its image for the propose that follows: another key or size is a clear error, the image stays kept', async () => {
+  test('a pool\'s part keeps its image for the propose that follows: another key or size is a clear error, the image stays kept', async () => {
     const { page, errors } = await harnessPage(browser);
     const outcome = await page.evaluate(async () => {
       const d = await window.harness.createDetector({ backend: 'cpu' });
