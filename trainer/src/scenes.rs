@@ -482,7 +482,7 @@ pub enum SceneSet {
     /// grained, sometimes wood-grained, with the sheet's shadow along two edges.
     Desk,
     /// `paper` on ruled or squared paper, as a notebook's: printed lines 18–32 px apart, 1–2 px
-    /// thick, 15–40 % darker than the sheet, tilted by up to ±4° (a photo is seldom square);
+    /// thick, 15–40 % darker than the sheet, tilted by up to ±10° (a photo is seldom square);
     /// a third of the sheets squared (vertical lines too), a third with a margin line.
     Ruled,
 }
@@ -871,7 +871,7 @@ fn rule(rng: &mut Rng, sheet: &mut [f32], w: usize, h: usize) {
     let gap = 18.0 + 14.0 * rng.uniform();
     let thick = 1.0 + rng.uniform();
     let dark = 0.15 + 0.25 * rng.uniform();
-    let tilt = (rng.uniform() - 0.5) * 8f32.to_radians();
+    let tilt = (rng.uniform() - 0.5) * 20f32.to_radians();
     let (sin, cos) = tilt.sin_cos();
     let (offset_x, offset_y) = (gap * rng.uniform(), gap * rng.uniform());
     let style = rng.below(3);
