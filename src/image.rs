@@ -16,7 +16,7 @@ pub const PAGE_BLOCK: usize = 32;
 pub const FLAT_REGION: usize = 48;
 /// How much lighter than the page's estimate such a region must be to count ([`FLAT_REGION`]):
 /// the page's own unevenness stays with the estimate.
-pub const FLAT_MARGIN: f32 = 0.1;
+pub const FLAT_MARGIN: f32 = 0.03;
 /// What stays of the page after flattening (paper grain) is dropped below this.
 pub const PAGE_NOISE: f32 = 0.08;
 /// Largest accepted pixel count (a 2048×2048 image; about 300 MB of activations on the CPU).
@@ -1036,6 +1036,31 @@ mod tests {
         let margin = (20..180).map(|y| with_margin(true).pixels[y * w + 30]).fold(0.0f32, f32::max);
         assert!(margin < 0.1, "the margin line stayed: {margin}");
         assert!((20..180).all(|y| with_margin(false).pixels[y * w + 30] > 0.5), "a line alone was taken away");
+    }
+
+    #[test]
+    fn a_sheet_letterboxed_in_white_is_flattened_to_its_edge() {
+        // As the element shows an upload: white bars (60 px) left and right of a grainy sheet
+        // (0.82–0.88) with a dark stroke.
+        let (w, h) = (300, 160);
+        let mut seed = 7u32;
+        let pixels: Vec<f32> = (0..w * h)
+            .map(|i| {
+                let (x, y) = (i % w, i / w);
+                seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+                let grain = ((seed >> 16) % 1000) as f32 / 1000.0 * 0.06;
+                match x {
+                    _ if !(60..240).contains(&x) => 1.0,
+                    110..114 if (40..120).contains(&y) => 0.1,
+                    _ => 0.82 + grain,
+                }
+            })
+            .collect();
+        let flat = GrayImage { width: w, height: h, pixels }.with_ink(Ink::Dark).flattened();
+        let sheet = (0..w * h).filter(|i| !(106..118).contains(&(i % w))).map(|i| flat.pixels[i]);
+        let most = sheet.fold(0.0f32, f32::max);
+        assert!(most < 0.05, "the sheet beside the bars stayed at {most}");
+        assert!((40..120).all(|y| flat.pixels[y * w + 111] > 0.8), "the stroke faded");
     }
 
     #[test]
