@@ -51,10 +51,6 @@ function labelPlace(d, width, height, canvasWidth) {
   };
 }
 
-/**
- * 'dark' when most of an image is light (its median luminance, over opaque pixels, is above one
- * half: ink covers less than half a page), else 'light' — the detector's own `ink: 'auto'` rule.
- */
 /** The pen's range, in canvas pixels (the `pen-width` attribute). */
 const MIN_PEN_WIDTH = 2;
 const MAX_PEN_WIDTH = 24;
