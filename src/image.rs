@@ -325,9 +325,8 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
         let y = r as isize - reach as isize + shift[x];
         (0..h as isize).contains(&y).then_some(y as usize)
     };
-    // Whether rows r and r + 1 of the profile hold a line: a line that does not run exactly
-    // at the slope found steps from one row to the next.
-    // The line's longest run where rows r and r + 1 hold one.
+    // Whether rows r and r + 1 of the profile hold a line (one that does not run exactly at the
+    // slope found steps from one row to the next), and then its longest run.
     let line = |r: usize| {
         let on = |x: usize| [r, r + 1].iter().any(|&r| at(r, x).is_some_and(|y| ridge[y * w + x]));
         let (mut count, mut best, mut run, mut gap) = (0, 0, 0, 0);
@@ -352,22 +351,21 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     };
     // Bands of line rows, at most LINE_THICK (scaled) thick, with their longest run.
     let thick = LINE_THICK * w.min(h).div_ceil(512).max(1);
+    let lines: Vec<Option<usize>> = (0..rows).map(line).collect();
     let mut bands = Vec::new();
     let mut r = 0;
     while r < rows {
-        let Some(mut run) = line(r) else {
-            r += 1;
-            continue;
-        };
         let start = r;
-        while let Some(more) = line(r + 1).filter(|_| r + 1 < rows) {
-            run = run.max(more);
+        let mut run = None;
+        while let Some(Some(more)) = lines.get(r) {
+            run = run.max(Some(*more));
             r += 1;
         }
-        r += 1;
-        // Rows start ..= r (the last pair's second row).
-        if r - start < thick {
-            bands.push((start..r + 1, run));
+        match run {
+            // Pairs start .. r: rows start ..= r (the last pair's second row).
+            Some(run) if r - start < thick => bands.push((start..r + 1, run)),
+            Some(_) => {}
+            None => r += 1,
         }
     }
     if bands.len() < LINES_AT_LEAST {
