@@ -628,12 +628,12 @@ impl GrayImage {
             for row in values.chunks_mut(w) {
                 running_extreme(row, r, pass, identity, &mut line);
             }
-            let mut column = vec![0.0; h];
-            for x in 0..w {
-                column.iter_mut().enumerate().for_each(|(y, v)| *v = values[y * w + x]);
-                running_extreme(&mut column, r, pass, identity, &mut line);
-                column.iter().enumerate().for_each(|(y, v)| values[y * w + x] = *v);
+            // The columns, as the rows of the transposed image.
+            let mut down = transposed(&values, w, h);
+            for column in down.chunks_mut(h) {
+                running_extreme(column, r, pass, identity, &mut line);
             }
+            values = transposed(&down, h, w);
         }
         values
     }
