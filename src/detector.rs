@@ -669,8 +669,10 @@ fn propose(
 /// call's, where the same proposal was made and `change` does not touch its window (no cut-out
 /// made again), or where its cut-out comes again.
 fn cut_for(image: &GrayImage, d: &Detection, known: &[verify::Reading], change: Option<&Change>) -> Option<Cut> {
-    let untouched = change.is_some_and(|(rows, cols)| !verify::touches(d, image.width, image.height, rows, cols));
-    match known.iter().find(|r| r.0 == *d).filter(|_| untouched) {
+    let size = (image.width, image.height);
+    let untouched =
+        |cut: &verify::CutOut| change.is_some_and(|(rows, cols)| !verify::touches(d, cut, size, rows, cols));
+    match known.iter().find(|r| r.0 == *d && untouched(&r.1)) {
         Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
         None => verify::cut_out(image, d).map(|cut| {
             let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));

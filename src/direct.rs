@@ -26,6 +26,8 @@ use crate::network::{CLASSES, ConvParameters, DenseParameters, Parameters, Pooli
 const MR: usize = 4;
 /// Output channels per micro-kernel call (two `f32x4`).
 const NR: usize = 8;
+/// Outputs a band of [`Layer::run`] holds at least (whole rows of them).
+const BAND_OUTPUTS: usize = 64;
 
 /// One layer as the micro-kernel wants it: `k`×`k` taps, stride, weights packed per block of
 /// [`NR`] output channels as `[block][tap][in][NR]` (output channels padded with zeros).
@@ -173,17 +175,25 @@ impl Layer {
         };
         let taps = k * k;
         let panel = taps * c * NR;
-        for oy in rows.clone() {
-            let row = &mut out[oy * wo * n..(oy + 1) * wo * n];
+        // The rectangle's outputs in bands of whole rows, each band's outputs taken MR at a time
+        // in reading order (a group may run on into the next row): a narrow rectangle — a live
+        // update's, a single cell's — wastes no more than one partial group a band.
+        let width = cols.len();
+        let band = BAND_OUTPUTS.div_ceil(width).max(1);
+        let mut y = rows.start;
+        while y < rows.end {
+            let band_rows = y..(y + band).min(rows.end);
+            let count = band_rows.len() * width;
+            // Input offset and output offset of the band's i-th output.
+            let input_at = |i: usize| ((band_rows.start + i / width - rows.start) * s * sw + (i % width) * s) * c;
+            let output_at = |i: usize| ((band_rows.start + i / width) * wo + cols.start + i % width) * n;
             for block in 0..n / NR {
                 let weights = &self.packed[block * panel..(block + 1) * panel];
                 let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
-                for ox in cols.clone().step_by(MR) {
-                    let valid = MR.min(cols.end - ox);
-                    // Pixels past the rectangle's end repeat the last one (computed, not stored).
-                    let base: [usize; MR] = std::array::from_fn(|i| {
-                        ((oy - rows.start) * s * sw + (ox + i.min(valid - 1) - cols.start) * s) * c
-                    });
+                for first in (0..count).step_by(MR) {
+                    let valid = MR.min(count - first);
+                    // Outputs past the band's end repeat the last one (computed, not stored).
+                    let base: [usize; MR] = std::array::from_fn(|i| input_at(first + i.min(valid - 1)));
                     let mut acc = [*bias; MR];
                     // A window row's k taps × c channels are contiguous in the padded NHWC
                     // input, as are their weights: one kernel call per window row.
@@ -192,14 +202,17 @@ impl Layer {
                         kernel(&mut acc, source, base.map(|b| b + ky * sw * c), wt, k * c);
                     }
                     for (i, a) in acc.iter().enumerate().take(valid) {
-                        let at = (ox + i) * n + block * NR;
-                        row[at..at + NR].copy_from_slice(a);
+                        let at = output_at(first + i) + block * NR;
+                        out[at..at + NR].copy_from_slice(a);
                     }
                 }
             }
             if self.swish {
-                swish(&mut row[cols.start * n..cols.end * n]);
+                for oy in band_rows.clone() {
+                    swish(&mut out[(oy * wo + cols.start) * n..(oy * wo + cols.end) * n]);
+                }
             }
+            y = band_rows.end;
         }
         (ho, wo)
     }
@@ -231,14 +244,14 @@ type Rect = (Range<usize>, Range<usize>);
 #[inline(always)]
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), allow(dead_code))]
 fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
-    let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
-    for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
+    let rows = at.map(|a| &source[a..a + c]);
+    for (ci, b) in wt.chunks_exact(NR).take(c).enumerate() {
         let b: &[f32; NR] = b.try_into().expect("NR weights");
-        for j in 0..NR {
-            acc[0][j] += a0 * b[j];
-            acc[1][j] += a1 * b[j];
-            acc[2][j] += a2 * b[j];
-            acc[3][j] += a3 * b[j];
+        for (acc, row) in acc.iter_mut().zip(&rows) {
+            let a = row[ci];
+            for j in 0..NR {
+                acc[j] += a * b[j];
+            }
         }
     }
 }
@@ -296,12 +309,12 @@ mod relaxed {
     pub(super) fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
         let half = |a: &[f32; NR], h: usize| f32x4(a[4 * h], a[4 * h + 1], a[4 * h + 2], a[4 * h + 3]);
         let mut v: [[v128; 2]; MR] = acc.map(|a| [half(&a, 0), half(&a, 1)]);
-        let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
-        for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
+        let rows = at.map(|a| &source[a..a + c]);
+        for (ci, b) in wt.chunks_exact(NR).take(c).enumerate() {
             let b: &[f32; NR] = b.try_into().expect("NR weights");
             let (b0, b1) = (half(b, 0), half(b, 1));
-            for (v, a) in v.iter_mut().zip([a0, a1, a2, a3]) {
-                let a = f32x4_splat(a);
+            for (v, row) in v.iter_mut().zip(&rows) {
+                let a = f32x4_splat(row[ci]);
                 v[0] = f32x4_relaxed_madd(a, b0, v[0]);
                 v[1] = f32x4_relaxed_madd(a, b1, v[1]);
             }

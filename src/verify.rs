@@ -69,6 +69,9 @@ pub struct CutOut {
     /// Whether the ink runs on far past the detection's box (see [`PART_HEIGHT`]): a piece of a
     /// larger drawing, dropped by [`combine`].
     pub part: bool,
+    /// Whether strokes ran on past an edge of the window, so that [`CutOut::part`] was judged
+    /// in the wider window of [`reads`].
+    pub runs_on: bool,
 }
 
 /// What the network reads in a cut-out: the classifier's and the FCN cell's 11 probabilities.
@@ -96,10 +99,26 @@ fn around(detection: &Detection, half: f32, width: usize, height: usize) -> (Ran
     (y0..y1.max(y0), x0..x1.max(x0))
 }
 
-/// Whether a change to the image's `rows` × `cols` reaches the pixels [`cut_out`] reads for
-/// `detection` ([`window`]).
-pub fn touches(detection: &Detection, width: usize, height: usize, rows: &Range<usize>, cols: &Range<usize>) -> bool {
-    let (r, c) = window(detection, width, height);
+/// The pixels `cut` (made by [`cut_out`] for `detection` in a `width`×`height` image) depends
+/// on: its [`window`], or where its strokes ran on past the window's edge, the wider window
+/// in which they were judged a piece of a larger drawing or not ([`PART_WIDTH`]).
+pub fn reads(detection: &Detection, cut: &CutOut, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
+    match cut.runs_on {
+        false => window(detection, width, height),
+        true => part_window(detection, width, height),
+    }
+}
+
+/// Whether a change to the image's `rows` × `cols` reaches the pixels `cut` depends on
+/// ([`reads`]): where it does not, [`cut_out`] would make the same cut-out again.
+pub fn touches(
+    detection: &Detection,
+    cut: &CutOut,
+    (width, height): (usize, usize),
+    rows: &Range<usize>,
+    cols: &Range<usize>,
+) -> bool {
+    let (r, c) = reads(detection, cut, width, height);
     !(r.is_empty() || c.is_empty() || rows.is_empty() || cols.is_empty())
         && r.start < rows.end
         && rows.start < r.end
@@ -144,11 +163,11 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     }
     // Strokes that run on past an edge of the window (one the image does not end at) may be
     // part of a larger drawing: traced again in a wider window, they are judged by their extent.
-    let cut = (all[0] == 0 && x0 > 0)
+    let runs_on = (all[0] == 0 && x0 > 0)
         || (all[1] == 0 && y0 > 0)
         || (all[2] + 1 == traced.shrunk.width && x0 + w < image.width)
         || (all[3] + 1 == traced.shrunk.height && y0 + h < image.height);
-    let part = cut && part_of_more(image, detection);
+    let part = runs_on && part_of_more(image, detection);
     let digit = traced.shrunk.digit(&strokes.label, &kept, all);
     // The ink's box in image pixels (a shrunk block's pixels all count, up to the window's end).
     let ink = [
@@ -166,6 +185,7 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
         canvas: Downscale::Stroke.from_box(digit.resampled(CANVAS, box_centre, CANVAS_CENTRE, scale)),
         ink,
         part,
+        runs_on,
     })
 }
 
@@ -224,7 +244,7 @@ pub const PART_WIDTH: f32 = 3.0;
 /// and 500 a set.)
 fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
     let side = detection.w.max(detection.h);
-    let (rows, cols) = around(detection, 0.5 * PART_WIDTH * side + 1.0, image.width, image.height);
+    let (rows, cols) = part_window(detection, image.width, image.height);
     if rows.is_empty() || cols.is_empty() {
         return false;
     }
@@ -233,6 +253,11 @@ fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
     traced.strokes.boxes.iter().filter(|b| traced.reaches(b)).copied().reduce(union).is_some_and(|u| {
         ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side
     })
+}
+
+/// The window [`part_of_more`] traces: [`PART_WIDTH`] box sides wide.
+fn part_window(detection: &Detection, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
+    around(detection, 0.5 * PART_WIDTH * detection.w.max(detection.h) + 1.0, width, height)
 }
 
 /// `v ≥ bar`, false for NaN.
@@ -348,23 +373,27 @@ impl GrayImage {
     fn resampled(&self, side: usize, anchor: (f32, f32), to: f32, scale: f32) -> GrayImage {
         let footprint = 1.0 / scale;
         let n = (footprint.ceil() as usize).clamp(1, 8);
+        // Each output row's and column's n sample positions, computed once (`None`: outside).
+        let at = |o: usize, s: usize, origin: f32| origin + (o as f32 + (s as f32 + 0.5) / n as f32 - to) * footprint;
+        let ys: Vec<Option<usize>> = (0..side * n)
+            .map(|i| at(i / n, i % n, anchor.1))
+            .map(|py| (!(py < 0.0 || py >= self.height as f32)).then_some(py as usize))
+            .collect();
+        let xs: Vec<Option<usize>> = (0..side * n)
+            .map(|i| at(i / n, i % n, anchor.0))
+            .map(|px| (px >= 0.0 && px < self.width as f32).then_some(px as usize))
+            .collect();
         let mut out = GrayImage::blank(side, side);
-        for oy in 0..side {
-            for ox in 0..side {
+        for (oy, line) in out.pixels.chunks_exact_mut(side).enumerate() {
+            for (ox, o) in line.iter_mut().enumerate() {
                 let mut sum = 0.0;
-                for sy in 0..n {
-                    let py = anchor.1 + (oy as f32 + (sy as f32 + 0.5) / n as f32 - to) * footprint;
-                    if py < 0.0 || py >= self.height as f32 {
-                        continue;
-                    }
-                    for sx in 0..n {
-                        let px = anchor.0 + (ox as f32 + (sx as f32 + 0.5) / n as f32 - to) * footprint;
-                        if px >= 0.0 && px < self.width as f32 {
-                            sum += self.pixels[py as usize * self.width + px as usize];
-                        }
+                for y in ys[oy * n..(oy + 1) * n].iter().flatten() {
+                    let row = &self.pixels[y * self.width..(y + 1) * self.width];
+                    for &x in xs[ox * n..(ox + 1) * n].iter().flatten() {
+                        sum += row[x];
                     }
                 }
-                out.pixels[oy * side + ox] = sum / (n * n) as f32;
+                *o = sum / (n * n) as f32;
             }
         }
         out
@@ -727,6 +756,7 @@ mod tests {
             canvas: GrayImage::blank(1, 1),
             ink: [10.0, 20.0, 30.0, 60.0],
             part: false,
+            runs_on: false,
         };
         let d = Detection { digit: 1, score: 0.64, x: 22.0, y: 41.0, w: 56.0, h: 56.0 };
         let mut classifier = [0.0; CLASSES];
@@ -779,6 +809,7 @@ mod tests {
             canvas: GrayImage::blank(1, 1),
             ink: [0.0, 0.0, 100.0, 200.0],
             part: false,
+            runs_on: false,
         };
         let reading = |digit: usize, p: f32| {
             let mut r = [0.0; CLASSES];
@@ -801,17 +832,31 @@ mod tests {
     }
 
     #[test]
-    fn a_change_touches_a_cut_out_only_inside_its_window() {
+    fn a_change_touches_a_cut_out_only_inside_what_it_reads() {
         // A 40-px box at (100, 80): the window is 1.25× it, x 75..126, y 55..106.
         let d = at(100.0, 80.0, 40.0);
+        let size = (448, 336);
+        let mut cut = CutOut {
+            mnist: GrayImage::blank(1, 1),
+            canvas: GrayImage::blank(1, 1),
+            ink: [0.0; 4],
+            part: false,
+            runs_on: false,
+        };
         assert_eq!(window(&d, 448, 336), (55..106, 75..126));
-        assert!(touches(&d, 448, 336, &(100..101), &(120..130)), "its corner");
-        assert!(!touches(&d, 448, 336, &(106..120), &(75..126)), "just below");
-        assert!(!touches(&d, 448, 336, &(55..106), &(126..200)), "just right");
-        assert!(!touches(&d, 448, 336, &(0..0), &(0..0)), "nothing changed");
-        assert!(touches(&d, 448, 336, &(0..336), &(0..448)), "everything changed");
+        assert!(touches(&d, &cut, size, &(100..101), &(120..130)), "its corner");
+        assert!(!touches(&d, &cut, size, &(106..120), &(75..126)), "just below");
+        assert!(!touches(&d, &cut, size, &(55..106), &(126..200)), "just right");
+        assert!(!touches(&d, &cut, size, &(0..0), &(0..0)), "nothing changed");
+        assert!(touches(&d, &cut, size, &(0..336), &(0..448)), "everything changed");
         // Clipped at the image's edges; a box outside it reads nothing.
         assert_eq!(window(&at(5.0, 5.0, 40.0), 448, 336), (0..31, 0..31));
-        assert!(!touches(&at(900.0, 5.0, 40.0), 448, 336, &(0..336), &(0..448)));
+        assert!(!touches(&at(900.0, 5.0, 40.0), &cut, size, &(0..336), &(0..448)));
+        // Strokes that ran on past the window were judged in one 3 box sides wide (x 39..162,
+        // y 19..142): a change there may make them a larger drawing's.
+        cut.runs_on = true;
+        assert_eq!(reads(&d, &cut, 448, 336), (19..142, 39..162));
+        assert!(touches(&d, &cut, size, &(55..106), &(126..200)), "right of the window, inside the wider one");
+        assert!(!touches(&d, &cut, size, &(55..106), &(162..200)), "right of the wider one");
     }
 }
