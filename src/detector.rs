@@ -666,13 +666,16 @@ fn propose(
 }
 
 /// A proposal's cut-out, and the readings `known` already has for it: a live drawing's last
-/// call's, where the same proposal was made and `change` does not touch its window (no cut-out
-/// made again), or where its cut-out comes again.
+/// call's, where a proposal with the same box was made (a cut-out depends on the box and the
+/// pixels around it, not on the digit or score, which a stroke far away may change) and
+/// `change` does not touch what its cut-out read (no cut-out made again), or where its cut-out
+/// comes again.
 fn cut_for(image: &GrayImage, d: &Detection, known: &[verify::Reading], change: Option<&Change>) -> Option<Cut> {
     let size = (image.width, image.height);
     let untouched =
         |cut: &verify::CutOut| change.is_some_and(|(rows, cols)| !verify::touches(d, cut, size, rows, cols));
-    match known.iter().find(|r| r.0 == *d && untouched(&r.1)) {
+    let same_box = |o: &Detection| [o.x, o.y, o.w, o.h].map(f32::to_bits) == [d.x, d.y, d.w, d.h].map(f32::to_bits);
+    match known.iter().find(|r| same_box(&r.0) && untouched(&r.1)) {
         Some(r) => Some((r.1.clone(), Some((r.2, r.3)))),
         None => verify::cut_out(image, d).map(|cut| {
             let seen = known.iter().find(|r| r.1 == cut).map(|r| (r.2, r.3));
