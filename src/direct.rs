@@ -184,16 +184,26 @@ impl Layer {
         while y < rows.end {
             let band_rows = y..(y + band).min(rows.end);
             let count = band_rows.len() * width;
-            // Input offset and output offset of the band's i-th output.
-            let input_at = |i: usize| ((band_rows.start + i / width - rows.start) * s * sw + (i % width) * s) * c;
-            let output_at = |i: usize| ((band_rows.start + i / width) * wo + cols.start + i % width) * n;
             for block in 0..n / NR {
                 let weights = &self.packed[block * panel..(block + 1) * panel];
                 let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
+                // The next group's first output (row, column), stepped along without a division.
+                let mut next = (band_rows.start, cols.start);
                 for first in (0..count).step_by(MR) {
                     let valid = MR.min(count - first);
                     // Outputs past the band's end repeat the last one (computed, not stored).
-                    let base: [usize; MR] = std::array::from_fn(|i| input_at(first + i.min(valid - 1)));
+                    let mut spots = [next; MR];
+                    for spot in spots.iter_mut().take(valid) {
+                        *spot = next;
+                        next.1 += 1;
+                        if next.1 == cols.end {
+                            next = (next.0 + 1, cols.start);
+                        }
+                    }
+                    for i in valid..MR {
+                        spots[i] = spots[valid - 1];
+                    }
+                    let base = spots.map(|(y, x)| ((y - rows.start) * s * sw + (x - cols.start) * s) * c);
                     let mut acc = [*bias; MR];
                     // A window row's k taps × c channels are contiguous in the padded NHWC
                     // input, as are their weights: one kernel call per window row.
@@ -201,8 +211,8 @@ impl Layer {
                         let wt = &weights[ky * k * c * NR..][..k * c * NR];
                         kernel(&mut acc, source, base.map(|b| b + ky * sw * c), wt, k * c);
                     }
-                    for (i, a) in acc.iter().enumerate().take(valid) {
-                        let at = output_at(first + i) + block * NR;
+                    for (a, &(y, x)) in acc.iter().zip(&spots).take(valid) {
+                        let at = (y * wo + x) * n + block * NR;
                         out[at..at + NR].copy_from_slice(a);
                     }
                 }
@@ -244,14 +254,14 @@ type Rect = (Range<usize>, Range<usize>);
 #[inline(always)]
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), allow(dead_code))]
 fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
-    let rows = at.map(|a| &source[a..a + c]);
-    for (ci, b) in wt.chunks_exact(NR).take(c).enumerate() {
+    let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
+    for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
         let b: &[f32; NR] = b.try_into().expect("NR weights");
-        for (acc, row) in acc.iter_mut().zip(&rows) {
-            let a = row[ci];
-            for j in 0..NR {
-                acc[j] += a * b[j];
-            }
+        for j in 0..NR {
+            acc[0][j] += a0 * b[j];
+            acc[1][j] += a1 * b[j];
+            acc[2][j] += a2 * b[j];
+            acc[3][j] += a3 * b[j];
         }
     }
 }
@@ -309,12 +319,12 @@ mod relaxed {
     pub(super) fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
         let half = |a: &[f32; NR], h: usize| f32x4(a[4 * h], a[4 * h + 1], a[4 * h + 2], a[4 * h + 3]);
         let mut v: [[v128; 2]; MR] = acc.map(|a| [half(&a, 0), half(&a, 1)]);
-        let rows = at.map(|a| &source[a..a + c]);
-        for (ci, b) in wt.chunks_exact(NR).take(c).enumerate() {
+        let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
+        for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
             let b: &[f32; NR] = b.try_into().expect("NR weights");
             let (b0, b1) = (half(b, 0), half(b, 1));
-            for (v, row) in v.iter_mut().zip(&rows) {
-                let a = f32x4_splat(row[ci]);
+            for (v, a) in v.iter_mut().zip([a0, a1, a2, a3]) {
+                let a = f32x4_splat(a);
                 v[0] = f32x4_relaxed_madd(a, b0, v[0]);
                 v[1] = f32x4_relaxed_madd(a, b1, v[1]);
             }
