@@ -276,6 +276,10 @@ const LINE_LEVEL: f32 = 0.5;
 /// A line alone (a notebook's margin, beside a ruling the other way) is removed where one run of
 /// it covers at least this share of the sheet.
 const LINE_ALONE: f32 = 0.8;
+/// On a clean page (a scan, a drawing), a line whose own strength is this share of the ink's
+/// (its 99.5th percentile) or more is drawn, not printed: hatching, a drawing's lines. A
+/// notebook's printed lines are far fainter than a pen's ink.
+const LINE_FAINT: f32 = 0.6;
 /// Printed lines come as a ruling: fewer than this many parallel ones are left alone (the bar
 /// of a large 7 is not a ruling).
 const LINES_AT_LEAST: usize = 3;
@@ -286,8 +290,9 @@ const LINES_AT_LEAST: usize = 3;
 /// [`LINE_RUN`], [`LINE_THICK`]), and, if at least [`LINES_AT_LEAST`] of them, each line's
 /// pixels (and one more on each side, its soft edge) lowered to the greater of the pixels
 /// just outside it: where a stroke crosses a line, the stroke goes on above and below and is
-/// kept; elsewhere the line goes.
-fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins: bool) -> usize {
+/// kept; elsewhere the line goes. A line whose own strength is `strongest` or more is left (a
+/// drawn one, on a clean page: see [`LINE_FAINT`]).
+fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins: bool, strongest: f32) -> usize {
     let (w, h) = (width, height);
     let value = |x: usize, y: isize| if (0..h as isize).contains(&y) { pixels[y as usize * w + x] } else { 0.0 };
     let side = LINE_SIDE as isize;
@@ -301,15 +306,15 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     let rows = h + 2 * reach;
     // Row r of a slope's profile runs through pixel (x, r − reach + shift(x)).
     let shifts = |slope: f32| -> Vec<isize> { (0..w).map(|x| (x as f32 * slope).round() as isize).collect() };
+    // The ridge pixels (x, y), row by row: a drawing has few, so that the search below costs
+    // little where there is no ruling.
+    let ridges: Vec<(usize, usize)> =
+        ridge.iter().enumerate().filter(|(_, on)| **on).map(|(i, _)| (i % w, i / w)).collect();
     // Every `step`-th column's ridge pixels, by the row of the profile they fall in.
     let profile = |shift: &[isize], step: usize| {
         let mut counts = vec![0u32; rows];
-        for (y, row) in ridge.chunks_exact(w).enumerate() {
-            for (x, on) in row.iter().enumerate().step_by(step) {
-                if *on {
-                    counts[(y as isize + reach as isize - shift[x]) as usize] += 1;
-                }
-            }
+        for &(x, y) in ridges.iter().filter(|(x, _)| x % step == 0) {
+            counts[(y as isize + reach as isize - shift[x]) as usize] += 1;
         }
         counts
     };
@@ -322,6 +327,8 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     else {
         return 0;
     };
+    // Rows of the profile (every column) with no ridge pixel: no pair of them is a line.
+    let crossed = profile(&shift, 1);
     let at = |r: usize, x: usize| {
         let y = r as isize - reach as isize + shift[x];
         (0..h as isize).contains(&y).then_some(y as usize)
@@ -329,6 +336,9 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     // Whether rows r and r + 1 of the profile hold a line (one that does not run exactly at the
     // slope found steps from one row to the next), and then its longest run.
     let line = |r: usize| {
+        if crossed[r] + crossed.get(r + 1).copied().unwrap_or(0) == 0 {
+            return None;
+        }
         let on = |x: usize| [r, r + 1].iter().any(|&r| at(r, x).is_some_and(|y| ridge[y * w + x]));
         let (mut count, mut best, mut run, mut gap) = (0, 0, 0, 0);
         for x in 0..w {
@@ -369,6 +379,20 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
             None => r += 1,
         }
     }
+    // The band's rows in column x, with one more on each side (its soft edge).
+    let rows_of = |band: &Range<usize>, x: usize| {
+        (band.start.saturating_sub(1)..(band.end + 1).min(rows)).filter_map(move |r| at(r, x))
+    };
+    // A line's own strength: most of it is bare line, so a high quantile of its strongest pixel
+    // across is the line's, not a stroke's (over the columns where it is inside the image).
+    let level = |pixels: &[f32], band: &Range<usize>| {
+        let strongest = |x: usize| rows_of(band, x).map(|y| pixels[y * w + x]).reduce(f32::max);
+        quantile((0..w).filter_map(strongest), LINE_LEVEL)
+    };
+    // Lines as strong as `strongest` are drawn, not printed.
+    if strongest.is_finite() {
+        bands.retain(|(band, _)| level(pixels, band) < strongest);
+    }
     if bands.len() < LINES_AT_LEAST {
         // No ruling here: only a line along nearly all of the sheet goes, and only beside a
         // ruling the other way (a notebook's margin).
@@ -377,16 +401,11 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     }
     let found = bands.len();
     for (band, _) in bands {
-        let rows_of = |x: usize| (band.start.saturating_sub(1)..(band.end + 1).min(rows)).filter_map(move |r| at(r, x));
-        // The line's own strength: most of it is bare line, so a high quantile of its strongest
-        // pixel across is the line's, not a stroke's.
-        // (Over the columns where it is inside the image.)
-        let strongest = |x: usize| rows_of(x).map(|y| pixels[y * w + x]).reduce(f32::max);
-        let level = quantile((0..w).filter_map(strongest), LINE_LEVEL);
+        let level = level(pixels, &band);
         for x in 0..w {
             let outside = |r: Option<usize>| r.and_then(|r| at(r, x)).map_or(0.0, |y| pixels[y * w + x]);
             let bound = outside(band.start.checked_sub(2)).max(outside(Some(band.end + 1)));
-            for y in rows_of(x) {
+            for y in rows_of(&band, x) {
                 let v = pixels[y * w + x];
                 // What a stroke adds to the line stays (one that runs along it, or crosses it).
                 pixels[y * w + x] = v.min(bound).max(v - level);
@@ -394,6 +413,52 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
         }
     }
     found
+}
+
+/// A notebook's printed lines, across and down, removed from `pixels` (`width`×`height`, ink >
+/// 0; see [`ruled_lines_removed`], lines as strong as `strongest` left): they are no one's
+/// ink. A margin line goes beside a ruling: the rows are looked at again if the columns were
+/// one.
+fn printed_lines_removed(pixels: Vec<f32>, width: usize, height: usize, strongest: f32) -> Vec<f32> {
+    let (w, h) = (width, height);
+    let mut pixels = pixels;
+    let across = ruled_lines_removed(&mut pixels, w, h, false, strongest);
+    let mut down = transposed(&pixels, w, h);
+    let ruled_down = ruled_lines_removed(&mut down, h, w, across >= LINES_AT_LEAST, strongest);
+    let mut pixels = transposed(&down, h, w);
+    if across < LINES_AT_LEAST && ruled_down >= LINES_AT_LEAST {
+        ruled_lines_removed(&mut pixels, w, h, true, strongest);
+    }
+    pixels
+}
+
+/// Whether a clean page (see [`GrayImage::flattened`]) may hold a ruling: ridge pixels
+/// ([`LINE_ON`] above both pixels [`LINE_SIDE`] away) across lines, or down lines in every
+/// 4th row, at least as many as [`LINES_AT_LEAST`] lines over [`LINE_SHARE`] of the sheet give.
+/// A drawing's strokes seldom are (and a pen over 5 px wide makes none): the clean page of a
+/// drawing then costs this count alone, a scan's printed lines still go.
+fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
+    let (w, h, side) = (width, height, LINE_SIDE);
+    let ridges = |row: &[f32], a: &[f32], b: &[f32]| {
+        row.iter().zip(a).zip(b).map(|((&v, &a), &b)| u32::from(v >= greater(a, b) + LINE_ON)).sum::<u32>() as usize
+    };
+    let blank = vec![0.0; w];
+    let row = |y: isize| if (0..h as isize).contains(&y) { &pixels[y as usize * w..][..w] } else { &blank[..] };
+    // Across: each row against the rows `side` above and below (0 outside), whole rows at a time.
+    let across: usize = (0..h as isize).map(|y| ridges(row(y), row(y - side as isize), row(y + side as isize))).sum();
+    if across as f32 >= LINES_AT_LEAST as f32 * LINE_SHARE * w as f32 {
+        return true;
+    }
+    // Down: every 4th row against the columns `side` left and right (0 outside).
+    let mut padded = vec![0.0; w + 2 * side];
+    let down: usize = (0..h)
+        .step_by(4)
+        .map(|y| {
+            padded[side..side + w].copy_from_slice(row(y as isize));
+            ridges(&padded[side..side + w], &padded[..w], &padded[2 * side..])
+        })
+        .sum();
+    down as f32 >= LINES_AT_LEAST as f32 * (LINE_SHARE * h as f32 / 4.0 - 1.0)
 }
 
 /// The greater of two pixels in one comparison. `f32::max` returns the other operand where one
@@ -574,12 +639,25 @@ impl GrayImage {
     /// under [`PAGE_NOISE`] (grain) is dropped, and the ink is stretched so that its 99.5th
     /// percentile is full strength. An image whose page is already clean (the estimate nowhere
     /// above 0.03) and whose ink is strong is returned unchanged (but for values outside
-    /// [0, 1], clamped): drawings and MNIST-like scenes go through untouched.
+    /// [0, 1], clamped, and a notebook's printed lines removed where a cheap count finds it
+    /// may hold some, [`may_hold_a_ruling`]: a scan whose page the scanner made white):
+    /// drawings and MNIST-like scenes go through untouched.
     pub fn flattened(&self) -> Self {
         if self.clean_page() {
-            return self.clamped();
+            return self.clamped().without_printed_lines();
         }
         self.flattened_by_histograms()
+    }
+
+    /// A clean page with a notebook's printed lines on it (a scan whose page the scanner made
+    /// white) without them; any other image as it is.
+    fn without_printed_lines(self) -> Self {
+        if !may_hold_a_ruling(&self.pixels, self.width, self.height) {
+            return self;
+        }
+        let (width, height) = (self.width, self.height);
+        let strongest = LINE_FAINT * quantile(self.pixels.iter().copied(), 0.995);
+        Self { width, height, pixels: printed_lines_removed(self.pixels, width, height, strongest) }
     }
 
     /// Values outside [0, 1] clamped.
@@ -591,8 +669,8 @@ impl GrayImage {
     fn flattened_by_histograms(&self) -> Self {
         let (page, clean) = self.page_estimate();
         if clean {
-            // Only values outside [0, 1] (a caller's floats) change.
-            return self.clamped();
+            // Only values outside [0, 1] (a caller's floats) change, and printed lines go.
+            return self.clamped().without_printed_lines();
         }
         let (w, h) = (self.width, self.height);
         let (bw, bh) = (w.div_ceil(PAGE_BLOCK), h.div_ceil(PAGE_BLOCK));
@@ -610,22 +688,13 @@ impl GrayImage {
         // A region lighter than the page and wider than any stroke (a desk around the sheet, in
         // a photo of paper, inverted) is page too: the opening keeps it and nothing thinner.
         let opened = self.opened(FLAT_REGION / 2);
-        let mut pixels: Vec<f32> = (0..w * h)
+        let pixels: Vec<f32> = (0..w * h)
             .map(|i| {
                 let page = at(i % w, i / w);
                 (self.pixels[i] - page - (opened[i] - page - FLAT_MARGIN).max(0.0) - PAGE_NOISE).max(0.0)
             })
             .collect();
-        // A notebook's printed lines, across and down, are no one's ink.
-        // (A margin line goes beside a ruling: the rows are looked at again if the columns were
-        // one.)
-        let across = ruled_lines_removed(&mut pixels, w, h, false);
-        let mut down = transposed(&pixels, w, h);
-        let ruled_down = ruled_lines_removed(&mut down, h, w, across >= LINES_AT_LEAST);
-        let mut pixels = transposed(&down, h, w);
-        if across < LINES_AT_LEAST && ruled_down >= LINES_AT_LEAST {
-            ruled_lines_removed(&mut pixels, w, h, true);
-        }
+        let mut pixels = printed_lines_removed(pixels, w, h, f32::INFINITY);
         let ink = quantile(pixels.iter().copied(), 0.995).max(0.25);
         pixels.iter_mut().for_each(|v| *v = (*v / ink).min(1.0));
         Self { width: w, height: h, pixels }
@@ -1058,6 +1127,46 @@ mod tests {
         let margin = (20..180).map(|y| with_margin(true).pixels[y * w + 30]).fold(0.0f32, f32::max);
         assert!(margin < 0.1, "the margin line stayed: {margin}");
         assert!((20..180).all(|y| with_margin(false).pixels[y * w + 30] > 0.5), "a line alone was taken away");
+    }
+
+    #[test]
+    fn a_scanned_ruled_sheet_whose_page_is_clean_loses_its_lines_and_a_thin_drawing_stays() {
+        // As a scanner app gives a notebook page: the page white, the lines crisp.
+        let (w, h) = (240, 200);
+        for (squared, tilt) in [(false, 2.0), (true, -8.0)] {
+            let mut scan = ruled_sheet(w, h, squared, tilt);
+            scan.pixels.iter_mut().for_each(|v| {
+                *v = if *v < 0.2 {
+                    0.1
+                } else if *v < 0.75 {
+                    0.7
+                } else {
+                    1.0
+                }
+            });
+            let scan = scan.with_ink(Ink::Auto);
+            assert!(scan.clean_page(), "squared {squared}: the scan's page is not clean");
+            let flat = scan.flattened();
+            let off_stroke = |i: &usize| !(96..108).contains(&(i % w)) && (40..w - 40).contains(&(i % w));
+            let left = (0..w * h).filter(off_stroke).map(|i| flat.pixels[i]).fold(0.0f32, f32::max);
+            assert!(left < 0.1, "squared {squared}, tilt {tilt}: lines left at {left}");
+            // (Where a line runs inside it for a few rows, the stroke loses the line's strength
+            // there, 0.3 of its 0.9.)
+            let stroke: Vec<f32> = (60..140).map(|y| flat.pixels[y * w + 101]).collect();
+            assert!(stroke.iter().all(|&v| v > 0.55), "squared {squared}: stroke broken: {stroke:?}");
+        }
+        // A drawing with a thin pen (2 px): two rings and a long stroke, enough thin ink to be
+        // looked at for a ruling, and none found: untouched.
+        let mut drawing = GrayImage::blank(w, h);
+        for (i, v) in drawing.pixels.iter_mut().enumerate() {
+            let (x, y) = ((i % w) as f32, (i / w) as f32);
+            let ring = |cx: f32, cy: f32, r: f32| ((x - cx).hypot(y - cy) - r).abs() < 1.0;
+            if ring(70.0, 60.0, 45.0) || ring(70.0, 150.0, 45.0) || ((y - 0.8 * x).abs() < 1.0 && x > 120.0) {
+                *v = 1.0;
+            }
+        }
+        assert!(drawing.clean_page() && may_hold_a_ruling(&drawing.pixels, w, h));
+        assert_eq!(drawing.flattened(), drawing);
     }
 
     #[test]

@@ -485,11 +485,14 @@ pub enum SceneSet {
     /// thick, 15–40 % darker than the sheet, tilted by up to ±10° (a photo is seldom square);
     /// a third of the sheets squared (vertical lines too), a third with a margin line.
     Ruled,
+    /// `ruled` as a scanner app gives it: the page made white (no light, no grain), the
+    /// printed lines and the ink left as they are.
+    Scan,
 }
 
 impl SceneSet {
     /// All sets.
-    pub const ALL: [SceneSet; 10] = [
+    pub const ALL: [SceneSet; 11] = [
         SceneSet::SeedLike,
         SceneSet::MultiScale,
         SceneSet::Negatives,
@@ -500,11 +503,12 @@ impl SceneSet {
         SceneSet::Paper,
         SceneSet::Desk,
         SceneSet::Ruled,
+        SceneSet::Scan,
     ];
 }
 
 /// Names: `seed-like`, `multi-scale`, `negatives`, `drawn`, `pad`, `hands`, `clutter`, `paper`,
-/// `desk`, `ruled`.
+/// `desk`, `ruled`, `scan`.
 impl digitscope::Named for SceneSet {
     const WHAT: &'static str = "scene set";
 }
@@ -815,7 +819,7 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
             }
             Scene { image: canvas.into_image(), truths: Vec::new() }
         }
-        SceneSet::Paper | SceneSet::Ruled => {
+        SceneSet::Paper | SceneSet::Ruled | SceneSet::Scan => {
             let n = 3 + rng.below(4);
             let patches: Vec<(Canvas, u8)> = (0..n)
                 .map(|_| {
@@ -827,7 +831,10 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
             let mut scene = compose(&mut rng, 256, 256, &patches, 2);
             // Dark ink on the paper: the ink darkens the sheet by up to 85 %.
             let mut sheet = paper(&mut rng, 256, 256);
-            if set == SceneSet::Ruled {
+            if set == SceneSet::Scan {
+                sheet.fill(1.0);
+            }
+            if set != SceneSet::Paper {
                 rule(&mut rng, &mut sheet, 256, 256);
             }
             let strength = 0.7 + 0.15 * rng.uniform();
