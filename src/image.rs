@@ -236,10 +236,17 @@ fn ranked(values: impl Iterator<Item = f32>, rank: impl Fn(usize) -> usize) -> O
 
 /// A `width`×`height` image's pixels, rows and columns swapped.
 fn transposed(pixels: &[f32], width: usize, height: usize) -> Vec<f32> {
+    // In tiles of 16×16, so that both sides stay in cache (a column walk over a whole image
+    // misses it at every pixel).
+    const TILE: usize = 16;
     let mut out = vec![0.0; pixels.len()];
-    for (y, row) in pixels.chunks_exact(width).enumerate() {
-        for (x, v) in row.iter().enumerate() {
-            out[x * height + y] = *v;
+    for y0 in (0..height).step_by(TILE) {
+        for x0 in (0..width).step_by(TILE) {
+            for y in y0..(y0 + TILE).min(height) {
+                for x in x0..(x0 + TILE).min(width) {
+                    out[x * height + y] = pixels[y * width + x];
+                }
+            }
         }
     }
     out
@@ -299,7 +306,7 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     let ridge: Vec<bool> = (0..w * h)
         .map(|i| {
             let (x, y) = (i % w, (i / w) as isize);
-            pixels[i] >= value(x, y - side).max(value(x, y + side)) + LINE_ON
+            pixels[i] >= greater(value(x, y - side), value(x, y + side)) + LINE_ON
         })
         .collect();
     let reach = (w as f32 * LINE_TILT.to_radians().tan()).ceil() as usize;
@@ -310,33 +317,54 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     // little where there is no ruling.
     let ridges: Vec<(usize, usize)> =
         ridge.iter().enumerate().filter(|(_, on)| **on).map(|(i, _)| (i % w, i / w)).collect();
-    // Every `step`-th column's ridge pixels, by the row of the profile they fall in.
-    let profile = |shift: &[isize], step: usize| {
+    // These ridge pixels, by the row of the profile they fall in.
+    let profile = |shift: &[isize], ridges: &[(usize, usize)]| {
         let mut counts = vec![0u32; rows];
-        for &(x, y) in ridges.iter().filter(|(x, _)| x % step == 0) {
+        for &(x, y) in ridges {
             counts[(y as isize + reach as isize - shift[x]) as usize] += 1;
         }
         counts
     };
     // The slope: the one whose profile is peakiest (sum of squares), from every other column.
+    let even: Vec<(usize, usize)> = ridges.iter().filter(|(x, _)| x % 2 == 0).copied().collect();
     let steps = (LINE_TILT / LINE_TILT_STEP) as i32;
     let peaky = |counts: Vec<u32>| counts.iter().map(|&c| u64::from(c) * u64::from(c)).sum::<u64>();
     let Some(shift) = (-steps..=steps)
         .map(|k| shifts((k as f32 * LINE_TILT_STEP).to_radians().tan()))
-        .max_by_key(|shift| peaky(profile(shift, 2)))
+        .max_by_key(|shift| peaky(profile(shift, &even)))
     else {
         return 0;
     };
-    // Rows of the profile (every column) with no ridge pixel: no pair of them is a line.
-    let crossed = profile(&shift, 1);
+    // The ridge pixels of every column along it (what bounds a row pair's line below).
+    let crossed = profile(&shift, &ridges);
     let at = |r: usize, x: usize| {
         let y = r as isize - reach as isize + shift[x];
         (0..h as isize).contains(&y).then_some(y as usize)
     };
     // Whether rows r and r + 1 of the profile hold a line (one that does not run exactly at the
     // slope found steps from one row to the next), and then its longest run.
+    // Columns where row r or r + 1 of the profile is inside the image, for every r (a column's
+    // rows form one interval: summed from a difference array).
+    let mut inside = vec![0isize; rows + 1];
+    for &s in &shift {
+        let first = (reach as isize - s - 1).clamp(0, rows as isize) as usize;
+        let end = (reach as isize - s + h as isize).clamp(0, rows as isize) as usize;
+        if first < end {
+            inside[first] += 1;
+            inside[end] -= 1;
+        }
+    }
+    let inside: Vec<usize> =
+        inside.iter().scan(0isize, |sum, d| Some(*sum + d).inspect(|v| *sum = *v)).map(|v| v as usize).collect();
     let line = |r: usize| {
-        if crossed[r] + crossed.get(r + 1).copied().unwrap_or(0) == 0 {
+        // What rows r and r + 1 could hold at most (ridge pixels along the slope; a run bridges
+        // gaps of up to LINE_GAP): too little for a line, whole or cut short, is not looked at.
+        let (pair, inside) = (crossed[r] + crossed.get(r + 1).copied().unwrap_or(0), inside[r]);
+        let may_be_full = pair as f32 >= LINE_SHARE * w as f32;
+        let may_be_cut_short = inside < w / 2
+            && inside >= LINE_STUB
+            && ((LINE_GAP + 1) * pair as usize) as f32 >= LINE_STUB_RUN * inside as f32;
+        if !(may_be_full || may_be_cut_short) {
             return None;
         }
         let on = |x: usize| [r, r + 1].iter().any(|&r| at(r, x).is_some_and(|y| ridge[y * w + x]));
@@ -355,7 +383,6 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
         }
         // A line the image's edge cuts short (a tilted ruling's corners) is one where it runs
         // on over nearly all of what is left of it.
-        let inside = (0..w).filter(|&x| [r, r + 1].iter().any(|&r| at(r, x).is_some())).count();
         let cut_short = inside < w / 2 && inside >= LINE_STUB && best as f32 >= LINE_STUB_RUN * inside as f32;
         let full = count as f32 >= LINE_SHARE * w as f32 && best as f32 >= LINE_RUN * w as f32;
         (full || cut_short).then_some(best)
