@@ -431,8 +431,8 @@ impl Detector {
     /// [`Detector::finish_jobs_async`] does, and the detections proposed with their cut-outs
     /// ([`Proposals::unread`]), which any worker reads ([`Detector::read_cut_outs_async`]) before
     /// [`Detector::settle_async`] ends it. The same result as one worker's.
-    pub fn propose_jobs(&self, image: &GrayImage, jobs: &[Job], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Proposals)> {
-        let image = image.flattened();
+    pub fn propose_jobs(&self, page: Page, jobs: &[Job], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Proposals)> {
+        let image = page.flattened().into_owned();
         let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
         let items = propose(&image, detections, &[], None);
         Ok((heatmap, Proposals { image, items }))
@@ -449,9 +449,9 @@ impl Detector {
         bands::plan(&self.shapes(width, height), self.network.architecture(), self.pooling, parts)
     }
 
-    /// The probabilities of one part of a [`Detector::plan`] for `image` (one vector a job).
-    pub async fn run_jobs_async(&self, image: &GrayImage, jobs: &[Job]) -> Result<Vec<Vec<f32>>> {
-        let image = &image.flattened();
+    /// The probabilities of one part of a [`Detector::plan`] for `page` (one vector a job).
+    pub async fn run_jobs_async(&self, page: Page<'_>, jobs: &[Job]) -> Result<Vec<Vec<f32>>> {
+        let image = &*page.flattened();
         let shapes = self.shapes(image.width, image.height);
         let mut inputs: Vec<Option<GrayImage>> = vec![None; shapes.len()];
         let mut out = Vec::with_capacity(jobs.len());
@@ -464,18 +464,18 @@ impl Detector {
         Ok(out)
     }
 
-    /// Assembles a pooled detection of `image` from the jobs of every part and their
+    /// Assembles a pooled detection of `page` from the jobs of every part and their
     /// probabilities, in any order, and (`look_again`) looks at each detection again
     /// ([`verify`]): the same result as [`Detector::detect_looking_async`]. Jobs that leave a
     /// cell uncovered are an error.
     pub async fn finish_jobs_async(
         &self,
-        image: &GrayImage,
+        page: Page<'_>,
         jobs: &[Job],
         probs: Vec<Vec<f32>>,
         look_again: bool,
     ) -> Result<(Heatmap, Vec<Detection>)> {
-        let image = &image.flattened();
+        let image = &*page.flattened();
         let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
         if !look_again {
             return Ok((heatmap, detections));
@@ -636,6 +636,28 @@ impl Proposals {
     /// The cut-outs still to read, in the order their readings are expected.
     pub fn unread(&self) -> impl Iterator<Item = &verify::CutOut> {
         unread(&self.items)
+    }
+}
+
+/// An image for the pooled calls ([`Detector::run_jobs_async`], [`Detector::propose_jobs`],
+/// [`Detector::finish_jobs_async`]): as given (they flatten it), or already flattened
+/// ([`GrayImage::flattened`]) — a pool's coordinator keeps the page its own part made, so that
+/// the page is not flattened again on the way to the result.
+#[derive(Debug, Clone, Copy)]
+pub enum Page<'a> {
+    /// The image as given.
+    Given(&'a GrayImage),
+    /// An image already flattened.
+    Flattened(&'a GrayImage),
+}
+
+impl<'a> Page<'a> {
+    /// The flattened image.
+    pub fn flattened(self) -> std::borrow::Cow<'a, GrayImage> {
+        match self {
+            Page::Given(image) => std::borrow::Cow::Owned(image.flattened()),
+            Page::Flattened(image) => std::borrow::Cow::Borrowed(image),
+        }
     }
 }
 

@@ -11,7 +11,7 @@ use wasm_bindgen_futures::future_to_promise;
 
 use crate::backend::{self, Engine, FallbackKind, FallbackReason, Requested, Session};
 use crate::bands::{Job, Live};
-use crate::detector::Proposals;
+use crate::detector::{Page, Proposals};
 use crate::image::{GrayImage, Ink, Pixels, dimensions};
 use crate::network::CLASSES;
 use crate::verify::{self, CutOut};
@@ -57,8 +57,9 @@ pub struct Detector {
     proposed: Rc<RefCell<Vec<(u32, Heatmap, Proposals)>>>,
     /// The next `propose` key.
     next_key: Rc<RefCell<u32>>,
-    /// The image of the last `detectPart` asked to keep it, under the caller's key: a pool's
-    /// coordinating worker then `propose`s or `finish`es without being sent the image again.
+    /// The image of the last `detectPart` asked to keep it, flattened, under the caller's key: a
+    /// pool's coordinating worker then `propose`s or `finish`es without being sent the image
+    /// again or flattening it again.
     kept: Rc<RefCell<Option<(f64, GrayImage)>>>,
 }
 
@@ -149,15 +150,19 @@ impl Detector {
     /// `propose` or `finish` (which are then given `kept` instead of pixels).
     #[wasm_bindgen(js_name = detectPart)]
     pub fn detect_part(&self, pixels: JsValue, width: f64, height: f64, options: JsValue, jobs: JsValue) -> Promise {
-        let input =
-            jobs_from(&jobs).and_then(|jobs| Ok((jobs, read_image(&pixels, width, height, &options, Ink::Auto)?)));
-        if let (Ok((_, image)), Some(key)) = (&input, get(&options, "keep").as_f64()) {
+        let mut input = jobs_from(&jobs)
+            .and_then(|jobs| Ok((jobs, read_image(&pixels, width, height, &options, Ink::Auto)?, false)));
+        // Kept flattened: the page is made once here, for this part and for the assembly.
+        if let (Ok((_, image, flattened)), Some(key)) = (&mut input, get(&options, "keep").as_f64()) {
+            *image = image.flattened();
+            *flattened = true;
             self.kept.replace(Some((key, image.clone())));
         }
         let session = self.session.clone();
         future_to_promise(async move {
-            let (jobs, image) = input.map_err(js_error)?;
-            let parts = Session::run(&session, async |core: &Core| core.run_jobs_async(&image, &jobs).await);
+            let (jobs, image, flattened) = input.map_err(js_error)?;
+            let page = if flattened { Page::Flattened(&image) } else { Page::Given(&image) };
+            let parts = Session::run(&session, async |core: &Core| core.run_jobs_async(page, &jobs).await);
             let array = js_sys::Array::new();
             for part in parts.await.map_err(js_error)? {
                 array.push(&Float32Array::from(&part[..]));
@@ -184,8 +189,9 @@ impl Detector {
         let look = look_again(&options);
         let session = self.session.clone();
         future_to_promise(async move {
-            let (jobs, probs, image) = input.map_err(js_error)?;
-            let work = async |core: &Core| core.finish_jobs_async(&image, &jobs, probs.clone(), look).await;
+            let (jobs, probs, image, flattened) = input.map_err(js_error)?;
+            let page = if flattened { Page::Flattened(&image) } else { Page::Given(&image) };
+            let work = async |core: &Core| core.finish_jobs_async(page, &jobs, probs.clone(), look).await;
             let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
             let engine = session.borrow().backend.engine;
             Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
@@ -212,8 +218,9 @@ impl Detector {
         let input = pooled_input(&pixels, width, height, &options, &jobs, &probs, &self.kept);
         let (session, proposed, next_key) = (self.session.clone(), self.proposed.clone(), self.next_key.clone());
         future_to_promise(async move {
-            let (jobs, probs, image) = input.map_err(js_error)?;
-            let work = async |core: &Core| core.propose_jobs(&image, &jobs, probs.clone());
+            let (jobs, probs, image, flattened) = input.map_err(js_error)?;
+            let page = if flattened { Page::Flattened(&image) } else { Page::Given(&image) };
+            let work = async |core: &Core| core.propose_jobs(page, &jobs, probs.clone());
             let (heatmap, proposals) = Session::run(&session, work).await.map_err(js_error)?;
             let (mut mnist, mut canvas) = (Vec::new(), Vec::new());
             let mut count = 0;
@@ -305,11 +312,12 @@ impl Detector {
     }
 }
 
-/// A pooled call's jobs, their probabilities and the image.
-type Pooled = (Vec<Job>, Vec<Vec<f32>>, GrayImage);
+/// A pooled call's jobs, their probabilities, the image and whether it is flattened already.
+type Pooled = (Vec<Job>, Vec<Vec<f32>>, GrayImage, bool);
 
 /// A pooled call's jobs, probabilities and image, read now: the pixels, or with the option
-/// `kept` (a key), the image a `detectPart` kept under that key (taken: it serves once).
+/// `kept` (a key), the image a `detectPart` kept under that key, flattened (taken: it serves
+/// once).
 fn pooled_input(
     pixels: &JsValue,
     width: f64,
@@ -325,16 +333,17 @@ fn pooled_input(
         .map(|p| p.dyn_into::<Float32Array>().map(|a| a.to_vec()))
         .collect::<Result<_, _>>()
         .map_err(|_| Error::InvalidInput("probs must be an array of Float32Arrays".into()))?;
-    let image = match get(options, "kept").as_f64() {
-        None => read_image(pixels, width, height, options, Ink::Auto)?,
+    let (image, flattened) = match get(options, "kept").as_f64() {
+        None => (read_image(pixels, width, height, options, Ink::Auto)?, false),
         Some(key) => {
             let size = dimensions(width, height)?;
             let mut kept = kept.borrow_mut();
             let kept = kept.take_if(|(k, image)| *k == key && (image.width, image.height) == size);
-            kept.ok_or_else(|| Error::InvalidInput(format!("no {}×{} image kept under key {key}", size.0, size.1)))?.1
+            let missing = || Error::InvalidInput(format!("no {}×{} image kept under key {key}", size.0, size.1));
+            (kept.ok_or_else(missing)?.1, true)
         }
     };
-    Ok((jobs, probs, image))
+    Ok((jobs, probs, image, flattened))
 }
 
 /// What [`Detector::call`] runs.

@@ -3,6 +3,7 @@
 
 use burn::tensor::Device;
 use digitscope::bands::{Cells, Live};
+use digitscope::detector::Page;
 use digitscope::image::GrayImage;
 use digitscope::network::{Architecture, Pooling};
 use digitscope::{Detection, Detector};
@@ -80,7 +81,10 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     stroke(&mut image, (60.0, 60.0), (120.0, 60.0), 4.0);
     stroke(&mut image, (120.0, 60.0), (80.0, 200.0), 4.0);
     stroke(&mut image, (300.0, 100.0), (300.0, 300.0), 2.0);
-    for image in [image, common::sparse_ink(512, 512, 7), common::sparse_ink(130, 77, 8)] {
+    // And ink on a grey page, which flattening changes (a second flattening would change again).
+    let mut grey = common::sparse_ink(240, 180, 9);
+    grey.pixels.iter_mut().enumerate().for_each(|(i, v)| *v = (*v * 0.7 + 0.2 + (i % 240) as f32 / 2000.0).min(1.0));
+    for image in [image, common::sparse_ink(512, 512, 7), common::sparse_ink(130, 77, 8), grey] {
         let (heatmap, found) = detector.detect(&image).unwrap();
         for parts in 1..=4 {
             let plan = detector.plan(image.width, image.height, parts);
@@ -90,13 +94,22 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
             // The parts in reverse: the order they come back in does not matter.
             for part in plan.iter().rev() {
                 jobs.extend(part.iter().cloned());
-                probs.extend(pollster(detector.run_jobs_async(&image, part)));
+                probs.extend(pollster(detector.run_jobs_async(Page::Given(&image), part)));
             }
-            let (pooled, pooled_found) = pollster(detector.finish_jobs_async(&image, &jobs, probs.clone(), true));
+            let (pooled, pooled_found) =
+                pollster(detector.finish_jobs_async(Page::Given(&image), &jobs, probs.clone(), true));
             assert!(pooled.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "{parts} parts");
             assert!(same_detections(&pooled_found, &found), "{parts} parts: {pooled_found:?} vs {found:?}");
+            // As a pool's coordinator does it: the page flattened once, by its own part, and kept.
+            let flat = image.flattened();
+            let own = pollster(detector.run_jobs_async(Page::Flattened(&flat), &plan[0]));
+            assert_eq!(own, pollster(detector.run_jobs_async(Page::Given(&image), &plan[0])));
+            let (kept, kept_found) =
+                pollster(detector.finish_jobs_async(Page::Flattened(&flat), &jobs, probs.clone(), true));
+            assert_eq!(kept, pooled);
+            assert!(same_detections(&kept_found, &found), "{parts} parts, page kept");
             // The second look shared out too: cut-outs read in two halves (by two workers).
-            let (proposed_map, proposals) = detector.propose_jobs(&image, &jobs, probs).unwrap();
+            let (proposed_map, proposals) = detector.propose_jobs(Page::Given(&image), &jobs, probs).unwrap();
             assert_eq!(proposed_map, pooled);
             let cuts: Vec<_> = proposals.unread().cloned().collect();
             let (first, second) = cuts.split_at(cuts.len() / 2);
@@ -116,8 +129,8 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     let plan = detector.plan(200, 100, 2);
     let jobs: Vec<_> = plan[0].clone();
     let image = common::sparse_ink(200, 100, 1);
-    let probs = pollster(detector.run_jobs_async(&image, &jobs));
-    let mut future = std::pin::pin!(detector.finish_jobs_async(&image, &jobs, probs, true));
+    let probs = pollster(detector.run_jobs_async(Page::Given(&image), &jobs));
+    let mut future = std::pin::pin!(detector.finish_jobs_async(Page::Given(&image), &jobs, probs, true));
     let std::task::Poll::Ready(Err(error)) =
         future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
     else {
