@@ -300,15 +300,18 @@ const LINES_AT_LEAST: usize = 3;
 /// kept; elsewhere the line goes. A line whose own strength is `strongest` or more is left (a
 /// drawn one, on a clean page: see [`LINE_FAINT`]).
 fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins: bool, strongest: f32) -> usize {
-    let (w, h) = (width, height);
-    let value = |x: usize, y: isize| if (0..h as isize).contains(&y) { pixels[y as usize * w + x] } else { 0.0 };
-    let side = LINE_SIDE as isize;
-    let ridge: Vec<bool> = (0..w * h)
-        .map(|i| {
-            let (x, y) = (i % w, (i / w) as isize);
-            pixels[i] >= greater(value(x, y - side), value(x, y + side)) + LINE_ON
-        })
-        .collect();
+    let (w, h, side) = (width, height, LINE_SIDE);
+    // Each row against the rows `side` above and below (0 outside), whole rows at a time.
+    let blank = vec![0.0; w];
+    let row = |y: usize| &pixels[y * w..][..w];
+    let mut ridge = vec![false; w * h];
+    for (y, on) in ridge.chunks_exact_mut(w.max(1)).enumerate().take(h) {
+        let above = if y >= side { row(y - side) } else { &blank[..] };
+        let below = if y + side < h { row(y + side) } else { &blank[..] };
+        for (((on, &v), &a), &b) in on.iter_mut().zip(row(y)).zip(above).zip(below) {
+            *on = v >= greater(a, b) + LINE_ON;
+        }
+    }
     let reach = (w as f32 * LINE_TILT.to_radians().tan()).ceil() as usize;
     let rows = h + 2 * reach;
     // Row r of a slope's profile runs through pixel (x, r − reach + shift(x)).
@@ -452,7 +455,8 @@ fn printed_lines_removed(pixels: Vec<f32>, width: usize, height: usize, stronges
     let across = ruled_lines_removed(&mut pixels, w, h, false, strongest);
     let mut down = transposed(&pixels, w, h);
     let ruled_down = ruled_lines_removed(&mut down, h, w, across >= LINES_AT_LEAST, strongest);
-    let mut pixels = transposed(&down, h, w);
+    // (No line removed down: the columns are as they were.)
+    let mut pixels = if ruled_down > 0 { transposed(&down, h, w) } else { pixels };
     if across < LINES_AT_LEAST && ruled_down >= LINES_AT_LEAST {
         ruled_lines_removed(&mut pixels, w, h, true, strongest);
     }
