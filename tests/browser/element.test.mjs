@@ -143,6 +143,31 @@ describe('never stuck', () => {
     await context.close();
   });
 
+  test('a notebook page as a scanner app gives it (white page, printed lines): the lines go, the digits are found', async () => {
+    const { context, page, errors } = await openElement('backend=cpu');
+    const outcome = await page.evaluate(async () => {
+      const el = document.querySelector('digit-detector');
+      const sheet = await window.composite();
+      // The composite twice its size, dark ink on a pure white 320×300 page ruled every 22 px
+      // (2-px grey lines across the whole page, under and between the digits).
+      const scan = new ImageData(320, 300);
+      for (let y = 0; y < 300; y++) {
+        for (let x = 0; x < 320; x++) {
+          const [sx, sy] = [Math.floor((x - 32) / 2), Math.floor((y - 22) / 2)];
+          const ink = sx >= 0 && sy >= 0 && sx < 128 && sy < 128 ? 255 - sheet.data[(sy * 128 + sx) * 4] : 255;
+          const v = Math.min(ink, y % 22 < 2 ? 175 : 255);
+          scan.data.set([v, v, v, 255], (y * 320 + x) * 4);
+        }
+      }
+      const r = await el.detectImage(scan);
+      return { ink: el.getAttribute('ink'), digits: r.detections.map((d) => d.digit).sort() };
+    });
+    assert.equal(outcome.ink, 'dark');
+    assert.deepEqual(outcome.digits, [0, 1, 4, 5, 6, 9, 9]);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('backend switched while the picture\'s ink is asked: asked again, then detected', async () => {
     const { context, page, errors } = await openElement('backend=auto&size=1024');
     const outcome = await interruptedDetection(page, 'backend', {});
