@@ -3,7 +3,10 @@
 // WebKitWebDriver, which starts MiniBrowser (no headless mode) under Xvfb, spoken to in plain
 // W3C WebDriver over HTTP.
 import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 
 import { PAGE_TIMEOUT_MS } from './chromium.mjs';
 
@@ -52,8 +55,11 @@ async function freePort() {
 /** WebKitGTK's MiniBrowser under Xvfb through WebKitWebDriver (see openFirefox for the driver). */
 export async function openWebKit() {
   const port = await freePort();
-  // Its own process group, so that close() stops Xvfb and the driver with it.
-  const driver = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'WebKitWebDriver', `--port=${port}`], { detached: true, stdio: 'ignore' });
+  // Its own process group, so that close() stops Xvfb and the driver with it; its own temporary
+  // folder, removed by close() (xvfb-run, stopped by a signal, leaves its Xauthority folder).
+  const tmp = mkdtempSync(join(tmpdir(), 'digitscope-webkit-'));
+  const env = { ...process.env, TMPDIR: tmp };
+  const driver = spawn('xvfb-run', ['-a', '-s', '-screen 0 1280x1024x24', 'WebKitWebDriver', `--port=${port}`], { detached: true, stdio: 'ignore', env });
   const base = `http://127.0.0.1:${port}`;
   const call = async (method, path, body) => {
     const response = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, body: body ? JSON.stringify(body) : undefined });
@@ -66,7 +72,11 @@ export async function openWebKit() {
     try {
       session = await call('POST', '/session', { capabilities: { alwaysMatch: { 'webkitgtk:browserOptions': { binary: MINIBROWSER, args: ['--automation'] } } } });
     } catch (e) {
-      if (Date.now() > deadline) throw e;
+      if (Date.now() > deadline) {
+        try { process.kill(-driver.pid); } catch { /* already gone */ }
+        rmSync(tmp, { recursive: true, force: true, maxRetries: 5 });
+        throw e;
+      }
       await new Promise((r) => setTimeout(r, 200));
     }
   }
@@ -116,7 +126,12 @@ export async function openWebKit() {
       await call('DELETE', `/session/${id}/actions`);
     },
     async close() {
-      try { await call('DELETE', `/session/${id}`); } finally { try { process.kill(-driver.pid); } catch { /* already gone */ } }
+      try {
+        await call('DELETE', `/session/${id}`);
+      } finally {
+        try { process.kill(-driver.pid); } catch { /* already gone */ }
+        rmSync(tmp, { recursive: true, force: true, maxRetries: 5 });
+      }
     },
   };
   // Errors seen by the page, read back on demand.
