@@ -652,6 +652,11 @@ pub enum Page<'a> {
 }
 
 impl<'a> Page<'a> {
+    /// `image`, [`Page::Flattened`] if it is already flattened, else [`Page::Given`].
+    pub fn new(image: &'a GrayImage, flattened: bool) -> Self {
+        if flattened { Page::Flattened(image) } else { Page::Given(image) }
+    }
+
     /// The flattened image.
     pub fn flattened(self) -> std::borrow::Cow<'a, GrayImage> {
         match self {

@@ -300,16 +300,13 @@ const LINES_AT_LEAST: usize = 3;
 /// kept; elsewhere the line goes. A line whose own strength is `strongest` or more is left (a
 /// drawn one, on a clean page: see [`LINE_FAINT`]).
 fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins: bool, strongest: f32) -> usize {
-    let (w, h, side) = (width, height, LINE_SIDE);
-    // Each row against the rows `side` above and below (0 outside), whole rows at a time.
+    let (w, h) = (width, height);
     let blank = vec![0.0; w];
-    let row = |y: usize| &pixels[y * w..][..w];
     let mut ridge = vec![false; w * h];
     for (y, on) in ridge.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-        let above = if y >= side { row(y - side) } else { &blank[..] };
-        let below = if y + side < h { row(y + side) } else { &blank[..] };
-        for (((on, &v), &a), &b) in on.iter_mut().zip(row(y)).zip(above).zip(below) {
-            *on = v >= greater(a, b) + LINE_ON;
+        let (row, above, below) = across_neighbours(pixels, &blank, (w, h), y);
+        for (((on, &v), &a), &b) in on.iter_mut().zip(row).zip(above).zip(below) {
+            *on = is_ridge(v, a, b);
         }
     }
     let reach = (w as f32 * LINE_TILT.to_radians().tan()).ceil() as usize;
@@ -344,8 +341,6 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
         let y = r as isize - reach as isize + shift[x];
         (0..h as isize).contains(&y).then_some(y as usize)
     };
-    // Whether rows r and r + 1 of the profile hold a line (one that does not run exactly at the
-    // slope found steps from one row to the next), and then its longest run.
     // Columns where row r or r + 1 of the profile is inside the image, for every r (a column's
     // rows form one interval: summed from a difference array).
     let mut inside = vec![0isize; rows + 1];
@@ -359,14 +354,18 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     }
     let inside: Vec<usize> =
         inside.iter().scan(0isize, |sum, d| Some(*sum + d).inspect(|v| *sum = *v)).map(|v| v as usize).collect();
+    // Whether rows r and r + 1 of the profile hold a line (one that does not run exactly at the
+    // slope found steps from one row to the next), and then its longest run.
     let line = |r: usize| {
+        // A line the image's edge cuts short (a tilted ruling's corners) is one where it runs
+        // on over nearly all of what is left of it.
+        let inside = inside[r];
+        let stub = inside < w / 2 && inside >= LINE_STUB;
         // What rows r and r + 1 could hold at most (ridge pixels along the slope; a run bridges
         // gaps of up to LINE_GAP): too little for a line, whole or cut short, is not looked at.
-        let (pair, inside) = (crossed[r] + crossed.get(r + 1).copied().unwrap_or(0), inside[r]);
+        let pair = crossed[r] + crossed.get(r + 1).copied().unwrap_or(0);
         let may_be_full = pair as f32 >= LINE_SHARE * w as f32;
-        let may_be_cut_short = inside < w / 2
-            && inside >= LINE_STUB
-            && ((LINE_GAP + 1) * pair as usize) as f32 >= LINE_STUB_RUN * inside as f32;
+        let may_be_cut_short = stub && ((LINE_GAP + 1) * pair as usize) as f32 >= LINE_STUB_RUN * inside as f32;
         if !(may_be_full || may_be_cut_short) {
             return None;
         }
@@ -384,9 +383,7 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
                 (run, gap) = (0, 0);
             }
         }
-        // A line the image's edge cuts short (a tilted ruling's corners) is one where it runs
-        // on over nearly all of what is left of it.
-        let cut_short = inside < w / 2 && inside >= LINE_STUB && best as f32 >= LINE_STUB_RUN * inside as f32;
+        let cut_short = stub && best as f32 >= LINE_STUB_RUN * inside as f32;
         let full = count as f32 >= LINE_SHARE * w as f32 && best as f32 >= LINE_RUN * w as f32;
         (full || cut_short).then_some(best)
     };
@@ -445,13 +442,31 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     found
 }
 
+/// Whether a pixel of value `v` is on a thin ridge across: [`LINE_ON`] above both pixels
+/// [`LINE_SIDE`] away (`a` and `b`; 0 outside the image).
+fn is_ridge(v: f32, a: f32, b: f32) -> bool {
+    v >= greater(a, b) + LINE_ON
+}
+
+/// Row `y` of a `width`×`height` image and the rows [`LINE_SIDE`] above and below it (`blank`,
+/// `width` zeros, outside the image): what [`is_ridge`] compares, a whole row at a time.
+fn across_neighbours<'a>(
+    pixels: &'a [f32],
+    blank: &'a [f32],
+    (width, height): (usize, usize),
+    y: usize,
+) -> (&'a [f32], &'a [f32], &'a [f32]) {
+    let row = |y: usize| &pixels[y * width..][..width];
+    let near = |y: Option<usize>| y.filter(|&y| y < height).map_or(blank, row);
+    (row(y), near(y.checked_sub(LINE_SIDE)), near(Some(y + LINE_SIDE)))
+}
+
 /// A notebook's printed lines, across and down, removed from `pixels` (`width`×`height`, ink >
 /// 0; see [`ruled_lines_removed`], lines as strong as `strongest` left): they are no one's
 /// ink. A margin line goes beside a ruling: the rows are looked at again if the columns were
 /// one.
-fn printed_lines_removed(pixels: Vec<f32>, width: usize, height: usize, strongest: f32) -> Vec<f32> {
+fn printed_lines_removed(mut pixels: Vec<f32>, width: usize, height: usize, strongest: f32) -> Vec<f32> {
     let (w, h) = (width, height);
-    let mut pixels = pixels;
     let across = ruled_lines_removed(&mut pixels, w, h, false, strongest);
     let mut down = transposed(&pixels, w, h);
     let ruled_down = ruled_lines_removed(&mut down, h, w, across >= LINES_AT_LEAST, strongest);
@@ -471,12 +486,16 @@ fn printed_lines_removed(pixels: Vec<f32>, width: usize, height: usize, stronges
 fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
     let (w, h, side) = (width, height, LINE_SIDE);
     let ridges = |row: &[f32], a: &[f32], b: &[f32]| {
-        row.iter().zip(a).zip(b).map(|((&v, &a), &b)| u32::from(v >= greater(a, b) + LINE_ON)).sum::<u32>() as usize
+        row.iter().zip(a).zip(b).map(|((&v, &a), &b)| u32::from(is_ridge(v, a, b))).sum::<u32>() as usize
     };
+    // Across: as [`ruled_lines_removed`] finds them, whole rows at a time.
     let blank = vec![0.0; w];
-    let row = |y: isize| if (0..h as isize).contains(&y) { &pixels[y as usize * w..][..w] } else { &blank[..] };
-    // Across: each row against the rows `side` above and below (0 outside), whole rows at a time.
-    let across: usize = (0..h as isize).map(|y| ridges(row(y), row(y - side as isize), row(y + side as isize))).sum();
+    let across: usize = (0..h)
+        .map(|y| {
+            let (row, above, below) = across_neighbours(pixels, &blank, (w, h), y);
+            ridges(row, above, below)
+        })
+        .sum();
     if across as f32 >= LINES_AT_LEAST as f32 * LINE_SHARE * w as f32 {
         return true;
     }
@@ -485,7 +504,7 @@ fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
     let down: usize = (0..h)
         .step_by(4)
         .map(|y| {
-            padded[side..side + w].copy_from_slice(row(y as isize));
+            padded[side..side + w].copy_from_slice(&pixels[y * w..][..w]);
             ridges(&padded[side..side + w], &padded[..w], &padded[2 * side..])
         })
         .sum();
@@ -1121,15 +1140,20 @@ mod tests {
         GrayImage { width: w, height: h, pixels }
     }
 
+    /// The strongest pixel a flattened [`ruled_sheet`] keeps off its stroke, and 40 px from
+    /// the sides (a line the tilt cuts short at a corner is no longer than a stroke, and stays).
+    fn lines_left(flat: &GrayImage) -> f32 {
+        let w = flat.width;
+        let off_stroke = |i: &usize| !(96..108).contains(&(i % w)) && (40..w - 40).contains(&(i % w));
+        (0..flat.pixels.len()).filter(off_stroke).map(|i| flat.pixels[i]).fold(0.0f32, f32::max)
+    }
+
     #[test]
     fn a_notebooks_printed_lines_are_flattened_away_and_strokes_across_them_kept() {
         let (w, h) = (240, 200);
         for (squared, tilt) in [(false, 2.0), (true, 2.0), (false, 12.0), (true, -12.0)] {
             let flat = ruled_sheet(w, h, squared, tilt).with_ink(Ink::Auto).flattened();
-            // (Off the stroke, and 40 px from the sides: a line the tilt cuts short at a corner is
-            // no longer than a stroke, and stays.)
-            let off_stroke = |i: &usize| !(96..108).contains(&(i % w)) && (40..w - 40).contains(&(i % w));
-            let left = (0..w * h).filter(off_stroke).map(|i| flat.pixels[i]).fold(0.0f32, f32::max);
+            let left = lines_left(&flat);
             assert!(left < 0.1, "squared {squared}, tilt {tilt}: lines left at {left}");
             let stroke: Vec<f32> = (60..140).map(|y| flat.pixels[y * w + 101]).collect();
             // (Where it crosses a line at a shallow angle, it may lose the line's strength.)
@@ -1178,8 +1202,7 @@ mod tests {
             let scan = scan.with_ink(Ink::Auto);
             assert!(scan.clean_page(), "squared {squared}: the scan's page is not clean");
             let flat = scan.flattened();
-            let off_stroke = |i: &usize| !(96..108).contains(&(i % w)) && (40..w - 40).contains(&(i % w));
-            let left = (0..w * h).filter(off_stroke).map(|i| flat.pixels[i]).fold(0.0f32, f32::max);
+            let left = lines_left(&flat);
             assert!(left < 0.1, "squared {squared}, tilt {tilt}: lines left at {left}");
             // (Where a line runs inside it for a few rows, the stroke loses the line's strength
             // there, 0.3 of its 0.9.)

@@ -161,7 +161,7 @@ impl Detector {
         let session = self.session.clone();
         future_to_promise(async move {
             let (jobs, image, flattened) = input.map_err(js_error)?;
-            let page = if flattened { Page::Flattened(&image) } else { Page::Given(&image) };
+            let page = Page::new(&image, flattened);
             let parts = Session::run(&session, async |core: &Core| core.run_jobs_async(page, &jobs).await);
             let array = js_sys::Array::new();
             for part in parts.await.map_err(js_error)? {
@@ -190,7 +190,7 @@ impl Detector {
         let session = self.session.clone();
         future_to_promise(async move {
             let (jobs, probs, image, flattened) = input.map_err(js_error)?;
-            let page = if flattened { Page::Flattened(&image) } else { Page::Given(&image) };
+            let page = Page::new(&image, flattened);
             let work = async |core: &Core| core.finish_jobs_async(page, &jobs, probs.clone(), look).await;
             let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
             let engine = session.borrow().backend.engine;
@@ -219,7 +219,7 @@ impl Detector {
         let (session, proposed, next_key) = (self.session.clone(), self.proposed.clone(), self.next_key.clone());
         future_to_promise(async move {
             let (jobs, probs, image, flattened) = input.map_err(js_error)?;
-            let page = if flattened { Page::Flattened(&image) } else { Page::Given(&image) };
+            let page = Page::new(&image, flattened);
             let work = async |core: &Core| core.propose_jobs(page, &jobs, probs.clone());
             let (heatmap, proposals) = Session::run(&session, work).await.map_err(js_error)?;
             let (mut mnist, mut canvas) = (Vec::new(), Vec::new());
