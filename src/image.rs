@@ -478,37 +478,51 @@ fn printed_lines_removed(mut pixels: Vec<f32>, width: usize, height: usize, stro
     pixels
 }
 
-/// Whether a clean page (see [`GrayImage::flattened`]) may hold a ruling: ridge pixels
-/// ([`LINE_ON`] above both pixels [`LINE_SIDE`] away) across lines, or down lines in every
-/// 4th row, at least as many as [`LINES_AT_LEAST`] lines over [`LINE_SHARE`] of the sheet give.
-/// A drawing's strokes seldom are (and a pen over 5 px wide makes none): the clean page of a
-/// drawing then costs this count alone, a scan's printed lines still go.
+/// Whether a clean page (see [`GrayImage::flattened`]) may hold a ruling: faint crests
+/// ([`faint_crest`]) across lines, or down lines in every 4th row, at least as many as
+/// [`LINES_AT_LEAST`] lines over [`LINE_SHARE`] of the sheet give. Only a line fainter than
+/// [`LINE_FAINT`] of the ink is removed from a clean page, and the page's pixels are at most 1,
+/// so a pixel at [`LINE_FAINT`] or more belongs to no line that would go: a drawing in one
+/// pen's full ink, however thin the pen, then costs this count alone (its soft edges are no
+/// crests), while a scan's printed lines, far fainter than its ink, are still searched for.
 fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
     let (w, h, side) = (width, height, LINE_SIDE);
-    let ridges = |row: &[f32], a: &[f32], b: &[f32]| {
-        row.iter().zip(a).zip(b).map(|((&v, &a), &b)| u32::from(is_ridge(v, a, b))).sum::<u32>() as usize
-    };
-    // Across: as [`ruled_lines_removed`] finds them, whole rows at a time.
+    // Across: as [`ruled_lines_removed`] finds them, whole rows at a time, each pixel also
+    // against the rows just above and below it.
     let blank = vec![0.0; w];
+    let row = |y: Option<usize>| y.filter(|&y| y < h).map_or(&blank[..], |y| &pixels[y * w..][..w]);
     let across: usize = (0..h)
         .map(|y| {
-            let (row, above, below) = across_neighbours(pixels, &blank, (w, h), y);
-            ridges(row, above, below)
+            let (line, above, below) = across_neighbours(pixels, &blank, (w, h), y);
+            let (up, down) = (row(y.checked_sub(1)), row(Some(y + 1)));
+            let crests = line.iter().zip(above).zip(below).zip(up.iter().zip(down));
+            crests.map(|(((&v, &a), &b), (&u, &d))| u32::from(faint_crest(v, a, b, u, d))).sum::<u32>() as usize
         })
         .sum();
     if across as f32 >= LINES_AT_LEAST as f32 * LINE_SHARE * w as f32 {
         return true;
     }
-    // Down: every 4th row against the columns `side` left and right (0 outside).
+    // Down: every 4th row against the columns `side` and 1 left and right (0 outside).
     let mut padded = vec![0.0; w + 2 * side];
     let down: usize = (0..h)
         .step_by(4)
         .map(|y| {
             padded[side..side + w].copy_from_slice(&pixels[y * w..][..w]);
-            ridges(&padded[side..side + w], &padded[..w], &padded[2 * side..])
+            let (line, a, b) = (&padded[side..side + w], &padded[..w], &padded[2 * side..]);
+            let (left, right) = (&padded[side - 1..side - 1 + w], &padded[side + 1..side + 1 + w]);
+            let crests = line.iter().zip(a).zip(b).zip(left.iter().zip(right));
+            crests.map(|(((&v, &a), &b), (&l, &r))| u32::from(faint_crest(v, a, b, l, r))).sum::<u32>() as usize
         })
         .sum();
     down as f32 >= LINES_AT_LEAST as f32 * (LINE_SHARE * h as f32 / 4.0 - 1.0)
+}
+
+/// Whether a pixel of value `v` may lie along a printed line of a clean page: on a thin ridge
+/// across ([`is_ridge`] against `a` and `b`), no lower than the pixels just beside it across
+/// (`c` and `d`: the line's crest, not a stroke's soft edge), and fainter than [`LINE_FAINT`].
+#[inline(always)]
+fn faint_crest(v: f32, a: f32, b: f32, c: f32, d: f32) -> bool {
+    is_ridge(v, a, b) & (v >= greater(c, d)) & (v < LINE_FAINT)
 }
 
 /// The greater of two pixels in one comparison. `f32::max` returns the other operand where one
@@ -1209,18 +1223,23 @@ mod tests {
             let stroke: Vec<f32> = (60..140).map(|y| flat.pixels[y * w + 101]).collect();
             assert!(stroke.iter().all(|&v| v > 0.55), "squared {squared}: stroke broken: {stroke:?}");
         }
-        // A drawing with a thin pen (2 px): two rings and a long stroke, enough thin ink to be
-        // looked at for a ruling, and none found: untouched.
-        let mut drawing = GrayImage::blank(w, h);
-        for (i, v) in drawing.pixels.iter_mut().enumerate() {
-            let (x, y) = ((i % w) as f32, (i / w) as f32);
-            let ring = |cx: f32, cy: f32, r: f32| ((x - cx).hypot(y - cy) - r).abs() < 1.0;
-            if ring(70.0, 60.0, 45.0) || ring(70.0, 150.0, 45.0) || ((y - 0.8 * x).abs() < 1.0 && x > 120.0) {
-                *v = 1.0;
+        // A drawing with a thin pen (2 px): two rings and a long stroke, enough thin ink for a
+        // ruling. In full ink it is not even searched (no line that strong is removed); drawn
+        // faint (a pencil's grey, the strongest ink on the page) it is searched, and none found:
+        // untouched either way.
+        for ink in [1.0, 0.55] {
+            let mut drawing = GrayImage::blank(w, h);
+            for (i, v) in drawing.pixels.iter_mut().enumerate() {
+                let (x, y) = ((i % w) as f32, (i / w) as f32);
+                let ring = |cx: f32, cy: f32, r: f32| ((x - cx).hypot(y - cy) - r).abs() < 1.0;
+                if ring(70.0, 60.0, 45.0) || ring(70.0, 150.0, 45.0) || ((y - 0.8 * x).abs() < 1.0 && x > 120.0) {
+                    *v = ink;
+                }
             }
+            assert!(drawing.clean_page());
+            assert_eq!(may_hold_a_ruling(&drawing.pixels, w, h), ink < LINE_FAINT, "ink {ink}");
+            assert_eq!(drawing.flattened(), drawing, "ink {ink}");
         }
-        assert!(drawing.clean_page() && may_hold_a_ruling(&drawing.pixels, w, h));
-        assert_eq!(drawing.flattened(), drawing);
     }
 
     #[test]
