@@ -128,20 +128,21 @@ function addStroke(px, w, h, i, { length = 40, pen = 8 } = {}) {
 }
 
 /**
- * Live drawing: a w×h pad holding a drawing (30 strokes: 40-px segments, 8-px pen, the pad's
- * default); each run adds one more stroke and runs `detect(…, { live: true })` in this thread
- * (the wasm call alone, as in the element's worker). Also a full `detect` of the same pads,
- * and whether the last live heatmap equals the full one bit for bit.
+ * Live drawing: a w×h pad holding a drawing (30 strokes: 40-px segments, an `o.pen`-px pen, by
+ * default 8 px, the pad's default); each run adds one more stroke and runs `detect(…, { live:
+ * true })` in this thread (the wasm call alone, as in the element's worker). Also a full
+ * `detect` of the same pads, and whether the last live heatmap equals the full one bit for bit.
  */
 async function live(options, side, o) {
   const detector = await createDetector(options);
   const [w, h] = side;
+  const pen = o.pen ?? 8;
   const px = new Float32Array(w * h);
-  for (let k = 0; k < 30; k++) addStroke(px, w, h, 1000 + k);
+  for (let k = 0; k < 30; k++) addStroke(px, w, h, 1000 + k, { pen });
   await detector.detect(px, w, h, { ink: 'light', live: true });
   let i = 0, cells = 0, total = 0;
   const update = async () => {
-    addStroke(px, w, h, i++);
+    addStroke(px, w, h, i++, { pen });
     const r = await detector.detect(px, w, h, { ink: 'light', live: true });
     cells += r.recomputed.cells;
     total += r.recomputed.total;
