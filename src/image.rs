@@ -481,10 +481,11 @@ fn printed_lines_removed(mut pixels: Vec<f32>, width: usize, height: usize, stro
 /// Whether a clean page (see [`GrayImage::flattened`]) may hold a ruling: faint crests
 /// ([`faint_crest`]) across lines, or down lines in every 4th row, at least as many as
 /// [`LINES_AT_LEAST`] lines over [`LINE_SHARE`] of the sheet give. Only a line fainter than
-/// [`LINE_FAINT`] of the ink is removed from a clean page, and the page's pixels are at most 1,
-/// so a pixel at [`LINE_FAINT`] or more belongs to no line that would go: a drawing in one
-/// pen's full ink, however thin the pen, then costs this count alone (its soft edges are no
-/// crests), while a scan's printed lines, far fainter than its ink, are still searched for.
+/// [`LINE_FAINT`] of the ink is removed from a clean page (its strength a median along it), and
+/// the page's pixels are at most 1, so a line that goes is fainter than [`LINE_FAINT`] along at
+/// least half of its length: a drawing in one pen's full ink, however thin the pen, then costs
+/// this count alone (its soft edges are no crests), while a scan's printed lines, far fainter
+/// than its ink, are still searched for.
 fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
     let (w, h, side) = (width, height, LINE_SIDE);
     // Across: as [`ruled_lines_removed`] finds them, whole rows at a time, each pixel also
