@@ -304,7 +304,7 @@ fn ruled_lines_removed(pixels: &mut [f32], width: usize, height: usize, margins:
     let blank = vec![0.0; w];
     let mut ridge = vec![false; w * h];
     for (y, on) in ridge.chunks_exact_mut(w.max(1)).enumerate().take(h) {
-        let (row, above, below) = across_neighbours(pixels, &blank, (w, h), y);
+        let (row, above, below) = across_neighbours(pixels, &blank, (w, h), y, LINE_SIDE);
         for (((on, &v), &a), &b) in on.iter_mut().zip(row).zip(above).zip(below) {
             *on = is_ridge(v, a, b);
         }
@@ -448,17 +448,19 @@ fn is_ridge(v: f32, a: f32, b: f32) -> bool {
     v >= greater(a, b) + LINE_ON
 }
 
-/// Row `y` of a `width`×`height` image and the rows [`LINE_SIDE`] above and below it (`blank`,
-/// `width` zeros, outside the image): what [`is_ridge`] compares, a whole row at a time.
+/// Row `y` of a `width`×`height` image and the rows `distance` above and below it (`blank`,
+/// `width` zeros, outside the image): at [`LINE_SIDE`], what [`is_ridge`] compares, a whole row
+/// at a time.
 fn across_neighbours<'a>(
     pixels: &'a [f32],
     blank: &'a [f32],
     (width, height): (usize, usize),
     y: usize,
+    distance: usize,
 ) -> (&'a [f32], &'a [f32], &'a [f32]) {
     let row = |y: usize| &pixels[y * width..][..width];
     let near = |y: Option<usize>| y.filter(|&y| y < height).map_or(blank, row);
-    (row(y), near(y.checked_sub(LINE_SIDE)), near(Some(y + LINE_SIDE)))
+    (row(y), near(y.checked_sub(distance)), near(Some(y + distance)))
 }
 
 /// A notebook's printed lines, across and down, removed from `pixels` (`width`×`height`, ink >
@@ -488,16 +490,19 @@ fn printed_lines_removed(mut pixels: Vec<f32>, width: usize, height: usize, stro
 /// than its ink, are still searched for.
 fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
     let (w, h, side) = (width, height, LINE_SIDE);
-    // Across: as [`ruled_lines_removed`] finds them, whole rows at a time, each pixel also
-    // against the rows just above and below it.
+    // The faint crests of a line of pixels, each against the pixels `side` away (`a`, `b`) and
+    // just beside it (`c`, `d`) across.
+    let crests = |line: &[f32], (a, b): (&[f32], &[f32]), (c, d): (&[f32], &[f32])| {
+        let pixels = line.iter().zip(a).zip(b).zip(c.iter().zip(d));
+        pixels.map(|(((&v, &a), &b), (&c, &d))| u32::from(faint_crest(v, a, b, c, d))).sum::<u32>() as usize
+    };
+    // Across: as [`ruled_lines_removed`] finds them, whole rows at a time.
     let blank = vec![0.0; w];
-    let row = |y: Option<usize>| y.filter(|&y| y < h).map_or(&blank[..], |y| &pixels[y * w..][..w]);
     let across: usize = (0..h)
         .map(|y| {
-            let (line, above, below) = across_neighbours(pixels, &blank, (w, h), y);
-            let (up, down) = (row(y.checked_sub(1)), row(Some(y + 1)));
-            let crests = line.iter().zip(above).zip(below).zip(up.iter().zip(down));
-            crests.map(|(((&v, &a), &b), (&u, &d))| u32::from(faint_crest(v, a, b, u, d))).sum::<u32>() as usize
+            let (line, above, below) = across_neighbours(pixels, &blank, (w, h), y, side);
+            let (_, up, down) = across_neighbours(pixels, &blank, (w, h), y, 1);
+            crests(line, (above, below), (up, down))
         })
         .sum();
     if across as f32 >= LINES_AT_LEAST as f32 * LINE_SHARE * w as f32 {
@@ -510,9 +515,7 @@ fn may_hold_a_ruling(pixels: &[f32], width: usize, height: usize) -> bool {
         .map(|y| {
             padded[side..side + w].copy_from_slice(&pixels[y * w..][..w]);
             let (line, a, b) = (&padded[side..side + w], &padded[..w], &padded[2 * side..]);
-            let (left, right) = (&padded[side - 1..side - 1 + w], &padded[side + 1..side + 1 + w]);
-            let crests = line.iter().zip(a).zip(b).zip(left.iter().zip(right));
-            crests.map(|(((&v, &a), &b), (&l, &r))| u32::from(faint_crest(v, a, b, l, r))).sum::<u32>() as usize
+            crests(line, (a, b), (&padded[side - 1..side - 1 + w], &padded[side + 1..side + 1 + w]))
         })
         .sum();
     down as f32 >= LINES_AT_LEAST as f32 * (LINE_SHARE * h as f32 / 4.0 - 1.0)
