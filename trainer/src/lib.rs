@@ -411,6 +411,9 @@ pub struct DenseOptions {
     /// Weight of the second look's loss ([`look_loss`] on `batch` of the mined [`Look`]s), where
     /// there are any.
     pub look_weight: f32,
+    /// Share of the second look's picks made afresh at every step ([`hand_look`]: a digit in
+    /// another hand, any height and pen) instead of drawn from the mined cut-outs.
+    pub hand_looks: f32,
 }
 
 /// Weighted cross-entropy over cells: logits `[N, rows, cols, 11]`, labels and weights per cell.
@@ -481,14 +484,27 @@ pub fn train_dense(
             }
             if options.look_weight > 0.0 && !looks.is_empty() {
                 // Background cut-outs are few (the heatmap proposes little on clutter): drawn
-                // for a [`LOOK_BACKGROUND_SHARE`] of the picks where there are any.
+                // for a [`LOOK_BACKGROUND_SHARE`] of the picks where there are any. A
+                // `hand_looks` share of the others is made afresh.
+                let mut fresh = Vec::new();
                 let picks: Vec<usize> = (0..options.batch)
                     .map(|_| match background.is_empty() || rng.uniform() >= LOOK_BACKGROUND_SHARE {
+                        true if rng.uniform() < options.hand_looks => {
+                            let look = loop {
+                                if let Some(look) = hand_look(sources.digits, &mut rng) {
+                                    break look;
+                                }
+                            };
+                            fresh.push(look);
+                            looks.len() + fresh.len() - 1
+                        }
                         true => rng.below(looks.len()),
                         false => background[rng.below(background.len())],
                     })
                     .collect();
-                loss = loss + look_loss(&network, looks, &picks, &device).mul_scalar(options.look_weight);
+                let all: Vec<&Look> = looks.iter().chain(&fresh).collect();
+                let look = look_loss(&network, &all, &picks, looks.len(), &device);
+                loss = loss + look.mul_scalar(options.look_weight);
             }
             let grads = GradientsParams::from_grads(loss.backward(), &network);
             loss_sum += loss.into_scalar::<f32>() as f64;
@@ -729,15 +745,57 @@ pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: u
     Ok(found)
 }
 
+/// A second-look example made afresh: a MNIST **train** digit in another hand (its skeleton
+/// slanted ±25°, turned ±12°, stretched ±25 % and bent, as the `hands` scenes draw theirs but
+/// from training digits), 14–240 px tall, redrawn with a round pen either 3–30 % of its height
+/// or 2–16 px whatever the height (a drawing pad's pen; at most 30 % of the height), sometimes
+/// blurred or faint, alone on a blank image and cut out at its own box as the detector cuts a
+/// detection's ink. `None` where the digit has no skeleton to redraw.
+pub fn hand_look(digits: &Split, rng: &mut Rng) -> Option<Look> {
+    use digitscope::detect::Detection;
+    use digitscope::verify;
+    let i = rng.below(digits.len());
+    let height = 14.0 * (240.0f32 / 14.0).powf(rng.uniform());
+    let pen = match rng.uniform() < 0.5 {
+        true => height * (0.03 + 0.27 * rng.uniform()),
+        false => 2.0 + 14.0 * rng.uniform(),
+    };
+    let pen = pen.min(0.3 * height).max(1.0);
+    let bend = 3.0 * rng.uniform();
+    let warp = scenes::Warp::random(rng, 25f32.to_radians(), 12f32.to_radians(), 0.25, bend);
+    let mut patch = scenes::pen_digit(digits.image(i), height, pen, &warp);
+    if rng.uniform() < 0.5 {
+        patch = patch.blurred();
+    }
+    let gain = if rng.uniform() < 0.2 { 0.5 + 0.5 * rng.uniform() } else { 1.0 };
+    let margin = 8 + patch.w.max(patch.h) / 2;
+    let mut canvas = scenes::Canvas::new(patch.w + 2 * margin, patch.h + 2 * margin);
+    canvas.paste(&patch, margin as isize, margin as isize, gain, false);
+    let (x0, y0, x1, y1) = canvas.ink_box(0.1)?;
+    let (w, h) = ((x1 + 1 - x0) as f32, (y1 + 1 - y0) as f32);
+    let at = Detection {
+        digit: digits.labels[i],
+        score: 1.0,
+        x: x0 as f32 + w / 2.0,
+        y: y0 as f32 + h / 2.0,
+        w: w.max(h),
+        h: w.max(h),
+    };
+    let cut = verify::cut_out(&canvas.into_image(), &at)?;
+    Some(Look { mnist: cut.mnist.pixels, canvas: cut.canvas.pixels, label: digits.labels[i] })
+}
+
 /// The second look's loss on `picks` of `looks`: cross-entropy of the classifier on their
 /// [`Look::mnist`] and of the FCN's cell ([`digitscope::verify::CELL`]) on their
-/// [`Look::canvas`], summed.
-fn look_loss(network: &Network, looks: &[Look], picks: &[usize], device: &Device) -> Tensor<1> {
+/// [`Look::canvas`], summed. Looks from index `fresh` on were made afresh ([`hand_look`]): the
+/// FCN cell learns from them only which digit each is (its background logit left out), so that
+/// what the detector takes for a digit at all (the cell's objectness) is learnt from the mined
+/// cut-outs alone, whose digits and clutter are as the heatmap proposes them.
+fn look_loss(network: &Network, looks: &[&Look], picks: &[usize], fresh: usize, device: &Device) -> Tensor<1> {
     use digitscope::verify::{CANVAS, CELL, SIDE};
     let n = picks.len();
-    let gather = |pick: fn(&Look) -> &Vec<f32>| {
-        picks.iter().flat_map(|&i| pick(&looks[i]).iter().copied()).collect::<Vec<f32>>()
-    };
+    let gather =
+        |pick: fn(&Look) -> &Vec<f32>| picks.iter().flat_map(|&i| pick(looks[i]).iter().copied()).collect::<Vec<f32>>();
     let labels: Vec<i64> = picks.iter().map(|&i| looks[i].label as i64).collect();
     let labels = Tensor::<1, Int>::from_data(TensorData::new(labels, [n]), device);
     let mnist = Tensor::from_data(TensorData::new(gather(|l| &l.mnist), [n, 1, SIDE, SIDE]), device);
@@ -745,5 +803,10 @@ fn look_loss(network: &Network, looks: &[Look], picks: &[usize], device: &Device
     let cells = network.heatmap_logits(canvas, Pooling::None);
     let [_, _, _, classes] = cells.dims();
     let cell = cells.slice([0..n, CELL..CELL + 1, CELL..CELL + 1, 0..classes]).reshape([n, classes]);
+    let masked: Vec<f32> = picks
+        .iter()
+        .flat_map(|&i| (0..classes).map(move |k| if i >= fresh && k == BACKGROUND { -1e4 } else { 0.0 }))
+        .collect();
+    let cell = cell + Tensor::from_data(TensorData::new(masked, [n, classes]), device);
     cross_entropy(network.classify_logits(mnist), labels.clone()) + cross_entropy(cell, labels)
 }

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
-//!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--looks SCENES] [--steps N]
+//!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS] [--pooling P] [--fashion DIR]
@@ -73,6 +73,7 @@ struct Args {
     rounds: usize,
     mine: usize,
     looks: usize,
+    hand_looks: f32,
 }
 
 fn parse() -> Result<Args, String> {
@@ -100,6 +101,7 @@ fn parse() -> Result<Args, String> {
         rounds: 2,
         mine: 3000,
         looks: 0,
+        hand_looks: 0.0,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -121,6 +123,9 @@ fn parse() -> Result<Args, String> {
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
+            "--hand-looks" => {
+                args.hand_looks = value()?.parse().map_err(|_| "--hand-looks needs a share from 0 to 1")?
+            }
             "--looks" => args.looks = value()?.parse().map_err(|_| "--looks needs an integer")?,
             "--mine" => args.mine = value()?.parse().map_err(|_| "--mine needs an integer")?,
             "--count" => args.count = value()?.parse().map_err(|_| "--count needs an integer")?,
@@ -230,6 +235,7 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
                 progress: true,
                 classifier_weight: 0.5,
                 look_weight: 0.5,
+                hand_looks: args.hand_looks,
             };
             // Round 0 (skipped when starting `--from` trained weights): scene crops with
             // generated clutter. Then `--rounds` rounds of hard-negative mining: the false

@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use digitscope::mnist;
 use digitscope::network::BACKGROUND;
 use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
-use digitscope_trainer::{Rng, mine_looks, mine_negatives};
+use digitscope_trainer::{Rng, hand_look, mine_looks, mine_negatives};
 
 fn test_split() -> mnist::Split {
     let dir = std::env::var_os("DIGITSCOPE_MNIST")
@@ -179,6 +179,52 @@ fn the_second_looks_examples_are_cut_outs_labelled_with_the_digit_they_hold() {
         .filter(|(l, p)| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b])) == Some(l.label as usize))
         .count();
     assert!(agree * 10 >= digits.len() * 8, "the classifier reads {agree} of {} as labelled", digits.len());
+}
+
+#[test]
+fn a_hand_look_is_a_digit_in_another_hand_cut_out_as_the_detector_cuts_it() {
+    use digitscope::verify::{CANVAS, SIDE};
+    let test = test_split();
+    let make = |seed| {
+        let mut rng = Rng::new(seed);
+        (0..300).filter_map(|_| hand_look(&test, &mut rng)).collect::<Vec<_>>()
+    };
+    let looks = make(9);
+    assert!(looks.len() >= 290, "only {} of 300 digits could be redrawn", looks.len());
+    assert_eq!(make(9), looks, "deterministic in its seed");
+    assert!(looks.iter().all(|l| l.mnist.len() == SIDE * SIDE && l.canvas.len() == CANVAS * CANVAS));
+    assert!(
+        (0..10).all(|d| looks.iter().any(|l| l.label == d)) && looks.iter().all(|l| (l.label as usize) < BACKGROUND)
+    );
+    // Cut out as MNIST's digits are: the ink's longer side 20 px (19–23 measured at 0.2: the
+    // resampled edge's blur).
+    for l in &looks {
+        let ink: Vec<(usize, usize)> =
+            (0..SIDE * SIDE).filter(|&i| l.mnist[i] > 0.2).map(|i| (i % SIDE, i / SIDE)).collect();
+        let extent =
+            |f: fn(&(usize, usize)) -> usize| ink.iter().map(f).max().unwrap() + 1 - ink.iter().map(f).min().unwrap();
+        let side = extent(|p| p.0).max(extent(|p| p.1));
+        assert!((18..=24).contains(&side), "longer side {side} px");
+    }
+    // Other hands and pens than MNIST's: thin and stout strokes both (the share of the box's
+    // area that is ink), and the shipped classifier still reads most as labelled.
+    let inked = |l: &&digitscope_trainer::Look| l.mnist.iter().filter(|&&v| v > 0.5).count();
+    let (thin, stout) =
+        (looks.iter().filter(|l| inked(l) < 90).count(), looks.iter().filter(|l| inked(l) > 170).count());
+    assert!(thin > 15 && stout > 15, "{thin} thin, {stout} stout of {}", looks.len());
+    let weights = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weights/default.dsw")).unwrap();
+    let device = burn::tensor::Device::flex();
+    let (network, _) = digitscope::weights::decode(&weights, &device).unwrap();
+    let pixels: Vec<f32> = looks.iter().flat_map(|l| l.mnist.iter().copied()).collect();
+    let input =
+        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(pixels, [looks.len(), 1, SIDE, SIDE]), &device);
+    let probs: Vec<f32> = network.classify(input).into_data().try_to_vec::<f32>().unwrap();
+    let agree = looks
+        .iter()
+        .zip(probs.chunks(BACKGROUND + 1))
+        .filter(|(l, p)| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b])) == Some(l.label as usize))
+        .count();
+    assert!(agree * 10 >= looks.len() * 8, "the classifier reads {agree} of {} as labelled", looks.len());
 }
 
 #[test]
