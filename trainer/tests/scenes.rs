@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use digitscope::mnist;
 use digitscope::network::BACKGROUND;
 use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
-use digitscope_trainer::{Rng, hand_look, mine_looks, mine_negatives};
+use digitscope_trainer::{Look, Rng, hand_look, mine_looks, mine_negatives};
 
 fn test_split() -> mnist::Split {
     let dir = std::env::var_os("DIGITSCOPE_MNIST")
@@ -166,19 +166,26 @@ fn the_second_looks_examples_are_cut_outs_labelled_with_the_digit_they_hold() {
     assert_eq!(mine_looks(&weights, &sources, 5, 40).unwrap().looks, found.looks);
     // The labels are the digits the cut-outs hold: the shipped classifier reads most of them so
     // (labels off by one scene's truths, or cut from the wrong place, would not be).
+    let digits: Vec<_> = found.looks.iter().filter(|l| (l.label as usize) < BACKGROUND).collect();
+    let agree = read_as_labelled(&digits);
+    assert!(agree * 10 >= digits.len() * 8, "the classifier reads {agree} of {} as labelled", digits.len());
+}
+
+/// How many of `looks` the shipped classifier reads as the digit they are labelled with.
+fn read_as_labelled(looks: &[&Look]) -> usize {
+    use digitscope::verify::SIDE;
+    let weights = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weights/default.dsw")).unwrap();
     let device = burn::tensor::Device::flex();
     let (network, _) = digitscope::weights::decode(&weights, &device).unwrap();
-    let digits: Vec<_> = found.looks.iter().filter(|l| (l.label as usize) < BACKGROUND).collect();
-    let pixels: Vec<f32> = digits.iter().flat_map(|l| l.mnist.iter().copied()).collect();
+    let pixels: Vec<f32> = looks.iter().flat_map(|l| l.mnist.iter().copied()).collect();
     let input =
-        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(pixels, [digits.len(), 1, SIDE, SIDE]), &device);
+        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(pixels, [looks.len(), 1, SIDE, SIDE]), &device);
     let probs: Vec<f32> = network.classify(input).into_data().try_to_vec::<f32>().unwrap();
-    let agree = digits
+    looks
         .iter()
         .zip(probs.chunks(BACKGROUND + 1))
         .filter(|(l, p)| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b])) == Some(l.label as usize))
-        .count();
-    assert!(agree * 10 >= digits.len() * 8, "the classifier reads {agree} of {} as labelled", digits.len());
+        .count()
 }
 
 #[test]
@@ -208,22 +215,11 @@ fn a_hand_look_is_a_digit_in_another_hand_cut_out_as_the_detector_cuts_it() {
     }
     // Other hands and pens than MNIST's: thin and stout strokes both (the share of the box's
     // area that is ink), and the shipped classifier still reads most as labelled.
-    let inked = |l: &&digitscope_trainer::Look| l.mnist.iter().filter(|&&v| v > 0.5).count();
+    let inked = |l: &&Look| l.mnist.iter().filter(|&&v| v > 0.5).count();
     let (thin, stout) =
         (looks.iter().filter(|l| inked(l) < 90).count(), looks.iter().filter(|l| inked(l) > 170).count());
     assert!(thin > 15 && stout > 15, "{thin} thin, {stout} stout of {}", looks.len());
-    let weights = std::fs::read(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../weights/default.dsw")).unwrap();
-    let device = burn::tensor::Device::flex();
-    let (network, _) = digitscope::weights::decode(&weights, &device).unwrap();
-    let pixels: Vec<f32> = looks.iter().flat_map(|l| l.mnist.iter().copied()).collect();
-    let input =
-        burn::tensor::Tensor::from_data(burn::tensor::TensorData::new(pixels, [looks.len(), 1, SIDE, SIDE]), &device);
-    let probs: Vec<f32> = network.classify(input).into_data().try_to_vec::<f32>().unwrap();
-    let agree = looks
-        .iter()
-        .zip(probs.chunks(BACKGROUND + 1))
-        .filter(|(l, p)| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b])) == Some(l.label as usize))
-        .count();
+    let agree = read_as_labelled(&looks.iter().collect::<Vec<_>>());
     assert!(agree * 10 >= looks.len() * 8, "the classifier reads {agree} of {} as labelled", looks.len());
 }
 
