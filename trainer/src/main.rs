@@ -124,7 +124,11 @@ fn parse() -> Result<Args, String> {
             "--from" => args.from = Some(value()?.into()),
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
             "--hand-looks" => {
-                args.hand_looks = value()?.parse().map_err(|_| "--hand-looks needs a share from 0 to 1")?
+                let share: f32 = value()?.parse().map_err(|_| "--hand-looks needs a share from 0 to 1")?;
+                if !(0.0..=1.0).contains(&share) {
+                    return Err(format!("--hand-looks needs a share from 0 to 1, not {share}"));
+                }
+                args.hand_looks = share;
             }
             "--looks" => args.looks = value()?.parse().map_err(|_| "--looks needs an integer")?,
             "--mine" => args.mine = value()?.parse().map_err(|_| "--mine needs an integer")?,
