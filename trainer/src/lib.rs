@@ -685,7 +685,6 @@ fn overlap(ink: [f32; 4], t: &digitscope::scene::Truth) -> (f32, f32) {
 /// that digits the heatmap misses are still read right.
 pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: usize) -> digitscope::Result<Looks> {
     use digitscope::Detector;
-    use digitscope::detect::Detection;
     use digitscope::image::Ink;
     use digitscope::verify;
     let mut detector = Detector::from_weights(weights, Device::flex())?.with_direct_kernels()?;
@@ -726,16 +725,7 @@ pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: u
             }
         }
         for t in &truths {
-            let (w, h) = ((t.x1 + 1 - t.x0) as f32, (t.y1 + 1 - t.y0) as f32);
-            let side = w.max(h);
-            let at = Detection {
-                digit: t.digit,
-                score: 1.0,
-                x: t.x0 as f32 + w / 2.0,
-                y: t.y0 as f32 + h / 2.0,
-                w: side,
-                h: side,
-            };
+            let at = detection_at(t.digit, (t.x0, t.y0, t.x1, t.y1));
             if let Some(cut) = verify::cut_out(&flat, &at).filter(|c| overlap(c.ink, t).0 >= 0.6) {
                 found.digits += 1;
                 keep(cut, t.digit, &mut found);
@@ -745,6 +735,21 @@ pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: u
     Ok(found)
 }
 
+/// A sure detection of `digit` on the box `(x0, y0, x1, y1)` (inclusive corners), square as
+/// the heatmap's are: how a digit's own cut-out is taken from its known box.
+fn detection_at(digit: u8, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> digitscope::detect::Detection {
+    let (w, h) = ((x1 + 1 - x0) as f32, (y1 + 1 - y0) as f32);
+    let side = w.max(h);
+    digitscope::detect::Detection {
+        digit,
+        score: 1.0,
+        x: x0 as f32 + w / 2.0,
+        y: y0 as f32 + h / 2.0,
+        w: side,
+        h: side,
+    }
+}
+
 /// A second-look example made afresh: a MNIST **train** digit in another hand (its skeleton
 /// slanted ±25°, turned ±12°, stretched ±25 % and bent, as the `hands` scenes draw theirs but
 /// from training digits), 14–240 px tall, redrawn with a round pen either 3–30 % of its height
@@ -752,7 +757,6 @@ pub fn mine_looks(weights: &[u8], sources: &scenes::Sources, seed: u64, count: u
 /// blurred or faint, alone on a blank image and cut out at its own box as the detector cuts a
 /// detection's ink. `None` where the digit has no skeleton to redraw.
 pub fn hand_look(digits: &Split, rng: &mut Rng) -> Option<Look> {
-    use digitscope::detect::Detection;
     use digitscope::verify;
     let i = rng.below(digits.len());
     let height = 14.0 * (240.0f32 / 14.0).powf(rng.uniform());
@@ -771,16 +775,7 @@ pub fn hand_look(digits: &Split, rng: &mut Rng) -> Option<Look> {
     let margin = 8 + patch.w.max(patch.h) / 2;
     let mut canvas = scenes::Canvas::new(patch.w + 2 * margin, patch.h + 2 * margin);
     canvas.paste(&patch, margin as isize, margin as isize, gain, false);
-    let (x0, y0, x1, y1) = canvas.ink_box(0.1)?;
-    let (w, h) = ((x1 + 1 - x0) as f32, (y1 + 1 - y0) as f32);
-    let at = Detection {
-        digit: digits.labels[i],
-        score: 1.0,
-        x: x0 as f32 + w / 2.0,
-        y: y0 as f32 + h / 2.0,
-        w: w.max(h),
-        h: w.max(h),
-    };
+    let at = detection_at(digits.labels[i], canvas.ink_box(0.1)?);
     let cut = verify::cut_out(&canvas.into_image(), &at)?;
     Some(Look { mnist: cut.mnist.pixels, canvas: cut.canvas.pixels, label: digits.labels[i] })
 }
