@@ -5,7 +5,7 @@
 //!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
-//!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS] [--pooling P] [--fashion DIR]
+//!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
 //! trainer scene-pngs -o DIR [--count N]          (the first scenes of every set, with truths)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
@@ -27,6 +27,7 @@ use digitscope::network::Architecture;
 use digitscope::network::Network;
 use digitscope::pngio::write_png;
 use digitscope::scene::{Outcome, assess, notebook_composite, score};
+use digitscope::verify::VerifyOptions;
 use digitscope::weights;
 use digitscope::{Detector, Named, Pooling};
 use digitscope_trainer::scenes::{SceneSet, Sources, scene};
@@ -65,7 +66,7 @@ struct Args {
     min_score: Option<f32>,
     /// `scenes`: the heatmap's reading alone (no second look at each detection).
     no_verify: bool,
-    verify: Option<(f32, f32)>,
+    verify: Option<VerifyOptions>,
     decoding: Option<Decoding>,
     sets: Vec<SceneSet>,
     downscale: Option<Downscale>,
@@ -116,9 +117,19 @@ fn parse() -> Result<Args, String> {
             "--no-verify" => args.no_verify = true,
             "--verify" => {
                 let v = value()?;
-                let bad = || format!("--verify takes MIN_SCORE,MIN_OBJECTNESS like 0.45,0.3, not {v:?}");
-                let (a, b) = v.split_once(',').ok_or_else(bad)?;
-                args.verify = Some((a.parse().map_err(|_| bad())?, b.parse().map_err(|_| bad())?));
+                let bad =
+                    || format!("--verify takes MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE] like 0.45,0.3,0.55, not {v:?}");
+                let values: Vec<f32> = v.split(',').map(|x| x.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+                let one = VerifyOptions::default().min_score_one;
+                args.verify = match values[..] {
+                    [min_score, min_objectness] => {
+                        Some(VerifyOptions { min_score, min_objectness, min_score_one: one })
+                    }
+                    [min_score, min_objectness, min_score_one] => {
+                        Some(VerifyOptions { min_score, min_objectness, min_score_one })
+                    }
+                    _ => return Err(bad()),
+                };
             }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
@@ -394,8 +405,8 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
                 detector.options.verify = None;
             }
         }
-        if let Some((min_score, min_objectness)) = args.verify {
-            detector.options.verify = Some(digitscope::verify::VerifyOptions { min_score, min_objectness });
+        if let Some(verify) = args.verify {
+            detector.options.verify = Some(verify);
         }
         if args.no_verify {
             detector.options.verify = None;
@@ -406,8 +417,12 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         let label = match args.decoding {
             Some(Decoding::Components) => format!("{stem} (components)"),
             _ if args.no_verify => format!("{stem} (heatmap only)"),
-            _ if args.verify.is_some() => format!("{stem} (second look at {:?})", args.verify.unwrap_or_default()),
-            _ => stem,
+            _ => match args.verify {
+                Some(v) => {
+                    format!("{stem} (second look at {}, {}, 1s {})", v.min_score, v.min_objectness, v.min_score_one)
+                }
+                None => stem,
+            },
         };
         // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).
         let mut confusion = [[0usize; 12]; 10];
