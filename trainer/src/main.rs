@@ -120,16 +120,12 @@ fn parse() -> Result<Args, String> {
                 let bad =
                     || format!("--verify takes MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE] like 0.45,0.3,0.55, not {v:?}");
                 let values: Vec<f32> = v.split(',').map(|x| x.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
-                let one = VerifyOptions::default().min_score_one;
-                args.verify = match values[..] {
-                    [min_score, min_objectness] => {
-                        Some(VerifyOptions { min_score, min_objectness, min_score_one: one })
-                    }
-                    [min_score, min_objectness, min_score_one] => {
-                        Some(VerifyOptions { min_score, min_objectness, min_score_one })
-                    }
-                    _ => return Err(bad()),
-                };
+                let [min_score, min_objectness, ref one @ ..] = values[..] else { return Err(bad()) };
+                if one.len() > 1 {
+                    return Err(bad());
+                }
+                let min_score_one = one.first().copied().unwrap_or(VerifyOptions::default().min_score_one);
+                args.verify = Some(VerifyOptions { min_score, min_objectness, min_score_one });
             }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
@@ -414,15 +410,13 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         // Rows are named after the file (`weights/small.dsw` → `small`): two files of one recipe
         // (the shipped f16 default and its f32 source, a retrained candidate) stay apart.
         let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
-        let label = match args.decoding {
-            Some(Decoding::Components) => format!("{stem} (components)"),
+        let label = match (args.decoding, args.verify) {
+            (Some(Decoding::Components), _) => format!("{stem} (components)"),
             _ if args.no_verify => format!("{stem} (heatmap only)"),
-            _ => match args.verify {
-                Some(v) => {
-                    format!("{stem} (second look at {}, {}, 1s {})", v.min_score, v.min_objectness, v.min_score_one)
-                }
-                None => stem,
-            },
+            (_, Some(v)) => {
+                format!("{stem} (second look at {}, {}, 1s {})", v.min_score, v.min_objectness, v.min_score_one)
+            }
+            _ => stem,
         };
         // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).
         let mut confusion = [[0usize; 12]; 10];
