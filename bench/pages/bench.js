@@ -99,6 +99,47 @@ async function pool(workers, side, o) {
 }
 
 /**
+ * The pool of `workers` against one worker, their runs interleaved (one worker, the pool, …) so
+ * that both medians come from the same stretch of machine time: a 2-core VM's speed drifts by a
+ * third within a minute, and a speed-up from two back-to-back measurements is that drift as much
+ * as the pool. With them, the machine's own ceiling for as many workers as the pool ran: that many
+ * single workers, each detecting the whole image at once (no sharing, nothing to coordinate),
+ * timed together — `ceiling` = n × one worker's time / their time together, the most any split
+ * of the work over n workers can gain here (cores that share a physical core, memory, or a
+ * hypervisor's time give less than n).
+ */
+async function poolPaired(workers, side, o) {
+  const one = await poolRunner(1, side, o);
+  const pool = await poolRunner(workers, side, o);
+  const solos = [];
+  try {
+    await pool.run();
+    const ran = (await pool.backend()).workers;
+    for (let i = 0; i < ran; i++) solos.push(await poolRunner(1, side, o));
+    const together = { run: async () => (await Promise.all(solos.map((s) => s.run())))[0] };
+    const times = [[], [], []];
+    let probs = [null, null];
+    const runners = [one, pool, together];
+    for (let i = 0; i < o.warmup; i++) for (const r of runners) await r.run();
+    for (let i = 0; i < o.runs; i++) {
+      for (const [k, r] of runners.entries()) {
+        const t = performance.now();
+        const p = await r.run();
+        times[k].push(performance.now() - t);
+        if (k < 2) probs[k] = p;
+      }
+    }
+    const [oneMs, poolMs, togetherMs] = times.map(median);
+    return {
+      oneMs, ms: poolMs, togetherMs, ceiling: (ran * oneMs) / togetherMs,
+      probs: Array.from(probs[1]), oneProbs: Array.from(probs[0]), backend: await pool.backend(),
+    };
+  } finally {
+    for (const r of [one, pool, ...solos]) r.close();
+  }
+}
+
+/**
  * The pool (`workers`) and TF.js-wasm with `threads` threads (this page must be fresh: TF.js
  * keeps the threads it started with), runs interleaved as in `paired`.
  */
@@ -237,4 +278,4 @@ async function brief(name, ...args) {
   return rest;
 }
 
-window.bench = { ours, tfjs, paired, pool, pairedPool, live, brief };
+window.bench = { ours, tfjs, paired, pool, poolPaired, pairedPool, live, brief };
