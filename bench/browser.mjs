@@ -147,19 +147,34 @@ await onPage(false, async (page) => {
 // 2d. The full detector in Firefox (ESR, WebDriver BiDi) and WebKit (WebKitGTK's MiniBrowser,
 // Safari's engine, under Xvfb) beside Chromium's figures above: the default CPU module of
 // each (relaxed SIMD where it validates), in the page's thread and through the pool.
-const chromiumFull = Object.fromEntries(rows.filter((r) => r.group === 'full detector' && r.engine === 'direct+relaxed').map((r) => [r.side, r.ms]));
+// Each browser's runs take turns with Chromium's (a Chromium page open beside it, one run each
+// in turn), so that the ratio compares the same stretch of machine time: this machine's speed
+// drifts by a third within a minute, and a ratio against Chromium's row above, measured minutes
+// earlier, swung as much.
 for (const [name, open] of [['Firefox', openFirefox], ['WebKit', openWebKit]]) {
   let browser;
+  const chromium = await launch({ webgpu: false });
   try {
+    const reference = await chromium.newPage();
+    await reference.goto(`${server.url}/index.html`);
+    await reference.waitForFunction(() => window.bench !== undefined, null, { timeout: 60_000 });
     browser = await open();
     await browser.goto(`${server.url}/index.html`);
     await browser.waitFor(() => window.bench !== undefined);
     for (const [w, h] of [[448, 336], [512, 512]]) {
       const o = { warmup: 3, runs: 10, full: true };
-      const one = await browser.evaluate((s, b) => window.bench.brief('ours', { backend: 'cpu' }, s, b), [w, h], o);
+      const key = `${w}×${h}`;
+      await reference.evaluate(([k, s, b]) => window.bench.prepare(k, { backend: 'cpu' }, s, b), [key, [w, h], o]);
+      const backend = await browser.evaluate((k, s, b) => window.bench.prepare(k, { backend: 'cpu' }, s, b), key, [w, h], o);
+      const times = [[], []];
+      for (let i = 0; i < o.runs; i++) {
+        times[0].push(await reference.evaluate((k) => window.bench.timeOnce(k), key));
+        times[1].push(await browser.evaluate((k) => window.bench.timeOnce(k), key));
+      }
+      const [chromiumMs, ms] = times.map((t) => [...t].sort((a, b) => a - b)[Math.floor(t.length / 2)]);
       const pooled = await browser.evaluate((s, b) => window.bench.brief('pool', 4, s, b), [w, h], o);
-      const row = { group: 'other browsers', engine: `${name} ${browser.version} (${one.backend.relaxedSimd ? 'relaxed' : 'simd'})`, side: `${w}×${h}`,
-        ms: Number(one.ms.toFixed(2)), 'vs Chromium': Number((one.ms / chromiumFull[`${w}×${h}`]).toFixed(2)),
+      const row = { group: 'other browsers', engine: `${name} ${browser.version} (${backend.relaxedSimd ? 'relaxed' : 'simd'})`, side: key,
+        ms: Number(ms.toFixed(2)), 'Chromium ms': Number(chromiumMs.toFixed(2)), 'vs Chromium': Number((ms / chromiumMs).toFixed(2)),
         'pool ms': Number(pooled.ms.toFixed(2)), 'pool workers': pooled.backend.workers };
       rows.push(row);
       console.log(JSON.stringify(row));
@@ -170,6 +185,7 @@ for (const [name, open] of [['Firefox', openFirefox], ['WebKit', openWebKit]]) {
     console.log(JSON.stringify(row));
   } finally {
     await browser?.close();
+    await chromium.close();
   }
 }
 

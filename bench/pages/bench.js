@@ -272,10 +272,32 @@ async function tfjsRunner(backend, side, { tfWeightsUrl, threads = 1 }) {
   return { run, backend: describe };
 }
 
+/**
+ * A runner kept in the page under `key` (`ours` with `options`, `side` and `o`), warmed up, for
+ * `timeOnce`: two pages (two browsers) can then take turns, one run each, so that their medians
+ * come from the same stretch of machine time.
+ */
+const prepared = new Map();
+async function prepare(key, options, side, o) {
+  const runner = await oursRunner(options, side, o);
+  for (let i = 0; i < (o.warmup ?? 0); i++) await runner.run();
+  prepared.set(key, runner);
+  const backend = await runner.backend();
+  return { relaxedSimd: backend.relaxedSimd ?? null, name: backend.name ?? null };
+}
+
+/** One timed run of the runner `prepare` kept under `key` (ms). */
+async function timeOnce(key) {
+  const runner = prepared.get(key);
+  const t = performance.now();
+  await runner.run();
+  return performance.now() - t;
+}
+
 /** `bench[name](...args)` without the probabilities (for WebDriver, which sends results as JSON). */
 async function brief(name, ...args) {
   const { probs, ...rest } = await window.bench[name](...args);
   return rest;
 }
 
-window.bench = { ours, tfjs, paired, pool, poolPaired, pairedPool, live, brief };
+window.bench = { ours, tfjs, paired, pool, poolPaired, pairedPool, live, brief, prepare, timeOnce };
