@@ -128,7 +128,11 @@ impl Detector {
     /// turn into GFLOP/s).
     pub fn multiply_adds(&self, width: usize, height: usize) -> u64 {
         let arch = self.network.architecture();
-        self.shapes(width, height).iter().map(|s| arch.multiply_adds(s.input_height(), s.input_width())).sum()
+        let hidden = self.network.hidden();
+        self.shapes(width, height)
+            .iter()
+            .map(|s| arch.multiply_adds_with(s.input_height(), s.input_width(), hidden))
+            .sum()
     }
 
     /// What the weights file says about itself.

@@ -66,6 +66,11 @@ impl Architecture {
 
     /// Multiply-adds of the FCN (no pooling counted) on an `h`×`w` input.
     pub fn multiply_adds(self, h: usize, w: usize) -> u64 {
+        self.multiply_adds_with(h, w, HIDDEN)
+    }
+
+    /// [`Architecture::multiply_adds`] with `hidden` units in the head's dense layer.
+    pub fn multiply_adds_with(self, h: usize, w: usize, hidden: usize) -> u64 {
         let (mut h, mut w, mut c) = (h as u64, w as u64, 1u64);
         let mut total = 0u64;
         for &(out, stride) in self.layers() {
@@ -74,7 +79,7 @@ impl Architecture {
             total += h * w * out as u64 * c * 9;
             c = out as u64;
         }
-        total + h * w * (c * HIDDEN as u64 + HIDDEN as u64 * CLASSES as u64)
+        total + h * w * (c * hidden as u64 + hidden as u64 * CLASSES as u64)
     }
 }
 
@@ -127,6 +132,11 @@ pub struct Network {
 impl Network {
     /// A freshly initialised network (Glorot-uniform weights, like Keras).
     pub fn new(architecture: Architecture, device: &Device) -> Self {
+        Self::with_hidden(architecture, HIDDEN, device)
+    }
+
+    /// [`Network::new`] with `hidden` units in the head's dense layer instead of [`HIDDEN`].
+    pub fn with_hidden(architecture: Architecture, hidden: usize, device: &Device) -> Self {
         let init = Initializer::XavierUniform { gain: 1.0 };
         let mut channels = 1;
         let convs = architecture
@@ -144,9 +154,14 @@ impl Network {
             .collect();
         Self {
             convs,
-            dense: LinearConfig::new(channels, HIDDEN).with_initializer(init.clone()).init(device),
-            output: LinearConfig::new(HIDDEN, CLASSES).with_initializer(init).init(device),
+            dense: LinearConfig::new(channels, hidden).with_initializer(init.clone()).init(device),
+            output: LinearConfig::new(hidden, CLASSES).with_initializer(init).init(device),
         }
+    }
+
+    /// Units in the head's dense layer.
+    pub fn hidden(&self) -> usize {
+        self.dense.weight.dims()[1]
     }
 
     /// Which architecture this network is (from its number of convolutions).

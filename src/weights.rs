@@ -221,6 +221,11 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
             )));
         }
     }
-    let network = load(Network::new(architecture, device), tensors(record)?)?;
+    let tensors = tensors(record)?;
+    // The head's width is the file's: its dense weight (`[channels, hidden]`) follows the two
+    // tensors of each convolution.
+    let hidden = tensors.get(2 * architecture.layers().len()).and_then(|(shape, _)| shape.get(1)).copied();
+    let hidden = hidden.filter(|h| (1..=1024).contains(h)).unwrap_or(crate::network::HIDDEN);
+    let network = load(Network::with_hidden(architecture, hidden, device), tensors)?;
     Ok((network, info))
 }

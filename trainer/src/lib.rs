@@ -805,3 +805,58 @@ fn look_loss(network: &Network, looks: &[&Look], picks: &[usize], fresh: usize, 
     let cell = cell + Tensor::from_data(TensorData::new(masked, [n, classes]), device);
     cross_entropy(network.classify_logits(mnist), labels.clone()) + cross_entropy(cell, labels)
 }
+
+/// `network` with `hidden` units in its head's dense layer, computing the same function: the old
+/// units keep their weights, the new ones get a fresh network's incoming weights (Glorot) with
+/// zero bias and zero outgoing weights, so that training goes on from where `network` was.
+/// `hidden` below the network's own is an error.
+pub fn widen_head(network: Network, hidden: usize, device: &Device) -> Result<Network, String> {
+    use burn::module::{ModuleMapper, ModuleVisitor, Param};
+    let old = network.hidden();
+    if hidden < old {
+        return Err(format!("--widen-head {hidden}: the network already has {old} hidden units"));
+    }
+    struct Collect(Vec<Vec<f32>>);
+    impl ModuleVisitor for Collect {
+        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+            self.0.push(param.val().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 values"));
+        }
+    }
+    let mut collect = Collect(Vec::new());
+    network.visit(&mut collect);
+    let convs = 2 * network.architecture().layers().len();
+    struct Widen {
+        old: Vec<Vec<f32>>,
+        index: usize,
+        convs: usize,
+        hidden: (usize, usize),
+    }
+    impl ModuleMapper for Widen {
+        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+            let (i, (old_h, new_h)) = (self.index, self.hidden);
+            self.index += 1;
+            let old = &self.old[i];
+            param.map(|tensor| {
+                let shape = tensor.dims().to_vec();
+                let fresh = tensor.clone().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 values");
+                let values: Vec<f32> = match i.checked_sub(self.convs) {
+                    None => old.clone(),
+                    // Dense weight [channels, hidden]: old columns, then fresh ones.
+                    Some(0) => (0..fresh.len())
+                        .map(|k| if k % new_h < old_h { old[k / new_h * old_h + k % new_h] } else { fresh[k] })
+                        .collect(),
+                    // Dense bias: old, then zeros.
+                    Some(1) => (0..new_h).map(|k| if k < old_h { old[k] } else { 0.0 }).collect(),
+                    // Output weight [hidden, classes]: old rows, then zeros.
+                    Some(2) => (0..fresh.len()).map(|k| if k < old.len() { old[k] } else { 0.0 }).collect(),
+                    _ => old.clone(),
+                };
+                let grad = tensor.is_require_grad();
+                Tensor::from_data(TensorData::new(values, shape), &tensor.device()).set_require_grad(grad)
+            })
+        }
+    }
+    let wide = Network::with_hidden(network.architecture(), hidden, device);
+    let mut widen = Widen { old: collect.0, index: 0, convs, hidden: (old, hidden) };
+    Ok(wide.map(&mut widen))
+}

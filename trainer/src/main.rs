@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
-//!               [--from WEIGHTS.dsw] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
+//!               [--from WEIGHTS.dsw [--widen-head UNITS]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
@@ -75,6 +75,8 @@ struct Args {
     mine: usize,
     looks: usize,
     hand_looks: f32,
+    /// `--widen-head N`: the head's dense layer widened to N units before training.
+    widen_head: Option<usize>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -103,6 +105,7 @@ fn parse() -> Result<Args, String> {
         mine: 3000,
         looks: 0,
         hand_looks: 0.0,
+        widen_head: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -129,6 +132,13 @@ fn parse() -> Result<Args, String> {
             }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
+            "--widen-head" => {
+                let hidden: usize = value()?.parse().map_err(|_| "--widen-head needs a number of units")?;
+                if hidden == 0 || !hidden.is_multiple_of(8) {
+                    return Err(format!("--widen-head needs a multiple of 8 units, not {hidden}"));
+                }
+                args.widen_head = Some(hidden);
+            }
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
             "--hand-looks" => {
                 let share: f32 = value()?.parse().map_err(|_| "--hand-looks needs a share from 0 to 1")?;
@@ -211,6 +221,10 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
             (None, Recipe::SmallShift) => start_from("small")?,
             (None, Recipe::Scenes) => start_from("deep-shift")?,
             (None, _) => Network::new(recipe.architecture(), &device),
+        };
+        let network = match args.widen_head {
+            Some(hidden) => digitscope_trainer::widen_head(network, hidden, &device)?,
+            None => network,
         };
         let parameters = burn::module::Module::num_params(&network);
         let (epochs, steps_per_epoch) = recipe.schedule();
