@@ -68,6 +68,9 @@ pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The widest head a weights file may have (units of the dense layer).
+pub const MAX_HIDDEN: usize = 1024;
+
 /// Dtype bytes of the record.
 const F16: u8 = 1;
 const F32: u8 = 2;
@@ -223,9 +226,10 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
     }
     let tensors = tensors(record)?;
     // The head's width is the file's: its dense weight (`[channels, hidden]`) follows the two
-    // tensors of each convolution.
+    // tensors of each convolution. A width out of range builds the usual head, whose shapes the
+    // load then finds wrong.
     let hidden = tensors.get(2 * architecture.layers().len()).and_then(|(shape, _)| shape.get(1)).copied();
-    let hidden = hidden.filter(|h| (1..=1024).contains(h)).unwrap_or(crate::network::HIDDEN);
+    let hidden = hidden.filter(|h| (1..=MAX_HIDDEN).contains(h)).unwrap_or(crate::network::HIDDEN);
     let network = load(Network::with_hidden(architecture, hidden, device), tensors)?;
     Ok((network, info))
 }

@@ -118,7 +118,7 @@ async function poolPaired(workers, side, o) {
     for (let i = 0; i < ran; i++) solos.push(await poolRunner(1, side, o));
     const together = { run: async () => (await Promise.all(solos.map((s) => s.run())))[0] };
     const times = [[], [], []];
-    let probs = [null, null];
+    const probs = [null, null];
     const runners = [one, pool, together];
     for (let i = 0; i < o.warmup; i++) for (const r of runners) await r.run();
     for (let i = 0; i < o.runs; i++) {
