@@ -76,9 +76,11 @@ for name in $MODULES; do
     --features "$features" "${TIMINGS[@]}"
   # wasm-bindgen and wasm-opt (minutes for the WebGPU module) only when cargo's output, the
   # tools or the options changed: the stamp, kept outside the package folder, says what the
-  # module in www/ was made from.
+  # module in www/ was made from. One stamp folder per checkout: two checkouts that share the
+  # build folder (a CI clone and a working tree) each have their own www/, and a stamp written
+  # by one said nothing of the other's modules.
   wasm="$TARGET_DIR/wasm32-unknown-unknown/wasm/digitscope.wasm"
-  stamp_file="$TARGET_DIR/wasm-stamps/$name"
+  stamp_file="$TARGET_DIR/wasm-stamps/$(pwd -P | sha256sum | cut -c1-16)/$name"
   stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} $("$WASM_OPT" --version) $features"
   file="$out/$(stem "$name")"
   if [ -f "${file}_bg.wasm" ] && [ -f "$file.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
