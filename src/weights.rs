@@ -75,8 +75,9 @@ pub const MAX_HIDDEN: usize = 1024;
 const F16: u8 = 1;
 const F32: u8 = 2;
 
-/// The record of a network's float parameters (see the module's text).
-fn record(network: &Network) -> Result<Vec<u8>> {
+/// A network's float parameters in the order burn visits them (each convolution's weight and
+/// bias, then the dense layer's, then the output layer's): the order of the record.
+fn parameter_data(network: &Network) -> Vec<TensorData> {
     struct Write {
         tensors: Vec<TensorData>,
     }
@@ -87,8 +88,25 @@ fn record(network: &Network) -> Result<Vec<u8>> {
     }
     let mut visitor = Write { tensors: Vec::new() };
     network.visit(&mut visitor);
-    let mut out = (visitor.tensors.len() as u32).to_le_bytes().to_vec();
-    for data in &visitor.tensors {
+    visitor.tensors
+}
+
+/// [`parameter_data`] as shapes and f32 values, as [`load`] takes them.
+pub fn parameters(network: &Network) -> Vec<(Vec<usize>, Vec<f32>)> {
+    parameter_data(network)
+        .into_iter()
+        .map(|data| {
+            let shape = data.shape().to_vec();
+            (shape, data.convert::<f32>().try_into_vec::<f32>().expect("f32 values"))
+        })
+        .collect()
+}
+
+/// The record of a network's float parameters (see the module's text).
+fn record(network: &Network) -> Result<Vec<u8>> {
+    let tensors = parameter_data(network);
+    let mut out = (tensors.len() as u32).to_le_bytes().to_vec();
+    for data in &tensors {
         let dtype = match data.dtype() {
             DType::F16 => F16,
             DType::F32 => F32,
@@ -140,7 +158,7 @@ fn tensors(mut record: &[u8]) -> Result<Vec<(Vec<usize>, Vec<f32>)>> {
 }
 
 /// Loads `tensors` into `network`'s float parameters, in order, each of the parameter's shape.
-fn load(network: Network, tensors: Vec<(Vec<usize>, Vec<f32>)>) -> Result<Network> {
+pub fn load(network: Network, tensors: Vec<(Vec<usize>, Vec<f32>)>) -> Result<Network> {
     struct Read {
         tensors: std::vec::IntoIter<(Vec<usize>, Vec<f32>)>,
         index: usize,

@@ -116,23 +116,12 @@ async function poolPaired(workers, side, o) {
     await pool.run();
     const ran = (await pool.backend()).workers;
     for (let i = 0; i < ran; i++) solos.push(await poolRunner(1, side, o));
-    const together = { run: async () => (await Promise.all(solos.map((s) => s.run())))[0] };
-    const times = [[], [], []];
-    const probs = [null, null];
-    const runners = [one, pool, together];
-    for (let i = 0; i < o.warmup; i++) for (const r of runners) await r.run();
-    for (let i = 0; i < o.runs; i++) {
-      for (const [k, r] of runners.entries()) {
-        const t = performance.now();
-        const p = await r.run();
-        times[k].push(performance.now() - t);
-        if (k < 2) probs[k] = p;
-      }
-    }
-    const [oneMs, poolMs, togetherMs] = times.map(median);
+    // n whole detections at once; the first one's probabilities and backend stand for them.
+    const together = { run: async () => (await Promise.all(solos.map((s) => s.run())))[0], backend: solos[0].backend };
+    const [single, pooled, all] = await interleavedRuns([one, pool, together], o);
     return {
-      oneMs, ms: poolMs, togetherMs, ceiling: (ran * oneMs) / togetherMs,
-      probs: Array.from(probs[1]), oneProbs: Array.from(probs[0]), backend: await pool.backend(),
+      oneMs: single.ms, ms: pooled.ms, togetherMs: all.ms, ceiling: (ran * single.ms) / all.ms,
+      probs: pooled.probs, oneProbs: single.probs, backend: pooled.backend,
     };
   } finally {
     for (const r of [one, pool, ...solos]) r.close();
@@ -207,8 +196,17 @@ async function paired(options, side, o) {
 
 /** A TF.js runner and one of ours, their runs interleaved (see `paired`): `{ tfjs, ours }`. */
 async function interleaved(runners, o) {
-  const times = [[], []];
-  const probs = [null, null];
+  const [tf, us] = await interleavedRuns(runners, o);
+  return { tfjs: tf, ours: us };
+}
+
+/**
+ * `runners` taking turns, one run each (first, second, …, first again …), after `o.warmup`
+ * rounds: each runner's median and least time, last probabilities, backend and multiply-adds.
+ */
+async function interleavedRuns(runners, o) {
+  const times = runners.map(() => []);
+  const probs = runners.map(() => null);
   for (let i = 0; i < o.warmup; i++) for (const [k, r] of runners.entries()) probs[k] = await r.run();
   for (let i = 0; i < o.runs; i++) {
     for (const [k, r] of runners.entries()) {
@@ -219,10 +217,9 @@ async function interleaved(runners, o) {
       times[k].push(performance.now() - t);
     }
   }
-  const [tf, us] = await Promise.all(runners.map(async (r, k) => ({
+  return Promise.all(runners.map(async (r, k) => ({
     ms: median(times[k]), min: Math.min(...times[k]), probs: Array.from(probs[k]), backend: await r.backend(), macs: r.macs ?? null,
   })));
-  return { tfjs: tf, ours: us };
 }
 
 /** The FCN in TF.js ops: 'same' convolutions with fused bias, swish, 1×1 convolutions for the head. */

@@ -811,52 +811,33 @@ fn look_loss(network: &Network, looks: &[&Look], picks: &[usize], fresh: usize, 
 /// zero bias and zero outgoing weights, so that training goes on from where `network` was.
 /// `hidden` below the network's own is an error.
 pub fn widen_head(network: Network, hidden: usize, device: &Device) -> Result<Network, String> {
-    use burn::module::{ModuleMapper, ModuleVisitor, Param};
-    let old = network.hidden();
-    if hidden < old {
-        return Err(format!("--widen-head {hidden}: the network already has {old} hidden units"));
-    }
-    struct Collect(Vec<Vec<f32>>);
-    impl ModuleVisitor for Collect {
-        fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
-            self.0.push(param.val().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 values"));
-        }
-    }
-    let mut collect = Collect(Vec::new());
-    network.visit(&mut collect);
-    let convs = 2 * network.architecture().layers().len();
-    struct Widen {
-        old: Vec<Vec<f32>>,
-        index: usize,
-        convs: usize,
-        hidden: (usize, usize),
-    }
-    impl ModuleMapper for Widen {
-        fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
-            let (i, (old_h, new_h)) = (self.index, self.hidden);
-            self.index += 1;
-            let old = &self.old[i];
-            param.map(|tensor| {
-                let shape = tensor.dims().to_vec();
-                let fresh = tensor.clone().into_data().convert::<f32>().try_into_vec::<f32>().expect("f32 values");
-                let values: Vec<f32> = match i.checked_sub(self.convs) {
-                    None => old.clone(),
-                    // Dense weight [channels, hidden]: old columns, then fresh ones.
-                    Some(0) => (0..fresh.len())
-                        .map(|k| if k % new_h < old_h { old[k / new_h * old_h + k % new_h] } else { fresh[k] })
-                        .collect(),
-                    // Dense bias: old, then zeros.
-                    Some(1) => (0..new_h).map(|k| if k < old_h { old[k] } else { 0.0 }).collect(),
-                    // Output weight [hidden, classes]: old rows, then zeros.
-                    Some(2) => (0..fresh.len()).map(|k| if k < old.len() { old[k] } else { 0.0 }).collect(),
-                    _ => old.clone(),
-                };
-                let grad = tensor.is_require_grad();
-                Tensor::from_data(TensorData::new(values, shape), &tensor.device()).set_require_grad(grad)
-            })
-        }
+    use digitscope::weights;
+    let old_h = network.hidden();
+    if hidden < old_h {
+        return Err(format!("--widen-head {hidden}: the network already has {old_h} hidden units"));
     }
     let wide = Network::with_hidden(network.architecture(), hidden, device);
-    let mut widen = Widen { old: collect.0, index: 0, convs, hidden: (old, hidden) };
-    Ok(wide.map(&mut widen))
+    // The parameters in the record's order: each convolution's weight and bias, then the dense
+    // layer's weight `[channels, hidden]` and bias, then the output layer's `[hidden, classes]`
+    // and bias.
+    let convs = 2 * network.architecture().layers().len();
+    let old = weights::parameters(&network);
+    let mut tensors = weights::parameters(&wide);
+    for (i, ((_, values), (_, before))) in tensors.iter_mut().zip(&old).enumerate() {
+        match i.checked_sub(convs) {
+            // Dense weight: old columns, then the fresh ones.
+            Some(0) => values
+                .iter_mut()
+                .enumerate()
+                .filter(|(k, _)| k % hidden < old_h)
+                .for_each(|(k, v)| *v = before[k / hidden * old_h + k % hidden]),
+            // Dense bias: old, then zeros; output weight: old rows, then zeros.
+            Some(1) | Some(2) => {
+                values.fill(0.0);
+                values[..before.len()].copy_from_slice(before);
+            }
+            _ => values.copy_from_slice(before),
+        }
+    }
+    weights::load(wide, tensors).map_err(|e| e.to_string())
 }
