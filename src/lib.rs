@@ -25,6 +25,8 @@ pub mod network;
 pub mod pngio;
 pub mod render;
 pub mod scene;
+#[cfg(feature = "fused-swish")]
+pub mod swish;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]
 pub mod web;

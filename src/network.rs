@@ -114,6 +114,16 @@ impl Pooling {
     }
 }
 
+/// Swish, `x · sigmoid(x)`: burn's `silu`, or with feature `fused-swish` one vectorized operation
+/// where the tensor is on an autodiff device over burn-flex (training; `swish.rs`).
+fn swish<const D: usize>(x: Tensor<D>) -> Tensor<D> {
+    #[cfg(feature = "fused-swish")]
+    if crate::swish::applies(&x.device()) {
+        return crate::swish::swish(x);
+    }
+    silu(x)
+}
+
 /// `(start, end)` padding of a 'same' operator (TensorFlow's rule: the odd pixel goes to the end).
 pub fn same_padding(size: usize, kernel: usize, stride: usize) -> (usize, usize) {
     let out = size.div_ceil(stride);
@@ -171,12 +181,12 @@ impl Network {
 
     /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, 64, ceil(H/8), ceil(W/8)]`.
     pub fn trunk(&self, input: Tensor<4>) -> Tensor<4> {
-        self.convs.iter().fold(input, |x, conv| silu(conv.forward(x)))
+        self.convs.iter().fold(input, |x, conv| swish(conv.forward(x)))
     }
 
     /// Head over the last dimension: `[..., 64]` → `[..., 11]` logits.
     fn head<const D: usize>(&self, features: Tensor<D>) -> Tensor<D> {
-        self.output.forward(silu(self.dense.forward(features)))
+        self.output.forward(swish(self.dense.forward(features)))
     }
 
     /// Classifier logits: `[N, 1, H, W]` → `[N, 11]` (global max pool between trunk and head).
