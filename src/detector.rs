@@ -172,15 +172,66 @@ impl Detector {
                 CLASSES * rows * cols
             )));
         }
+        let (origin_x, origin_y) = self.origin(image.width, image.height);
+        Ok(Heatmap { width: image.width, height: image.height, rows, cols, origin_x, origin_y, probs })
+    }
+
+    /// Pixel centre (x, y) of the window of cell (0, 0) of a `width`×`height` image's heatmap.
+    pub fn origin(&self, width: usize, height: usize) -> (f32, f32) {
         let arch = self.network.architecture();
+        (cell_centre(arch, self.pooling, width, 0), cell_centre(arch, self.pooling, height, 0))
+    }
+
+    /// The native heatmap of an image `height` pixels tall ([`Detector::heatmap_async`]'s) cut
+    /// into at most `parts` bands of cell rows, for a pool of workers that each see only their
+    /// band of the image: each band's cell rows and the pixel rows that compute them (with the
+    /// receptive field's halo, on the stride grid: [`bands::window`]).
+    pub fn heatmap_bands(&self, height: usize, parts: usize) -> Vec<(Range<usize>, Range<usize>)> {
+        let rows = cells(height);
+        let parts = parts.clamp(1, rows.max(1));
+        let halo = bands::halo(self.network.architecture(), self.pooling);
+        (0..parts)
+            .map(|i| i * rows / parts..(i + 1) * rows / parts)
+            .filter(|r| !r.is_empty())
+            .map(|r| (r.clone(), window(&r, height, halo)))
+            .collect()
+    }
+
+    /// Cell rows `rows` of the native heatmap of a `width`×`height` image, from `band`: its pixel
+    /// rows `pixels` alone (a band of [`Detector::heatmap_bands`]), as a heatmap of those rows
+    /// (its origin the first row's window centre). On the direct kernels, bit for bit those rows
+    /// of the whole image's [`Detector::heatmap_async`].
+    pub async fn heatmap_rows_async(
+        &self,
+        band: &GrayImage,
+        height: usize,
+        pixels: Range<usize>,
+        rows: Range<usize>,
+    ) -> Result<Heatmap> {
+        let halo = bands::halo(self.network.architecture(), self.pooling);
+        if rows.is_empty()
+            || rows.end > cells(height)
+            || window(&rows, height, halo) != pixels
+            || band.height != pixels.len()
+        {
+            return Err(Error::InvalidInput(format!(
+                "cell rows {rows:?} of a {height}-pixel-tall image are not computed by pixel rows {pixels:?} \
+                 (a band {} tall)",
+                band.height
+            )));
+        }
+        let part = self.heatmap_async(band).await?;
+        let first = rows.start - pixels.start / STRIDE;
+        let inner = Cells { rows: first..first + rows.len(), cols: 0..part.cols };
+        let (origin_x, origin_y) = self.origin(band.width, height);
         Ok(Heatmap {
-            width: image.width,
-            height: image.height,
-            rows,
-            cols,
-            origin_x: cell_centre(arch, self.pooling, image.width, 0),
-            origin_y: cell_centre(arch, self.pooling, image.height, 0),
-            probs,
+            width: band.width,
+            height,
+            rows: rows.len(),
+            cols: part.cols,
+            origin_x,
+            origin_y: origin_y + (rows.start * STRIDE) as f32,
+            probs: bands::extract(&part.probs, part.rows, part.cols, &inner),
         })
     }
 

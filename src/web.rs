@@ -2,6 +2,7 @@
 //! (the backend decision is [`crate::backend`]'s, the pixel conversion [`GrayImage::from_pixels`]).
 
 use std::cell::RefCell;
+use std::ops::Range;
 use std::rc::Rc;
 
 use js_sys::{Float32Array, Promise, Reflect, Uint8Array, Uint8ClampedArray};
@@ -142,6 +143,36 @@ impl Detector {
         let parts = if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 };
         let plan = self.session.borrow().core.plan(w, h, parts);
         Ok(plan.iter().map(|jobs| js_sys::Uint32Array::from(&Job::flatten(jobs)[..])).collect())
+    }
+
+    /// The FCN's heatmap alone (as `heatmap`) of an image `height` pixels tall cut into at most
+    /// `parts` bands of cell rows for a pool of workers that each get only their band of the
+    /// image ([`Core::heatmap_bands`]): a `Uint32Array` of quadruples (first cell row, end cell
+    /// row, first pixel row, end pixel row), in order.
+    #[wasm_bindgen(js_name = heatmapBands)]
+    pub fn heatmap_bands(&self, height: f64, parts: f64) -> Result<js_sys::Uint32Array, JsValue> {
+        let (_, h) = dimensions(1.0, height).map_err(js_error)?;
+        let parts = if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 };
+        let bands = self.session.borrow().core.heatmap_bands(h, parts);
+        let flat: Vec<u32> =
+            bands.into_iter().flat_map(|(r, p)| [r.start, r.end, p.start, p.end].map(|v| v as u32)).collect();
+        Ok(js_sys::Uint32Array::from(&flat[..]))
+    }
+
+    /// One band of a pooled `heatmap` ([`Self::heatmap_bands`]): `pixels` are the image's pixel
+    /// rows of `band` (a `Uint32Array` quadruple as `heatmapBands` gives it) alone, `height` the
+    /// whole image's (ink as for `heatmap`, but not `"auto"`, which a band cannot decide).
+    /// Resolves to a result object as `heatmap`'s for the band's cell rows (`originY` the first
+    /// one's): bit for bit those rows of one worker's `heatmap` of the whole image.
+    #[wasm_bindgen(js_name = heatmapRows)]
+    pub fn heatmap_rows(&self, pixels: JsValue, width: f64, height: f64, options: JsValue, band: JsValue) -> Promise {
+        match band_from(&band, height, &options) {
+            Ok((full, pixel_rows, rows)) => {
+                let band_height = pixel_rows.len() as f64;
+                self.call(pixels, width, band_height, options, Ink::Light, Mode::Rows(full, pixel_rows, rows))
+            }
+            Err(e) => Promise::reject(&js_error(e)),
+        }
     }
 
     /// One part of a plan (`jobs`, a `Uint32Array` of [`Detector::plan`]) for these pixels
@@ -349,8 +380,28 @@ fn pooled_input(
 /// What [`Detector::call`] runs.
 enum Mode {
     Heatmap,
+    /// A band of a pooled heatmap: the whole image's height, the band's pixel rows, its cell rows.
+    Rows(usize, std::ops::Range<usize>, std::ops::Range<usize>),
     Detect,
     Live,
+}
+
+/// A pooled heatmap's band (`heatmapBands`' quadruple) of an image `height` pixels tall: the
+/// height, the band's pixel rows and its cell rows. `ink: "auto"` is refused: a band alone could
+/// decide otherwise than the whole image.
+fn band_from(band: &JsValue, height: f64, options: &JsValue) -> Result<(usize, Range<usize>, Range<usize>), Error> {
+    let (_, full) = dimensions(1.0, height)?;
+    if get(options, "ink").as_string().as_deref() == Some("auto") {
+        return Err(Error::InvalidInput("a band of a heatmap needs ink \"light\" or \"dark\", not \"auto\"".into()));
+    }
+    let flat = band.dyn_ref::<js_sys::Uint32Array>().map(|b| b.to_vec()).filter(|b| b.len() == 4).ok_or_else(|| {
+        Error::InvalidInput("a band must be a Uint32Array of 4 numbers, as heatmapBands gives".into())
+    })?;
+    let [first, end, top, bottom] = [flat[0], flat[1], flat[2], flat[3]].map(|v| v as usize);
+    if top >= bottom || bottom > full {
+        return Err(Error::InvalidInput(format!("pixel rows {top}..{bottom} of an image {full} pixels tall")));
+    }
+    Ok((full, top..bottom, first..end))
 }
 
 fn jobs_from(jobs: &JsValue) -> Result<Vec<Job>, Error> {
@@ -373,6 +424,9 @@ impl Detector {
             let work = async |core: &Core| match mode {
                 Mode::Detect => core.detect_looking_async(&image, look).await,
                 Mode::Heatmap => Ok((core.heatmap_async(&image).await?, Vec::new())),
+                Mode::Rows(height, ref pixels, ref rows) => {
+                    Ok((core.heatmap_rows_async(&image, height, pixels.clone(), rows.clone()).await?, Vec::new()))
+                }
                 Mode::Live => {
                     // Taken out while it runs: a call that overlaps it starts afresh.
                     let mut kept = live.take();

@@ -75,6 +75,55 @@ fn any_rectangle_of_cells_equals_the_same_cells_of_the_whole_heatmap() {
 }
 
 #[test]
+fn a_pooled_heatmap_of_bands_of_the_image_equals_the_whole_heatmap() {
+    for architecture in [Architecture::Small, Architecture::Deep] {
+        let bytes = common::random_weights(architecture);
+        for pooling in [Pooling::None, Pooling::Max3] {
+            let detector = direct(&bytes, pooling);
+            for (w, h, seed) in [(512, 512, 1), (448, 336, 2), (97, 250, 3), (40, 9, 4), (175, 62, 5)] {
+                let image = common::sparse_ink(w, h, seed);
+                let whole = detector.heatmap(&image).unwrap();
+                for parts in 1..=5 {
+                    let bands = detector.heatmap_bands(h, parts);
+                    assert!(!bands.is_empty() && bands.len() <= parts);
+                    let mut probs = vec![f32::NAN; whole.probs.len()];
+                    let mut next = 0;
+                    for (rows, pixels) in bands {
+                        assert_eq!(rows.start, next, "the bands cover the rows in order");
+                        next = rows.end;
+                        // Only the band's pixel rows are given.
+                        let band = GrayImage::from_f32(
+                            w,
+                            pixels.len(),
+                            image.pixels[pixels.start * w..pixels.end * w].to_vec(),
+                        )
+                        .unwrap();
+                        let part = pollster(detector.heatmap_rows_async(&band, h, pixels.clone(), rows.clone()));
+                        assert_eq!((part.rows, part.cols, part.origin_x), (rows.len(), whole.cols, whole.origin_x));
+                        assert_eq!(part.origin_y, whole.cell_centre(rows.start, 0).1);
+                        let rect = Cells { rows: rows.clone(), cols: 0..whole.cols };
+                        digitscope::bands::splice(&mut probs, whole.rows, whole.cols, &rect, &part.probs);
+                    }
+                    assert_eq!(next, whole.rows);
+                    assert!(
+                        probs.iter().zip(&whole.probs).all(|(a, b)| a.to_bits() == b.to_bits()),
+                        "{architecture:?} {pooling:?} {w}×{h} in {parts} bands differs"
+                    );
+                }
+                // A band that does not compute the rows asked for is refused.
+                let (rows, pixels) = detector.heatmap_bands(h, 2).pop().unwrap();
+                let off_grid = pixels.start + 1..pixels.end;
+                let band = GrayImage::blank(w, off_grid.len());
+                assert!(finished(detector.heatmap_rows_async(&band, h, off_grid, rows.clone())).is_err());
+                let band = GrayImage::blank(w, pixels.len());
+                assert!(finished(detector.heatmap_rows_async(&band, h + 80, pixels.clone(), rows.clone())).is_err());
+                assert!(finished(detector.heatmap_rows_async(&band, h, pixels, rows.start..rows.end + 1)).is_err());
+            }
+        }
+    }
+}
+
+#[test]
 fn a_pool_of_any_size_gives_the_detection_of_one() {
     let detector = embedded();
     let mut image = GrayImage::blank(448, 336);
@@ -214,10 +263,15 @@ fn live_detections_equal_a_full_detection_on_a_long_scribble() {
 
 /// The CPU engines complete without waiting: polling once finishes the future.
 fn pollster<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> T {
+    finished(future).unwrap()
+}
+
+/// [`pollster`], the result as it is.
+fn finished<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> digitscope::Result<T> {
     let mut future = std::pin::pin!(future);
     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(out) => out.unwrap(),
+        std::task::Poll::Ready(out) => out,
         std::task::Poll::Pending => panic!("a CPU detection did not complete at once"),
     }
 }

@@ -132,6 +132,12 @@ export class DetectorClient {
   /** URLs of the wasm module and its glue that the worker loaded (once ready). */
   modules: string[];
   detect(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
+  /**
+   * The FCN's heatmap alone (as Detector.heatmap). A large image is shared out over the pool in
+   * bands of rows, each worker sent only its band (`workers` in the result says how many); bit
+   * for bit one worker's heatmap. `ink: "auto"` is decided on the whole image by one worker.
+   */
+  heatmap(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number, options?: DetectOptions): Promise<DetectionResult>;
   /** The ink `ink: "auto"` finds in these pixels, computed in the worker (Detector.inkOf). */
   inkOf(pixels: Uint8ClampedArray | Uint8Array | Float32Array, width: number, height: number): Promise<'light' | 'dark'>;
   /** Stops the worker: pending and later requests reject with a DetectorStoppedError. */

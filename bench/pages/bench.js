@@ -70,7 +70,8 @@ const ours = async (options, side, o) => measure(await oursRunner(options, side,
 /**
  * The detector through DetectorClient (module workers, as the element runs it) with a pool of
  * `workers` on the CPU's direct kernels: `detect` (every pyramid level the weights ask for, and
- * decoding), timed from the pixels posted to the result received.
+ * decoding), or with `o.heatmap` the FCN's heatmap alone, timed from the pixels posted to the
+ * result received.
  */
 async function poolRunner(workers, side, o) {
   const weights = o.weightsUrl ? await bytes(o.weightsUrl) : undefined;
@@ -80,8 +81,10 @@ async function poolRunner(workers, side, o) {
   const [w, h] = Array.isArray(side) ? side : [side, side];
   const px = image(w, h);
   let used = 1;
+  // `o.heatmap`: the FCN's heatmap alone (pooled in bands of the image), else `detect`.
+  const call = o.heatmap ? () => client.heatmap(px, w, h, { ink: 'light' }) : () => client.detect(px, w, h, { ink: 'light' });
   const run = async () => {
-    const r = await client.detect(px, w, h, { ink: 'light', secondLook: o.secondLook ?? true });
+    const r = await call();
     used = r.workers ?? 1;
     return r.probs;
   };
@@ -133,8 +136,9 @@ async function poolPaired(workers, side, o) {
  * keeps the threads it started with), runs interleaved as in `paired`.
  */
 async function pairedPool(workers, threads, side, o) {
-  // TF.js computes the heatmap only: ours without the second look at each detection.
-  const pool = await poolRunner(workers, side, { ...o, secondLook: false });
+  // TF.js computes the heatmap only: ours too (the client's pooled `heatmap`, each worker given
+  // its band of the image).
+  const pool = await poolRunner(workers, side, { ...o, heatmap: true });
   try {
     return await interleaved([await tfjsRunner('wasm', side, { ...o, threads }), pool], o);
   } finally {

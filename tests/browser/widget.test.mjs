@@ -104,17 +104,27 @@ describe('the static site', () => {
       const pixels = el.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
       const { DetectorClient } = await import('./src/client.js');
       const results = [];
+      const heatmaps = [];
       for (const workers of [1, 2]) {
         const client = new DetectorClient({ workers });
         results.push(await client.detect(pixels.slice(), width, height, { invert: el.darkInk }));
+        // The heatmap alone, pooled in bands of the image (each worker sent only its band).
+        heatmaps.push(await client.heatmap(pixels.slice(), width, height, { invert: el.darkInk }));
+        heatmaps.push(await client.heatmap(pixels.slice(), width, height, { ink: 'auto' }));
         client.terminate();
       }
       const same = (a, b) => a.length === b.length && a.every((v, i) => Object.is(v, b[i]));
       const [one, pooled] = results;
+      const [oneMap, oneAuto, pooledMap, pooledAuto] = heatmaps;
+      const fields = (r) => JSON.stringify([r.width, r.height, r.rows, r.cols, r.stride, r.originX, r.originY, r.detections, r.backend]);
       return {
         cores: navigator.hardwareConcurrency,
         workers: pooled.workers ?? 1,
         poolSame: same(pooled.probs, one.probs) && JSON.stringify(pooled.detections) === JSON.stringify(one.detections),
+        heatmapWorkers: [oneMap.workers ?? 1, pooledMap.workers ?? 1, pooledAuto.workers ?? 1],
+        heatmapSame: same(pooledMap.probs, oneMap.probs) && same(pooledMap.classes, oneMap.classes) && fields(pooledMap) === fields(oneMap),
+        autoSame: same(pooledAuto.probs, oneAuto.probs) && fields(pooledAuto) === fields(oneAuto),
+        heatmapRows: [oneMap.rows, Math.ceil(height / 8), oneMap.probs.length, 11 * oneMap.rows * oneMap.cols],
         liveSame: same(el.result.probs, one.probs) && JSON.stringify(el.result.detections) === JSON.stringify(one.detections),
         shownWasLive: Boolean(el.result.recomputed),
         partial: window.recomputed.filter((r) => r && r.cells < r.total).length,
@@ -124,6 +134,11 @@ describe('the static site', () => {
     });
     assert.equal(check.workers, Math.min(2, check.cores), 'the pool ran on as many workers as asked and the machine has');
     assert.ok(check.poolSame, 'the pooled detection equals one worker\'s');
+    assert.deepEqual(check.heatmapWorkers, [1, Math.min(2, check.cores), 1], 'the heatmap was pooled in bands, but not with ink "auto"');
+    assert.ok(check.heatmapSame, 'the pooled heatmap equals one worker\'s bit for bit');
+    assert.ok(check.autoSame, 'with ink "auto" the heatmap is one worker\'s either way');
+    const [rows, expectedRows, values, expectedValues] = check.heatmapRows;
+    assert.ok(rows === expectedRows && values === expectedValues, 'the heatmap has a cell row every 8 pixels, 11 values a cell');
     assert.ok(check.shownWasLive, 'the last stroke was shown from a live update');
     assert.ok(check.liveSame, 'the live result equals a full detection of the same drawing');
     assert.ok(check.partial >= 3, `strokes recomputed a part of the heatmap (${check.partial} of ${check.updates} updates)`);

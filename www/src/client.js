@@ -142,6 +142,60 @@ export class DetectorClient {
     return result;
   }
 
+  /**
+   * The FCN's heatmap alone at the image's size (no pyramid, no decoding; ink light unless
+   * `ink: 'dark'` or `invert`): the `detect` result's fields with no detections. A large image is
+   * shared out over the pool in bands of rows, each worker sent only its band's pixels (the
+   * result's `workers` says over how many); bit for bit one worker's heatmap. `ink: 'auto'` is
+   * decided on the whole image, by one worker.
+   */
+  async heatmap(pixels, width, height, options = {}) {
+    await this.ready;
+    // Pixels the detector takes (gray or RGBA bytes, gray floats), else one worker says what is wrong.
+    const perPixel = pixels?.length / (width * height);
+    const shaped = perPixel === 1 || (perPixel === 4 && !(pixels instanceof Float32Array));
+    if (this.helpers.length && width * height >= POOL_MIN_PIXELS && options.ink !== 'auto' && shaped) {
+      try {
+        return await this.heatmapPooled(pixels, width, height, options, perPixel);
+      } catch (e) {
+        if (this.failure) throw e;
+        this.stopPool();
+      }
+    }
+    const { result } = await this.request({ type: 'heatmap', pixels, width, height, options });
+    return result;
+  }
+
+  /** One heatmap shared out over this worker and its helpers, in bands (see `heatmap`). */
+  async heatmapPooled(pixels, width, height, options, perPixel) {
+    const start = performance.now();
+    const helpers = this.helpers;
+    await Promise.all(helpers.map((h) => h.ready));
+    const workers = [this, ...helpers];
+    const key = `heatmap ${height}×${workers.length}`;
+    if (!this.plans.has(key)) this.plans.set(key, (await this.request({ type: 'heatmapBands', height, parts: workers.length })).bands);
+    const bands = this.plans.get(key);
+    const count = bands.length / 4;
+    // Each worker is sent a copy of its band's pixel rows alone (transferred, not cloned again).
+    const parts = await Promise.all(Array.from({ length: count }, (_, i) => {
+      const band = bands.slice(4 * i, 4 * i + 4);
+      const rowsOf = pixels.slice(band[2] * width * perPixel, band[3] * width * perPixel);
+      return workers[i].request({ type: 'heatmapRows', pixels: rowsOf, width, height, options, band }, [rowsOf.buffer]).then((r) => r.result);
+    }));
+    // The bands' cell rows, in order, make the whole heatmap's (class-major planes).
+    const [rows, cols] = [bands[bands.length - 3], parts[0].cols];
+    const probs = new Float32Array(11 * rows * cols);
+    const classes = new Uint8Array(rows * cols);
+    parts.forEach((part, i) => {
+      const first = bands[4 * i];
+      const n = part.rows * cols;
+      for (let k = 0; k < 11; k++) probs.set(part.probs.subarray(k * n, (k + 1) * n), (k * rows + first) * cols);
+      classes.set(part.classes, first * cols);
+    });
+    const { stride, originX, originY, backend } = parts[0];
+    return { width, height, stride, rows, cols, originX, originY, detections: [], backend, ms: performance.now() - start, probs, classes, workers: count };
+  }
+
   /** The ink `ink: 'auto'` finds in these pixels: 'light' or 'dark' (the detector's own rule). */
   async inkOf(pixels, width, height) {
     await this.ready;

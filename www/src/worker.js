@@ -1,6 +1,10 @@
 // The module Web Worker that owns the wasm Detector: the page stays responsive while it runs.
 // Protocol: { id, type: 'create', options } → { id, backend, modules } (the wasm files loaded)
 //           { id, type: 'detect', pixels, width, height, options } → { id, result } | { id, error }
+//           { id, type: 'heatmap', pixels, width, height, options } → { id, result }   (the FCN's heatmap alone)
+//           { id, type: 'heatmapBands', height, parts } → { id, bands }   (a pooled heatmap's bands)
+//           { id, type: 'heatmapRows', pixels, width, height, options, band } → { id, result }
+//           (`pixels`: the band's pixel rows alone; `height`: the whole image's)
 //           { id, type: 'plan', width, height, parts } → { id, plan }   (a pool's jobs, see client.js)
 //           { id, type: 'part', pixels, width, height, options, jobs } → { id, probs }
 //           { id, type: 'finish', pixels, width, height, options, jobs, probs } → { id, result }
@@ -33,6 +37,17 @@ self.onmessage = async ({ data }) => {
       // The backend that computed this result (after a WebGPU failure, the next request runs
       // on this browser's CPU module: see load.js).
       self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
+    } else if (type === 'heatmap') {
+      await ready;
+      const result = await detector.heatmap(data.pixels, data.width, data.height, data.options ?? {});
+      self.postMessage({ id, result, backendState: detector.backend }, [result.probs.buffer, result.classes.buffer]);
+    } else if (type === 'heatmapBands') {
+      await ready;
+      self.postMessage({ id, bands: detector.heatmapBands(data.height, data.parts) });
+    } else if (type === 'heatmapRows') {
+      await ready;
+      const result = await detector.heatmapRows(data.pixels, data.width, data.height, data.options ?? {}, data.band);
+      self.postMessage({ id, result }, [result.probs.buffer, result.classes.buffer]);
     } else if (type === 'plan') {
       await ready;
       self.postMessage({ id, plan: detector.plan(data.width, data.height, data.parts) });
