@@ -197,8 +197,8 @@ impl Detector {
             .collect()
     }
 
-    /// Cell rows `rows` of the native heatmap of a `width`×`height` image, from `band`: its pixel
-    /// rows `pixels` alone (a band of [`Detector::heatmap_bands`]), as a heatmap of those rows
+    /// Cell rows `rows` of the native heatmap of an image `height` pixels tall, from `band`: its
+    /// pixel rows `pixels` alone (a band of [`Detector::heatmap_bands`]), as a heatmap of those rows
     /// (its origin the first row's window centre). On the direct kernels, bit for bit those rows
     /// of the whole image's [`Detector::heatmap_async`].
     pub async fn heatmap_rows_async(

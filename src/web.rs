@@ -381,7 +381,7 @@ fn pooled_input(
 enum Mode {
     Heatmap,
     /// A band of a pooled heatmap: the whole image's height, the band's pixel rows, its cell rows.
-    Rows(usize, std::ops::Range<usize>, std::ops::Range<usize>),
+    Rows(usize, Range<usize>, Range<usize>),
     Detect,
     Live,
 }
