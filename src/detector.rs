@@ -190,9 +190,9 @@ impl Detector {
         let rows = cells(height);
         let parts = parts.clamp(1, rows.max(1));
         let halo = bands::halo(self.network.architecture(), self.pooling);
+        // (No band is empty: there are at most as many as rows.)
         (0..parts)
             .map(|i| i * rows / parts..(i + 1) * rows / parts)
-            .filter(|r| !r.is_empty())
             .map(|r| (r.clone(), window(&r, height, halo)))
             .collect()
     }
@@ -220,18 +220,18 @@ impl Detector {
                 band.height
             )));
         }
+        let cols = cells(band.width);
         let part = self.heatmap_async(band).await?;
-        let first = rows.start - pixels.start / STRIDE;
-        let inner = Cells { rows: first..first + rows.len(), cols: 0..part.cols };
+        let probs = window_cells(&part, (pixels.start, 0), &Cells { rows: rows.clone(), cols: 0..cols });
         let (origin_x, origin_y) = self.origin(band.width, height);
         Ok(Heatmap {
             width: band.width,
             height,
             rows: rows.len(),
-            cols: part.cols,
+            cols,
             origin_x,
             origin_y: origin_y + (rows.start * STRIDE) as f32,
-            probs: bands::extract(&part.probs, part.rows, part.cols, &inner),
+            probs,
         })
     }
 
@@ -295,10 +295,7 @@ impl Detector {
             row.copy_from_slice(&input.pixels[y * input.width + xs.start..y * input.width + xs.end]);
         }
         let part = self.heatmap_async(&crop).await?;
-        let (r0, c0) = (ys.start / STRIDE, xs.start / STRIDE);
-        let inner =
-            Cells { rows: rect.rows.start - r0..rect.rows.end - r0, cols: rect.cols.start - c0..rect.cols.end - c0 };
-        Ok(bands::extract(&part.probs, part.rows, part.cols, &inner))
+        Ok(window_cells(&part, (ys.start, xs.start), rect))
     }
 
     /// Assembles a detection from every level's heatmap probabilities (`probs[i]` for
@@ -769,6 +766,15 @@ fn cut_for(image: &GrayImage, d: &Detection, known: &[verify::Reading], change: 
 /// The cut-outs of `items` still to read, in the order their readings are expected.
 fn unread(items: &[Proposal]) -> impl Iterator<Item = &verify::CutOut> {
     items.iter().filter_map(|(_, cut)| cut.as_ref().filter(|c| c.1.is_none()).map(|c| &c.0))
+}
+
+/// Cells `rect` (of a whole image's heatmap) from `part`, the heatmap of the image's pixels from
+/// row and column `at` on (a window [`bands::window`] gives, on the stride grid).
+fn window_cells(part: &Heatmap, at: (usize, usize), rect: &Cells) -> Vec<f32> {
+    let (r0, c0) = (at.0 / STRIDE, at.1 / STRIDE);
+    let inner =
+        Cells { rows: rect.rows.start - r0..rect.rows.end - r0, cols: rect.cols.start - c0..rect.cols.end - c0 };
+    bands::extract(&part.probs, part.rows, part.cols, &inner)
 }
 
 /// Runs a future to completion on this thread. The CPU backends complete read-backs without

@@ -140,7 +140,7 @@ impl Detector {
     /// each job three numbers (level, first row, end row).
     pub fn plan(&self, width: f64, height: f64, parts: f64) -> Result<js_sys::Array, JsValue> {
         let (w, h) = dimensions(width, height).map_err(js_error)?;
-        let parts = if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 };
+        let parts = parts_from(parts);
         let plan = self.session.borrow().core.plan(w, h, parts);
         Ok(plan.iter().map(|jobs| js_sys::Uint32Array::from(&Job::flatten(jobs)[..])).collect())
     }
@@ -152,7 +152,7 @@ impl Detector {
     #[wasm_bindgen(js_name = heatmapBands)]
     pub fn heatmap_bands(&self, height: f64, parts: f64) -> Result<js_sys::Uint32Array, JsValue> {
         let (_, h) = dimensions(1.0, height).map_err(js_error)?;
-        let parts = if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 };
+        let parts = parts_from(parts);
         let bands = self.session.borrow().core.heatmap_bands(h, parts);
         let flat: Vec<u32> =
             bands.into_iter().flat_map(|(r, p)| [r.start, r.end, p.start, p.end].map(|v| v as u32)).collect();
@@ -402,6 +402,11 @@ fn band_from(band: &JsValue, height: f64, options: &JsValue) -> Result<(usize, R
         return Err(Error::InvalidInput(format!("pixel rows {top}..{bottom} of an image {full} pixels tall")));
     }
     Ok((full, top..bottom, first..end))
+}
+
+/// A pool's size as a plan asks for it: 1 to 64 (1 for anything else).
+fn parts_from(parts: f64) -> usize {
+    if parts.is_finite() && (1.0..=64.0).contains(&parts) { parts as usize } else { 1 }
 }
 
 fn jobs_from(jobs: &JsValue) -> Result<Vec<Job>, Error> {

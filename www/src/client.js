@@ -130,16 +130,8 @@ export class DetectorClient {
    */
   async detect(pixels, width, height, options = {}) {
     await this.ready;
-    if (!options.live && this.helpers.length && width * height >= POOL_MIN_PIXELS) {
-      try {
-        return await this.detectPooled(pixels, width, height, options);
-      } catch (e) {
-        if (this.failure) throw e;
-        this.stopPool();
-      }
-    }
-    const { result } = await this.request({ type: 'detect', pixels, width, height, options });
-    return result;
+    const pooled = !options.live && width * height >= POOL_MIN_PIXELS && (() => this.detectPooled(pixels, width, height, options));
+    return this.pooledOrAlone(pooled, { type: 'detect', pixels, width, height, options });
   }
 
   /**
@@ -154,27 +146,44 @@ export class DetectorClient {
     // Pixels the detector takes (gray or RGBA bytes, gray floats), else one worker says what is wrong.
     const perPixel = pixels?.length / (width * height);
     const shaped = perPixel === 1 || (perPixel === 4 && !(pixels instanceof Float32Array));
-    if (this.helpers.length && width * height >= POOL_MIN_PIXELS && options.ink !== 'auto' && shaped) {
+    const pooled = width * height >= POOL_MIN_PIXELS && options.ink !== 'auto' && shaped
+      && (() => this.heatmapPooled(pixels, width, height, options, perPixel));
+    return this.pooledOrAlone(pooled, { type: 'heatmap', pixels, width, height, options });
+  }
+
+  /**
+   * `pooled()` where there is a pool and it is given (not false), else (or once the pool fails:
+   * it is stopped, this worker goes on alone) this worker's answer to `request`.
+   */
+  async pooledOrAlone(pooled, request) {
+    if (pooled && this.helpers.length) {
       try {
-        return await this.heatmapPooled(pixels, width, height, options, perPixel);
+        return await pooled();
       } catch (e) {
         if (this.failure) throw e;
         this.stopPool();
       }
     }
-    const { result } = await this.request({ type: 'heatmap', pixels, width, height, options });
-    return result;
+    return (await this.request(request)).result;
+  }
+
+  /**
+   * This worker and its helpers, once all are ready, and the plan for them of the image `key`
+   * names: `ask(parts)`'s answer, kept for the next call.
+   */
+  async poolPlan(key, ask) {
+    await Promise.all(this.helpers.map((h) => h.ready));
+    const workers = [this, ...this.helpers];
+    const planKey = `${key}×${workers.length}`;
+    if (!this.plans.has(planKey)) this.plans.set(planKey, await ask(workers.length));
+    return { workers, plan: this.plans.get(planKey) };
   }
 
   /** One heatmap shared out over this worker and its helpers, in bands (see `heatmap`). */
   async heatmapPooled(pixels, width, height, options, perPixel) {
     const start = performance.now();
-    const helpers = this.helpers;
-    await Promise.all(helpers.map((h) => h.ready));
-    const workers = [this, ...helpers];
-    const key = `heatmap ${height}×${workers.length}`;
-    if (!this.plans.has(key)) this.plans.set(key, (await this.request({ type: 'heatmapBands', height, parts: workers.length })).bands);
-    const bands = this.plans.get(key);
+    const { workers, plan: bands } = await this.poolPlan(`heatmap ${height}`,
+      async (parts) => (await this.request({ type: 'heatmapBands', height, parts })).bands);
     const count = bands.length / 4;
     // Each worker is sent a copy of its band's pixel rows alone (transferred, not cloned again).
     const parts = await Promise.all(Array.from({ length: count }, (_, i) => {
@@ -205,12 +214,8 @@ export class DetectorClient {
   /** One detection shared out over this worker and its helpers (see `detect`). */
   async detectPooled(pixels, width, height, options) {
     const start = performance.now();
-    const helpers = this.helpers;
-    await Promise.all(helpers.map((h) => h.ready));
-    const workers = [this, ...helpers];
-    const key = `${width}×${height}×${workers.length}`;
-    if (!this.plans.has(key)) this.plans.set(key, (await this.request({ type: 'plan', width, height, parts: workers.length })).plan);
-    const plan = this.plans.get(key);
+    const { workers, plan } = await this.poolPlan(`${width}×${height}`,
+      async (parts) => (await this.request({ type: 'plan', width, height, parts })).plan);
     // This worker keeps the image its part reads, for the propose (or finish) that follows.
     const kept = this.nextId;
     const parts = await Promise.all(workers.map((w, i) =>
