@@ -128,10 +128,10 @@ impl Detector {
     /// turn into GFLOP/s).
     pub fn multiply_adds(&self, width: usize, height: usize) -> u64 {
         let arch = self.network.architecture();
-        let hidden = self.network.hidden();
+        let (widths, hidden) = (self.network.widths(), self.network.hidden());
         self.shapes(width, height)
             .iter()
-            .map(|s| arch.multiply_adds_with(s.input_height(), s.input_width(), hidden))
+            .map(|s| arch.multiply_adds_with(s.input_height(), s.input_width(), &widths, hidden))
             .sum()
     }
 

@@ -64,16 +64,22 @@ impl Architecture {
         field
     }
 
-    /// Multiply-adds of the FCN (no pooling counted) on an `h`×`w` input.
-    pub fn multiply_adds(self, h: usize, w: usize) -> u64 {
-        self.multiply_adds_with(h, w, HIDDEN)
+    /// Output channels of each convolution of the trunk, as the notebook has them.
+    pub fn widths(self) -> Vec<usize> {
+        self.layers().iter().map(|&(out, _)| out).collect()
     }
 
-    /// [`Architecture::multiply_adds`] with `hidden` units in the head's dense layer.
-    pub fn multiply_adds_with(self, h: usize, w: usize, hidden: usize) -> u64 {
+    /// Multiply-adds of the FCN (no pooling counted) on an `h`×`w` input.
+    pub fn multiply_adds(self, h: usize, w: usize) -> u64 {
+        self.multiply_adds_with(h, w, &self.widths(), HIDDEN)
+    }
+
+    /// [`Architecture::multiply_adds`] with `widths` output channels in the trunk's convolutions
+    /// and `hidden` units in the head's dense layer.
+    pub fn multiply_adds_with(self, h: usize, w: usize, widths: &[usize], hidden: usize) -> u64 {
         let (mut h, mut w, mut c) = (h as u64, w as u64, 1u64);
         let mut total = 0u64;
-        for &(out, stride) in self.layers() {
+        for (&(_, stride), &out) in self.layers().iter().zip(widths) {
             h = h.div_ceil(stride as u64);
             w = w.div_ceil(stride as u64);
             total += h * w * out as u64 * c * 9;
@@ -147,12 +153,21 @@ impl Network {
 
     /// [`Network::new`] with `hidden` units in the head's dense layer instead of [`HIDDEN`].
     pub fn with_hidden(architecture: Architecture, hidden: usize, device: &Device) -> Self {
+        Self::with_widths(architecture, &architecture.widths(), hidden, device)
+    }
+
+    /// [`Network::with_hidden`] with `widths[i]` output channels in the trunk's convolution `i`
+    /// instead of the notebook's (a wider trunk: strides and receptive field unchanged).
+    /// `widths` has one entry per convolution of `architecture`.
+    pub fn with_widths(architecture: Architecture, widths: &[usize], hidden: usize, device: &Device) -> Self {
+        assert_eq!(widths.len(), architecture.layers().len(), "one width per convolution");
         let init = Initializer::XavierUniform { gain: 1.0 };
         let mut channels = 1;
         let convs = architecture
             .layers()
             .iter()
-            .map(|&(out, stride)| {
+            .zip(widths)
+            .map(|(&(_, stride), &out)| {
                 let conv = Conv2dConfig::new([channels, out], [3, 3])
                     .with_stride([stride, stride])
                     .with_padding(PaddingConfig2d::Same)
@@ -174,12 +189,18 @@ impl Network {
         self.dense.weight.dims()[1]
     }
 
+    /// Output channels of each convolution of the trunk.
+    pub fn widths(&self) -> Vec<usize> {
+        self.convs.iter().map(|conv| conv.weight.dims()[0]).collect()
+    }
+
     /// Which architecture this network is (from its number of convolutions).
     pub fn architecture(&self) -> Architecture {
         if self.convs.len() == Architecture::Deep.layers().len() { Architecture::Deep } else { Architecture::Small }
     }
 
-    /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, 64, ceil(H/8), ceil(W/8)]`.
+    /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, channels, ceil(H/8), ceil(W/8)]` (64 channels as the
+    /// notebook has it).
     pub fn trunk(&self, input: Tensor<4>) -> Tensor<4> {
         self.convs.iter().fold(input, |x, conv| swish(conv.forward(x)))
     }
@@ -303,8 +324,8 @@ impl Network {
             None => Ok(vec![0.0; n]),
         };
         let mut convs = Vec::new();
-        for (conv, &(outputs, stride)) in self.convs.iter().zip(self.architecture().layers()) {
-            let [_, inputs, _, _] = conv.weight.val().dims();
+        for (conv, &(_, stride)) in self.convs.iter().zip(self.architecture().layers()) {
+            let [outputs, inputs, _, _] = conv.weight.val().dims();
             convs.push(ConvParameters {
                 inputs,
                 outputs,

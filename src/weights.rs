@@ -68,8 +68,8 @@ pub fn encode(network: Network, info: &WeightsInfo) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The widest head a weights file may have (units of the dense layer).
-pub const MAX_HIDDEN: usize = 1024;
+/// The widest layer a weights file may have (a convolution's channels, the dense layer's units).
+pub const MAX_WIDTH: usize = 1024;
 
 /// Dtype bytes of the record.
 const F16: u8 = 1;
@@ -243,11 +243,16 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
         }
     }
     let tensors = tensors(record)?;
-    // The head's width is the file's: its dense weight (`[channels, hidden]`) follows the two
-    // tensors of each convolution. A width out of range builds the usual head, whose shapes the
-    // load then finds wrong.
-    let hidden = tensors.get(2 * architecture.layers().len()).and_then(|(shape, _)| shape.get(1)).copied();
-    let hidden = hidden.filter(|h| (1..=MAX_HIDDEN).contains(h)).unwrap_or(crate::network::HIDDEN);
-    let network = load(Network::with_hidden(architecture, hidden, device), tensors)?;
+    // The widths are the file's: each convolution's weight (`[outputs, inputs, 3, 3]`) and bias,
+    // then the head's dense weight (`[channels, hidden]`). A width out of range builds the
+    // notebook's, whose shapes the load then finds wrong.
+    let width = |i: usize, axis: usize, default: usize| {
+        let width = tensors.get(i).and_then(|(shape, _)| shape.get(axis)).copied();
+        width.filter(|w| (1..=MAX_WIDTH).contains(w)).unwrap_or(default)
+    };
+    let convs = architecture.layers().len();
+    let widths: Vec<usize> = architecture.widths().iter().enumerate().map(|(i, &w)| width(2 * i, 0, w)).collect();
+    let hidden = width(2 * convs, 1, crate::network::HIDDEN);
+    let network = load(Network::with_widths(architecture, &widths, hidden, device), tensors)?;
     Ok((network, info))
 }

@@ -15,9 +15,13 @@ fn max_diff(a: &[f32], b: &[f32]) -> f32 {
 #[test]
 fn direct_kernels_match_burn_on_every_architecture_pooling_and_odd_size() {
     let device = Device::flex();
-    for architecture in [Architecture::Small, Architecture::Deep] {
+    let networks = [
+        (Architecture::Small, common::random_weights(Architecture::Small)),
+        (Architecture::Deep, common::random_weights(Architecture::Deep)),
+        (Architecture::Deep, common::random_wide_weights()),
+    ];
+    for (architecture, bytes) in networks {
         // Random (Glorot-uniform) weights: every layer, bias and padding path is exercised.
-        let bytes = common::random_weights(architecture);
         for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
             let burn = Detector::from_weights(&bytes, device.clone()).unwrap().with_pooling(pooling);
             let direct = Detector::from_weights(&bytes, device.clone())

@@ -50,3 +50,19 @@ pub fn random_weights(architecture: Architecture) -> Vec<u8> {
     };
     weights::encode(Network::new(architecture, &Device::flex()), &info).unwrap()
 }
+
+/// [`random_weights`] of a deep network with a wider trunk and head than the notebook's
+/// (widths that are not multiples of 16, so that packing pads them), as `trainer train
+/// --widen-trunk` makes them.
+pub fn random_wide_weights() -> Vec<u8> {
+    let info = WeightsInfo {
+        recipe: "test".into(),
+        architecture: Architecture::Deep,
+        pooling: Pooling::None,
+        test_accuracy: 0.0,
+        pyramid: vec![1],
+        checksum: None,
+    };
+    let network = Network::with_widths(Architecture::Deep, &[24, 16, 40, 32, 96, 104], 72, &Device::flex());
+    weights::encode(network, &info).unwrap()
+}

@@ -806,37 +806,57 @@ fn look_loss(network: &Network, looks: &[&Look], picks: &[usize], fresh: usize, 
     cross_entropy(network.classify_logits(mnist), labels.clone()) + cross_entropy(cell, labels)
 }
 
-/// `network` with `hidden` units in its head's dense layer, computing the same function: the old
-/// units keep their weights, the new ones get a fresh network's incoming weights (Glorot) with
-/// zero bias and zero outgoing weights, so that training goes on from where `network` was.
-/// `hidden` below the network's own is an error.
-pub fn widen_head(network: Network, hidden: usize, device: &Device) -> Result<Network, String> {
+/// `network` widened to `widths` output channels in its trunk's convolutions and `hidden` units
+/// in its head's dense layer, computing the same function: every old weight is kept; a new
+/// channel or unit gets a fresh network's incoming weights (Glorot) and zero bias, and every
+/// weight from a new channel or unit into an old one is zero, so that training goes on from
+/// where `network` was. A width below the network's own is an error.
+pub fn widen(network: Network, widths: &[usize], hidden: usize, device: &Device) -> Result<Network, String> {
     use digitscope::weights;
-    let old_h = network.hidden();
+    let (old_widths, old_h) = (network.widths(), network.hidden());
+    if widths.len() != old_widths.len() {
+        return Err(format!("{} widths for a trunk of {} convolutions", widths.len(), old_widths.len()));
+    }
+    if let Some((w, old)) = widths.iter().zip(&old_widths).find(|(w, old)| w < old) {
+        return Err(format!("--widen-trunk {w}: that convolution already has {old} channels"));
+    }
     if hidden < old_h {
         return Err(format!("--widen-head {hidden}: the network already has {old_h} hidden units"));
     }
-    let wide = Network::with_hidden(network.architecture(), hidden, device);
-    // The parameters in the record's order: each convolution's weight and bias, then the dense
-    // layer's weight `[channels, hidden]` and bias, then the output layer's `[hidden, classes]`
-    // and bias.
-    let convs = 2 * network.architecture().layers().len();
+    let wide = Network::with_widths(network.architecture(), widths, hidden, device);
     let old = weights::parameters(&network);
     let mut tensors = weights::parameters(&wide);
-    for (i, ((_, values), (_, before))) in tensors.iter_mut().zip(&old).enumerate() {
-        match i.checked_sub(convs) {
-            // Dense weight: old columns, then the fresh ones.
-            Some(0) => values
-                .iter_mut()
-                .enumerate()
-                .filter(|(k, _)| k % hidden < old_h)
-                .for_each(|(k, v)| *v = before[k / hidden * old_h + k % hidden]),
-            // Dense bias: old, then zeros; output weight: old rows, then zeros.
-            Some(1) | Some(2) => {
-                values.fill(0.0);
-                values[..before.len()].copy_from_slice(before);
+    // The parameters in the record's order: each convolution's weight `[outputs, inputs, 3, 3]`
+    // and bias, the dense layer's weight `[channels, hidden]` and bias, the output layer's
+    // `[hidden, classes]` and bias. Each tensor: (its output axis, its input axis if any).
+    let convs = old_widths.len();
+    for (i, ((shape, values), (old_shape, before))) in tensors.iter_mut().zip(&old).enumerate() {
+        let (out_axis, in_axis) = match (i < 2 * convs, i % 2) {
+            (true, 0) => (0, Some(1)),
+            (false, 0) => (1, Some(0)),
+            _ => (0, None),
+        };
+        let strides = |shape: &[usize]| {
+            let mut strides = vec![1; shape.len()];
+            for a in (0..shape.len().saturating_sub(1)).rev() {
+                strides[a] = strides[a + 1] * shape[a + 1];
             }
-            _ => values.copy_from_slice(before),
+            strides
+        };
+        let (new_strides, old_strides) = (strides(shape), strides(old_shape));
+        for (k, v) in values.iter_mut().enumerate() {
+            let index: Vec<usize> = new_strides.iter().zip(shape.iter()).map(|(s, n)| k / s % n).collect();
+            if index[out_axis] >= old_shape[out_axis] {
+                // A new channel or unit: fresh incoming weights, zero bias.
+                if in_axis.is_none() {
+                    *v = 0.0;
+                }
+            } else if in_axis.is_some_and(|a| index[a] >= old_shape[a]) {
+                // From a new channel or unit into an old one.
+                *v = 0.0;
+            } else {
+                *v = before[index.iter().zip(&old_strides).map(|(i, s)| i * s).sum::<usize>()];
+            }
         }
     }
     weights::load(wide, tensors).map_err(|e| e.to_string())

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
-//!               [--from WEIGHTS.dsw [--widen-head UNITS]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
+//!               [--from WEIGHTS.dsw [--widen-head UNITS] [--widen-trunk W,W,…]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
@@ -77,6 +77,8 @@ struct Args {
     hand_looks: f32,
     /// `--widen-head N`: the head's dense layer widened to N units before training.
     widen_head: Option<usize>,
+    /// `--widen-trunk W,W,…`: the trunk's convolutions widened to these channels before training.
+    widen_trunk: Option<Vec<usize>>,
 }
 
 fn parse() -> Result<Args, String> {
@@ -106,6 +108,7 @@ fn parse() -> Result<Args, String> {
         looks: 0,
         hand_looks: 0.0,
         widen_head: None,
+        widen_trunk: None,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -138,6 +141,18 @@ fn parse() -> Result<Args, String> {
                     return Err(format!("--widen-head needs a multiple of 8 units, not {hidden}"));
                 }
                 args.widen_head = Some(hidden);
+            }
+            "--widen-trunk" => {
+                let v = value()?;
+                let bad = || {
+                    format!("--widen-trunk takes one multiple of 8 per convolution, like 16,16,32,32,96,96, not {v:?}")
+                };
+                let widths: Vec<usize> =
+                    v.split(',').map(|w| w.parse().map_err(|_| bad())).collect::<Result<_, _>>()?;
+                if widths.iter().any(|&w| w == 0 || !w.is_multiple_of(8)) {
+                    return Err(bad());
+                }
+                args.widen_trunk = Some(widths);
             }
             "--rounds" => args.rounds = value()?.parse().map_err(|_| "--rounds needs an integer")?,
             "--hand-looks" => {
@@ -222,9 +237,13 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
             (None, Recipe::Scenes) => start_from("deep-shift")?,
             (None, _) => Network::new(recipe.architecture(), &device),
         };
-        let network = match args.widen_head {
-            Some(hidden) => digitscope_trainer::widen_head(network, hidden, &device)?,
-            None => network,
+        let network = match (&args.widen_trunk, args.widen_head) {
+            (None, None) => network,
+            (widths, hidden) => {
+                let widths = widths.clone().unwrap_or_else(|| network.widths());
+                let hidden = hidden.unwrap_or_else(|| network.hidden());
+                digitscope_trainer::widen(network, &widths, hidden, &device)?
+            }
         };
         let parameters = burn::module::Module::num_params(&network);
         let (epochs, steps_per_epoch) = recipe.schedule();
