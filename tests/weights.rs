@@ -99,7 +99,9 @@ fn corrupt_weights_are_a_clear_error() {
     assert!(weights_error(&flipped).contains("corrupt record: checksum"), "{}", weights_error(&flipped));
     // Cut the record short.
     assert!(!weights_error(&EMBEDDED[..EMBEDDED.len() - 1000]).is_empty());
-    // Claim the other architecture: every tensor shape is checked.
+    // Claim the other architecture: every tensor shape is checked (the widths are read from the
+    // file, so the first tensor that cannot fit is the head's, after the small net's three
+    // convolutions).
     let (info, record) = weights::read_info(EMBEDDED).unwrap();
     let other = if info.architecture == Architecture::Small { Architecture::Deep } else { Architecture::Small };
     let meta = serde_json::to_vec(&WeightsInfo { architecture: other, ..info.clone() }).unwrap();
@@ -109,7 +111,7 @@ fn corrupt_weights_are_a_clear_error() {
     swapped.extend_from_slice(record);
     assert!(!weights_error(&swapped).is_empty());
     assert!(
-        weights_error(&swapped).contains("in the file, [32, 16, 3, 3] in the network"),
+        weights_error(&swapped).contains("tensor 6: shape [32, 32, 3, 3] in the file, [32, 32] in the network"),
         "{}",
         weights_error(&swapped)
     );
