@@ -226,6 +226,33 @@ pub fn read_info(bytes: &[u8]) -> Result<(WeightsInfo, &[u8])> {
     Ok((info, &bytes[12 + len..]))
 }
 
+/// The trunk's widths and the head's units that `tensors` (a record's, in order) were made
+/// with: each convolution's weight is `[outputs, inputs, 3, 3]` (then its bias), the head's dense
+/// weight `[channels, hidden]`. Only a tensor whose shape chains on to the one before (its inputs
+/// the previous outputs) and whose width is in range says its width — the network built is then
+/// no larger than what the file holds; elsewhere the notebook's width is taken, and the load
+/// reports the shape that does not fit.
+fn file_widths(architecture: Architecture, tensors: &[(Vec<usize>, Vec<f32>)]) -> (Vec<usize>, usize) {
+    let in_range = |w: usize| (1..=MAX_WIDTH).contains(&w);
+    let mut inputs = 1;
+    let mut widths = architecture.widths();
+    for (i, width) in widths.iter_mut().enumerate() {
+        if let Some((shape, _)) = tensors.get(2 * i)
+            && let [outputs, ins, 3, 3] = shape[..]
+            && ins == inputs
+            && in_range(outputs)
+        {
+            *width = outputs;
+        }
+        inputs = *width;
+    }
+    let hidden = match tensors.get(2 * widths.len()).map(|(shape, _)| &shape[..]) {
+        Some(&[channels, hidden]) if channels == inputs && in_range(hidden) => hidden,
+        _ => crate::network::HIDDEN,
+    };
+    (widths, hidden)
+}
+
 /// Decodes an envelope into a network on `device`, checking every tensor's shape.
 pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
     let (info, record) = read_info(bytes)?;
@@ -243,16 +270,56 @@ pub fn decode(bytes: &[u8], device: &Device) -> Result<(Network, WeightsInfo)> {
         }
     }
     let tensors = tensors(record)?;
-    // The widths are the file's: each convolution's weight (`[outputs, inputs, 3, 3]`) and bias,
-    // then the head's dense weight (`[channels, hidden]`). A width out of range builds the
-    // notebook's, whose shapes the load then finds wrong.
-    let width = |i: usize, axis: usize, default: usize| {
-        let width = tensors.get(i).and_then(|(shape, _)| shape.get(axis)).copied();
-        width.filter(|w| (1..=MAX_WIDTH).contains(w)).unwrap_or(default)
-    };
-    let convs = architecture.layers().len();
-    let widths: Vec<usize> = architecture.widths().iter().enumerate().map(|(i, &w)| width(2 * i, 0, w)).collect();
-    let hidden = width(2 * convs, 1, crate::network::HIDDEN);
+    let (widths, hidden) = file_widths(architecture, &tensors);
     let network = load(Network::with_widths(architecture, &widths, hidden, device), tensors)?;
     Ok((network, info))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn shapes(shapes: &[&[usize]]) -> Vec<(Vec<usize>, Vec<f32>)> {
+        shapes.iter().map(|s| (s.to_vec(), Vec::new())).collect()
+    }
+
+    #[test]
+    fn widths_come_from_shapes_that_chain_and_only_from_them() {
+        let deep = Architecture::Deep;
+        let wide: &[&[usize]] = &[
+            &[24, 1, 3, 3],
+            &[24],
+            &[16, 24, 3, 3],
+            &[16],
+            &[40, 16, 3, 3],
+            &[40],
+            &[32, 40, 3, 3],
+            &[32],
+            &[96, 32, 3, 3],
+            &[96],
+            &[104, 96, 3, 3],
+            &[104],
+            &[104, 72],
+        ];
+        assert_eq!(file_widths(deep, &shapes(wide)), (vec![24, 16, 40, 32, 96, 104], 72));
+        // A first tensor that is not a convolution's weight (here a bias-like vector claiming a
+        // thousand channels) says nothing: the notebook's 16 there, so that a small file cannot
+        // make the network that is built large; the next weight, made for 24 inputs, does not
+        // chain on to 16 either; the rest chain again.
+        let mut bad = wide.to_vec();
+        bad[0] = &[1000];
+        assert_eq!(file_widths(deep, &shapes(&bad)), (vec![16, 16, 40, 32, 96, 104], 72));
+        // A convolution whose inputs are not the previous outputs, a width out of range, a head
+        // that does not take the trunk's channels: the notebook's width there.
+        let mut bad = wide.to_vec();
+        bad[4] = &[40, 17, 3, 3];
+        assert_eq!(file_widths(deep, &shapes(&bad)).0, vec![24, 16, 32, 32, 96, 104]);
+        let mut bad = wide.to_vec();
+        bad[10] = &[MAX_WIDTH + 1, 96, 3, 3];
+        assert_eq!(file_widths(deep, &shapes(&bad)), (vec![24, 16, 40, 32, 96, 64], 64));
+        let mut bad = wide.to_vec();
+        bad[12] = &[96, 72];
+        assert_eq!(file_widths(deep, &shapes(&bad)).1, 64);
+        assert_eq!(file_widths(deep, &[]), (deep.widths(), 64));
+    }
 }

@@ -111,7 +111,7 @@ fn corrupt_weights_are_a_clear_error() {
     swapped.extend_from_slice(record);
     assert!(!weights_error(&swapped).is_empty());
     assert!(
-        weights_error(&swapped).contains("tensor 6: shape [32, 32, 3, 3] in the file, [32, 32] in the network"),
+        weights_error(&swapped).contains("tensor 6: shape [32, 32, 3, 3] in the file, [32, 64] in the network"),
         "{}",
         weights_error(&swapped)
     );
