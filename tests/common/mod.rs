@@ -40,29 +40,25 @@ pub fn sparse_ink(width: usize, height: usize, seed: u64) -> GrayImage {
 /// A weights file of a freshly initialised (Glorot-uniform) network of `architecture`, one
 /// pyramid level: every layer, bias and padding path is exercised with weights no training shaped.
 pub fn random_weights(architecture: Architecture) -> Vec<u8> {
-    let info = WeightsInfo {
-        recipe: "test".into(),
-        architecture,
-        pooling: Pooling::None,
-        test_accuracy: 0.0,
-        pyramid: vec![1],
-        checksum: None,
-    };
-    weights::encode(Network::new(architecture, &Device::flex()), &info).unwrap()
+    encoded(Network::new(architecture, &Device::flex()))
 }
 
 /// [`random_weights`] of a deep network with a wider trunk and head than the notebook's
 /// (widths that are not multiples of 16, so that packing pads them), as `trainer train
 /// --widen-trunk` makes them.
 pub fn random_wide_weights() -> Vec<u8> {
+    encoded(Network::with_widths(Architecture::Deep, &[24, 16, 40, 32, 96, 104], 72, &Device::flex()))
+}
+
+/// `network` as a weights file of one pyramid level, no pooling.
+fn encoded(network: Network) -> Vec<u8> {
     let info = WeightsInfo {
         recipe: "test".into(),
-        architecture: Architecture::Deep,
+        architecture: network.architecture(),
         pooling: Pooling::None,
         test_accuracy: 0.0,
         pyramid: vec![1],
         checksum: None,
     };
-    let network = Network::with_widths(Architecture::Deep, &[24, 16, 40, 32, 96, 104], 72, &Device::flex());
     weights::encode(network, &info).unwrap()
 }

@@ -806,6 +806,15 @@ fn look_loss(network: &Network, looks: &[&Look], picks: &[usize], fresh: usize, 
     cross_entropy(network.classify_logits(mnist), labels.clone()) + cross_entropy(cell, labels)
 }
 
+/// Row-major strides of a tensor of `shape` (elements between neighbours along each axis).
+fn strides(shape: &[usize]) -> Vec<usize> {
+    let mut strides = vec![1; shape.len()];
+    for a in (0..shape.len().saturating_sub(1)).rev() {
+        strides[a] = strides[a + 1] * shape[a + 1];
+    }
+    strides
+}
+
 /// `network` widened to `widths` output channels in its trunk's convolutions and `hidden` units
 /// in its head's dense layer, computing the same function: every old weight is kept; a new
 /// channel or unit gets a fresh network's incoming weights (Glorot) and zero bias, and every
@@ -835,13 +844,6 @@ pub fn widen(network: Network, widths: &[usize], hidden: usize, device: &Device)
             (true, 0) => (0, Some(1)),
             (false, 0) => (1, Some(0)),
             _ => (0, None),
-        };
-        let strides = |shape: &[usize]| {
-            let mut strides = vec![1; shape.len()];
-            for a in (0..shape.len().saturating_sub(1)).rev() {
-                strides[a] = strides[a + 1] * shape[a + 1];
-            }
-            strides
         };
         let (new_strides, old_strides) = (strides(shape), strides(old_shape));
         for (k, v) in values.iter_mut().enumerate() {

@@ -20,6 +20,18 @@ fn values(t: Tensor<4>) -> Vec<f32> {
     t.into_data().convert::<f32>().try_into_vec::<f32>().unwrap()
 }
 
+/// The envelope of a deep test network's weights file.
+fn info() -> WeightsInfo {
+    WeightsInfo {
+        recipe: "test".into(),
+        architecture: Architecture::Deep,
+        pooling: Pooling::None,
+        test_accuracy: 0.0,
+        pyramid: vec![1],
+        checksum: None,
+    }
+}
+
 #[test]
 fn a_widened_head_computes_the_same_heatmap_and_loads_back() {
     let device = Device::flex();
@@ -36,14 +48,7 @@ fn a_widened_head_computes_the_same_heatmap_and_loads_back() {
     let after = values(wide.heatmap(input(), Pooling::None));
     let most = before.iter().zip(&after).map(|(a, b)| (a - b).abs()).fold(0.0f32, f32::max);
     assert!(most < 1e-5, "the widened head differs by {most}");
-    let info = WeightsInfo {
-        recipe: "test".into(),
-        architecture: Architecture::Deep,
-        pooling: Pooling::None,
-        test_accuracy: 0.0,
-        pyramid: vec![1],
-        checksum: None,
-    };
+    let info = info();
     let bytes = weights::encode(wide, &info).unwrap();
     let (loaded, _) = weights::decode(&bytes, &device).unwrap();
     assert_eq!(loaded.hidden(), 128);
@@ -75,14 +80,7 @@ fn a_widened_trunk_computes_the_same_classifier_and_heatmap_and_loads_back() {
     let trunk = values(wide.trunk(input(56)));
     let fresh = trunk.chunks(trunk.len() / 128).skip(64).flatten().filter(|v| v.abs() > 1e-6).count();
     assert!(fresh > 0, "the new channels are all zero");
-    let info = WeightsInfo {
-        recipe: "test".into(),
-        architecture: Architecture::Deep,
-        pooling: Pooling::None,
-        test_accuracy: 0.0,
-        pyramid: vec![1],
-        checksum: None,
-    };
+    let info = info();
     let (loaded, _) = weights::decode(&weights::encode(wide, &info).unwrap(), &device).unwrap();
     assert_eq!(loaded.widths(), widths);
     assert_eq!(heatmap(&loaded), after);
