@@ -11,6 +11,8 @@
 
 pub mod backend;
 pub mod bands;
+#[cfg(feature = "training-ops")]
+pub mod conv_train;
 pub mod detect;
 pub mod detector;
 pub mod direct;
@@ -25,7 +27,7 @@ pub mod network;
 pub mod pngio;
 pub mod render;
 pub mod scene;
-#[cfg(feature = "fused-swish")]
+#[cfg(feature = "training-ops")]
 pub mod swish;
 pub mod verify;
 #[cfg(target_arch = "wasm32")]

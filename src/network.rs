@@ -120,14 +120,25 @@ impl Pooling {
     }
 }
 
-/// Swish, `x · sigmoid(x)`: burn's `silu`, or with feature `fused-swish` one vectorized operation
+/// Swish, `x · sigmoid(x)`: burn's `silu`, or with feature `training-ops` one vectorized operation
 /// where the tensor is on an autodiff device over burn-flex (training; `swish.rs`).
 fn swish<const D: usize>(x: Tensor<D>) -> Tensor<D> {
-    #[cfg(feature = "fused-swish")]
+    #[cfg(feature = "training-ops")]
     if crate::swish::applies(&x.device()) {
         return crate::swish::swish(x);
     }
     silu(x)
+}
+
+/// A trunk convolution: burn's, or with feature `training-ops` one operation whose gradients are
+/// matrix products where the tensor is on an autodiff device over burn-flex (training;
+/// `conv_train.rs`).
+fn convolve(conv: &Conv2d, x: Tensor<4>) -> Tensor<4> {
+    #[cfg(feature = "training-ops")]
+    if let Some(bias) = conv.bias.as_ref().filter(|_| crate::swish::applies(&x.device())) {
+        return crate::conv_train::conv3x3_same(x, conv.weight.val(), bias.val(), conv.stride[0]);
+    }
+    conv.forward(x)
 }
 
 /// `(start, end)` padding of a 'same' operator (TensorFlow's rule: the odd pixel goes to the end).
@@ -202,7 +213,7 @@ impl Network {
     /// Trunk: `[N, 1, H, W]` in [0, 1] → `[N, channels, ceil(H/8), ceil(W/8)]` (64 channels as the
     /// notebook has it).
     pub fn trunk(&self, input: Tensor<4>) -> Tensor<4> {
-        self.convs.iter().fold(input, |x, conv| swish(conv.forward(x)))
+        self.convs.iter().fold(input, |x, conv| swish(convolve(conv, x)))
     }
 
     /// Head over the last dimension: `[..., 64]` → `[..., 11]` logits.

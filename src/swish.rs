@@ -1,5 +1,5 @@
 //! Swish (`x · sigmoid(x)`) for training on burn-flex as one backend operation, forward and
-//! backward each one vectorized pass (feature `fused-swish`, which the trainer turns on).
+//! backward each one vectorized pass (feature `training-ops`, which the trainer turns on).
 //!
 //! burn's `silu` is `x * sigmoid(x)`: on burn-flex, sigmoid is one libm `expf` call per element,
 //! and under autodiff the product and the sigmoid each record a node, so that a step makes five
