@@ -69,11 +69,16 @@ pub fn halo(architecture: Architecture, pooling: Pooling) -> usize {
     (architecture.receptive_field() / 2 + pool).next_multiple_of(STRIDE)
 }
 
+/// Where a window may start: every second stride-grid position, so that the 2×2 tiles in which
+/// the direct kernels compute every stride-1 layer (8 input pixels a step at most) fall where the
+/// whole image's do.
+pub const WINDOW_GRID: usize = 2 * STRIDE;
+
 /// The input window (pixel rows or columns) that computes cells `cells` of an input `size`
-/// long: it starts on the stride grid, and its length is congruent to `size` modulo 8 (or it
+/// long: it starts on the [`WINDOW_GRID`], and its length is congruent to `size` modulo 8 (or it
 /// runs to the end), so that every stride-2 layer pads it as it pads the whole input.
 pub fn window(cells: &Range<usize>, size: usize, halo: usize) -> Range<usize> {
-    let start = (cells.start * STRIDE).saturating_sub(halo) / STRIDE * STRIDE;
+    let start = (cells.start * STRIDE).saturating_sub(halo) / WINDOW_GRID * WINDOW_GRID;
     let mut end = (cells.end * STRIDE + halo).min(size);
     end += (size - (end - start)) % STRIDE;
     start..end.min(size)

@@ -28,6 +28,8 @@ const MR: usize = 4;
 const NR: usize = 8;
 /// Outputs a band of [`Layer::run`] holds at least (whole rows of them).
 const BAND_OUTPUTS: usize = 64;
+/// Tiles a band of a Winograd layer holds at least (whole rows of them).
+const WINOGRAD_TILES: usize = 32;
 
 /// One layer as the micro-kernel wants it: `k`×`k` taps, stride, weights packed per block of
 /// [`NR`] output channels as `[block][tap][in][NR]` (output channels padded with zeros).
@@ -40,6 +42,9 @@ struct Layer {
     /// Output channels rounded up to a multiple of [`NR`].
     padded_outputs: usize,
     packed: Vec<f32>,
+    /// For a 3×3 stride-1 layer, its weights Winograd-transformed ([`winograd`]): `[block][ξ][in][NR]`,
+    /// 16 points ξ; empty for other layers.
+    winograd: Vec<f32>,
     bias: Vec<f32>,
     swish: bool,
 }
@@ -70,9 +75,11 @@ impl Layer {
                 }
             }
         }
+        let winograd =
+            if (k, stride) == (3, 1) { winograd::weights(inputs, outputs, padded_outputs, weight) } else { Vec::new() };
         let mut b = bias.to_vec();
         b.resize(padded_outputs, 0.0);
-        Self { k, stride, inputs, outputs, padded_outputs, packed, bias: b, swish }
+        Self { k, stride, inputs, outputs, padded_outputs, packed, winograd, bias: b, swish }
     }
 
     fn conv(p: &ConvParameters) -> Self {
@@ -150,6 +157,10 @@ impl Layer {
         if rows.is_empty() || cols.is_empty() {
             return (ho, wo);
         }
+        if !self.winograd.is_empty() {
+            self.run_winograd(kernel, swish, input, h, w, patch, out, rows, cols);
+            return (ho, wo);
+        }
         // Input pixel (oy·s − top + ky, ox·s − left + kx) feeds output (oy, ox) at tap (ky, kx).
         let (ph, pw) = ((rows.len() - 1) * s + k, (cols.len() - 1) * s + k);
         let (y0, x0) = ((rows.start * s) as isize - top as isize, (cols.start * s) as isize - left as isize);
@@ -225,6 +236,101 @@ impl Layer {
             y = band_rows.end;
         }
         (ho, wo)
+    }
+
+    /// [`Self::run_with`] for a 3×3 stride-1 layer, by Winograd's F(2×2, 3×3): the outputs in
+    /// 2×2 tiles on the map's even rows and columns, each tile's 4×4 input window transformed
+    /// (`Bᵀ d B`), multiplied point by point with the transformed weights — 16 products of
+    /// `[tiles, in] × [in, out]`, each by the same micro-kernel — and transformed back (`Aᵀ m A`):
+    /// 16 multiplies where the direct convolution makes 36 for four outputs. The tiles that hold
+    /// any output of `rows` × `cols` are computed and all their outputs inside the map written.
+    /// An output's value depends on its own 3×3 window only (each of the four sums of `Aᵀ m A`
+    /// takes the three rows and columns of `Bᵀ d B` that its window makes), computed by the same
+    /// operations wherever its tile falls in the rectangle, so that a rectangle equals the whole
+    /// map's outputs bit for bit; a tile's other outputs, whose windows may reach past what was
+    /// computed of the input, are written too and never read for a requested output. The tiles
+    /// sit on the map's even rows and columns: a window of the image must start on them
+    /// ([`crate::bands::WINDOW_GRID`]).
+    #[inline(always)]
+    #[allow(clippy::too_many_arguments)]
+    fn run_winograd(
+        &self,
+        kernel: impl Fn(&mut [[f32; NR]; MR], &[f32], [usize; MR], &[f32], usize),
+        swish: impl Fn(&mut [f32]),
+        input: &[f32],
+        h: usize,
+        w: usize,
+        patch: &mut Vec<f32>,
+        out: &mut [f32],
+        rows: Range<usize>,
+        cols: Range<usize>,
+    ) {
+        let (c, n) = (self.inputs, self.padded_outputs);
+        let (ty, tx) = (rows.start / 2..rows.end.div_ceil(2), cols.start / 2..cols.end.div_ceil(2));
+        // The tiles' input window (one pixel of 'same' padding before the first), zero outside.
+        let (ph, pw) = (2 * ty.len() + 2, 2 * tx.len() + 2);
+        let (y0, x0) = (2 * ty.start as isize - 1, 2 * tx.start as isize - 1);
+        patch.resize(ph * pw * c, 0.0);
+        let (xa, xb) = (x0.clamp(0, w as isize) as usize, (x0 + pw as isize).clamp(0, w as isize) as usize);
+        let skip = (xa as isize - x0) as usize * c;
+        for (py, row) in patch.chunks_mut(pw * c).enumerate() {
+            let iy = y0 + py as isize;
+            if iy < 0 || iy >= h as isize || xa >= xb {
+                row.fill(0.0);
+                continue;
+            }
+            let from = &input[(iy as usize * w + xa) * c..(iy as usize * w + xb) * c];
+            row[..skip].fill(0.0);
+            row[skip..skip + from.len()].copy_from_slice(from);
+            row[skip + from.len()..].fill(0.0);
+        }
+        let (y_end, x_end) = ((2 * ty.end).min(h), (2 * tx.end).min(w));
+        let band = (WINOGRAD_TILES / tx.len()).max(1);
+        let mut v = vec![0.0f32; band * tx.len() * 16 * c];
+        let mut m = vec![0.0f32; band * tx.len() * 16 * NR];
+        let mut t0 = ty.start;
+        while t0 < ty.end {
+            let band_rows = t0..(t0 + band).min(ty.end);
+            let tiles = band_rows.len() * tx.len();
+            // Each tile's 16 transformed inputs, `[tile][ξ][in]`.
+            for (t, v) in v.chunks_exact_mut(16 * c).take(tiles).enumerate() {
+                let (py, px) = (2 * (band_rows.start - ty.start + t / tx.len()), 2 * (t % tx.len()));
+                let d: [&[f32]; 16] = std::array::from_fn(|k| &patch[((py + k / 4) * pw + px + k % 4) * c..][..c]);
+                winograd::input(&d, v, c);
+            }
+            for block in 0..n / NR {
+                let weights = &self.winograd[block * 16 * c * NR..][..16 * c * NR];
+                for xi in 0..16 {
+                    let wt = &weights[xi * c * NR..][..c * NR];
+                    for first in (0..tiles).step_by(MR) {
+                        let valid = MR.min(tiles - first);
+                        let at: [usize; MR] = std::array::from_fn(|i| ((first + i.min(valid - 1)) * 16 + xi) * c);
+                        let mut acc = [[0.0f32; NR]; MR];
+                        kernel(&mut acc, &v, at, wt, c);
+                        for (i, a) in acc.iter().enumerate().take(valid) {
+                            m[((first + i) * 16 + xi) * NR..][..NR].copy_from_slice(a);
+                        }
+                    }
+                }
+                let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
+                for t in 0..tiles {
+                    let y = winograd::output(m[t * 16 * NR..][..16 * NR].try_into().expect("16 points"), bias);
+                    let (oy, ox) = (2 * (band_rows.start + t / tx.len()), 2 * (tx.start + t % tx.len()));
+                    for (k, y) in y.iter().enumerate() {
+                        let (oy, ox) = (oy + k / 2, ox + k % 2);
+                        if oy < y_end && ox < x_end {
+                            out[(oy * w + ox) * n + block * NR..][..NR].copy_from_slice(y);
+                        }
+                    }
+                }
+            }
+            if self.swish {
+                for oy in 2 * band_rows.start..(2 * band_rows.end).min(y_end) {
+                    swish(&mut out[(oy * w + 2 * tx.start) * n..(oy * w + x_end) * n]);
+                }
+            }
+            t0 = band_rows.end;
+        }
     }
 
     /// The input rows (or columns) of a `size`-long input that outputs `outputs` read (the
@@ -382,6 +488,90 @@ pub fn exp(x: f32) -> f32 {
 fn swish(values: &mut [f32]) {
     for x in values.iter_mut() {
         *x /= 1.0 + exp(-*x);
+    }
+}
+
+/// Winograd's F(2×2, 3×3) (Lavin and Gray, 2016): `Y = Aᵀ [(G g Gᵀ) ⊙ (Bᵀ d B)] A` for a 4×4
+/// input window `d` and a 3×3 kernel `g`, with
+/// `Bᵀ = [1 0 −1 0; 0 1 1 0; 0 −1 1 0; 0 1 0 −1]`, `G = [1 0 0; ½ ½ ½; ½ −½ ½; 0 0 1]`,
+/// `Aᵀ = [1 1 1 0; 0 1 −1 −1]`.
+mod winograd {
+    use super::NR;
+
+    /// The weights transformed, `G g Gᵀ` for each output and input channel (in f64, rounded
+    /// once), packed `[block][ξ][in][NR]` with `ξ = 4·row + column` (padding outputs zero).
+    pub(super) fn weights(
+        inputs: usize,
+        outputs: usize,
+        padded_outputs: usize,
+        weight: impl Fn(usize, usize, usize) -> f32,
+    ) -> Vec<f32> {
+        const G: [[f64; 3]; 4] = [[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]];
+        let mut packed = vec![0.0f32; padded_outputs * 16 * inputs];
+        for o in 0..outputs {
+            let (block, j) = (o / NR, o % NR);
+            for i in 0..inputs {
+                let g: [[f64; 3]; 3] = std::array::from_fn(|y| std::array::from_fn(|x| weight(o, i, y * 3 + x) as f64));
+                for (r, gr) in G.iter().enumerate() {
+                    for (q, gq) in G.iter().enumerate() {
+                        let mut u = 0.0;
+                        for y in 0..3 {
+                            for x in 0..3 {
+                                u += gr[y] * g[y][x] * gq[x];
+                            }
+                        }
+                        packed[((block * 16 + r * 4 + q) * inputs + i) * NR + j] = u as f32;
+                    }
+                }
+            }
+        }
+        packed
+    }
+
+    /// `Bᵀ d B` of each input channel: `d[4·row + column]` holds that pixel's `c` channels;
+    /// `v` gets `[ξ][c]`.
+    #[inline(always)]
+    pub(super) fn input(d: &[&[f32]; 16], v: &mut [f32], c: usize) {
+        let (v, _) = v.split_at_mut(16 * c);
+        let v: [&mut [f32]; 16] = {
+            let mut rest = v;
+            std::array::from_fn(|_| {
+                let (head, tail) = std::mem::take(&mut rest).split_at_mut(c);
+                rest = tail;
+                head
+            })
+        };
+        for i in 0..c {
+            let p = |k: usize| d[k][i];
+            // Bᵀ d: rows.
+            let t: [[f32; 4]; 4] = std::array::from_fn(|q| {
+                [p(q) - p(8 + q), p(4 + q) + p(8 + q), p(8 + q) - p(4 + q), p(4 + q) - p(12 + q)]
+            });
+            // (Bᵀ d) B: columns (t[q][r] is row r, column q of Bᵀ d).
+            for r in 0..4 {
+                v[r * 4][i] = t[0][r] - t[2][r];
+                v[r * 4 + 1][i] = t[1][r] + t[2][r];
+                v[r * 4 + 2][i] = t[2][r] - t[1][r];
+                v[r * 4 + 3][i] = t[1][r] - t[3][r];
+            }
+        }
+    }
+
+    /// `Aᵀ m A + bias` for [`NR`] output channels: `m[ξ]` the 16 products; the 2×2 outputs in
+    /// reading order.
+    #[inline(always)]
+    pub(super) fn output(m: &[f32; 16 * NR], bias: &[f32; NR]) -> [[f32; NR]; 4] {
+        let mut y = [[0.0f32; NR]; 4];
+        for j in 0..NR {
+            let p = |k: usize| m[k * NR + j];
+            let s0: [f32; 4] = std::array::from_fn(|q| p(q) + p(4 + q) + p(8 + q));
+            let s1: [f32; 4] = std::array::from_fn(|q| p(4 + q) - p(8 + q) - p(12 + q));
+            y[0][j] = s0[0] + s0[1] + s0[2] + bias[j];
+            y[1][j] = s0[1] - s0[2] - s0[3] + bias[j];
+            y[2][j] = s1[0] + s1[1] + s1[2] + bias[j];
+            y[3][j] = s1[1] - s1[2] - s1[3] + bias[j];
+        }
+        y
     }
 }
 
