@@ -107,7 +107,29 @@ impl Layer {
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
         return self.run_relaxed(input, h, w, patch, out, rect);
         #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
-        self.run_with(kernel, swish, input, h, w, patch, out, rect)
+        if self.winograd.is_empty() {
+            // (A closure of its own for each body: each inlines the micro-kernel.)
+            let kernel = |acc: &mut _, source: &_, at, wt: &_, c| kernel(acc, source, at, wt, c);
+            self.run_with(kernel, swish, input, h, w, patch, out, rect)
+        } else {
+            self.run_tiled(input, h, w, patch, out, rect)
+        }
+    }
+
+    /// [`Self::run_winograd`] with the plain kernel, a function of its own.
+    #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
+    #[inline(never)]
+    fn run_tiled(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        patch: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+        rect: Option<Rect>,
+    ) -> (usize, usize) {
+        let kernel = |acc: &mut _, source: &_, at, wt: &_, c| kernel(acc, source, at, wt, c);
+        self.run_winograd(kernel, swish, input, h, w, patch, out, rect)
     }
 
     /// [`Self::run`] with the relaxed-SIMD kernel (fused multiply-add), compiled with the feature
@@ -123,8 +145,29 @@ impl Layer {
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
+        if !self.winograd.is_empty() {
+            return self.run_tiled_relaxed(input, h, w, patch, out, rect);
+        }
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
         self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, patch, out, rect)
+    }
+
+    /// [`Self::run_winograd`] with the relaxed-SIMD kernel, a function of its own (each body
+    /// with one call of its micro-kernel, which then inlines).
+    #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
+    #[target_feature(enable = "simd128,relaxed-simd")]
+    #[inline(never)]
+    fn run_tiled_relaxed(
+        &self,
+        input: &[f32],
+        h: usize,
+        w: usize,
+        patch: &mut Vec<f32>,
+        out: &mut Vec<f32>,
+        rect: Option<Rect>,
+    ) -> (usize, usize) {
+        let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
+        self.run_winograd(kernel, |row: &mut _| relaxed::swish(row), input, h, w, patch, out, rect)
     }
 
     /// [`Self::run`]'s body, with the micro-kernel and swish as parameters (inlined into each
@@ -155,10 +198,6 @@ impl Layer {
             (0..ho, 0..wo)
         });
         if rows.is_empty() || cols.is_empty() {
-            return (ho, wo);
-        }
-        if !self.winograd.is_empty() {
-            self.run_winograd(kernel, swish, input, h, w, patch, out, rows, cols);
             return (ho, wo);
         }
         // Input pixel (oy·s − top + ky, ox·s − left + kx) feeds output (oy, ox) at tap (ky, kx).
@@ -261,11 +300,18 @@ impl Layer {
         h: usize,
         w: usize,
         patch: &mut Vec<f32>,
-        out: &mut [f32],
-        rows: Range<usize>,
-        cols: Range<usize>,
-    ) {
+        out: &mut Vec<f32>,
+        rect: Option<Rect>,
+    ) -> (usize, usize) {
         let (c, n) = (self.inputs, self.padded_outputs);
+        let (rows, cols) = rect.unwrap_or_else(|| {
+            // Every element is written below (padding channels included): no clear.
+            out.resize(h * w * n, 0.0);
+            (0..h, 0..w)
+        });
+        if rows.is_empty() || cols.is_empty() {
+            return (h, w);
+        }
         let (ty, tx) = (rows.start / 2..rows.end.div_ceil(2), cols.start / 2..cols.end.div_ceil(2));
         // The tiles' input window (one pixel of 'same' padding before the first), zero outside.
         let (ph, pw) = (2 * ty.len() + 2, 2 * tx.len() + 2);
@@ -331,6 +377,7 @@ impl Layer {
             }
             t0 = band_rows.end;
         }
+        (h, w)
     }
 
     /// The input rows (or columns) of a `size`-long input that outputs `outputs` read (the
@@ -529,30 +576,43 @@ mod winograd {
     }
 
     /// `Bᵀ d B` of each input channel: `d[4·row + column]` holds that pixel's `c` channels;
-    /// `v` gets `[ξ][c]`.
+    /// `v` gets `[ξ][c]`. Four channels at a time as `[f32; 4]` (one SIMD vector).
     #[inline(always)]
     pub(super) fn input(d: &[&[f32]; 16], v: &mut [f32], c: usize) {
-        let (v, _) = v.split_at_mut(16 * c);
-        let v: [&mut [f32]; 16] = {
-            let mut rest = v;
-            std::array::from_fn(|_| {
-                let (head, tail) = std::mem::take(&mut rest).split_at_mut(c);
-                rest = tail;
-                head
-            })
-        };
-        for i in 0..c {
+        type X4 = [f32; 4];
+        let add = |a: X4, b: X4| -> X4 { std::array::from_fn(|l| a[l] + b[l]) };
+        let sub = |a: X4, b: X4| -> X4 { std::array::from_fn(|l| a[l] - b[l]) };
+        let four = c / 4 * 4;
+        for i in (0..four).step_by(4) {
+            let p: [X4; 16] = std::array::from_fn(|k| d[k][i..i + 4].try_into().expect("four channels"));
+            // Bᵀ d, row by row (t[r][q]).
+            let t: [[X4; 4]; 4] = [
+                std::array::from_fn(|q| sub(p[q], p[8 + q])),
+                std::array::from_fn(|q| add(p[4 + q], p[8 + q])),
+                std::array::from_fn(|q| sub(p[8 + q], p[4 + q])),
+                std::array::from_fn(|q| sub(p[4 + q], p[12 + q])),
+            ];
+            // (Bᵀ d) B.
+            for (r, t) in t.iter().enumerate() {
+                let row = [sub(t[0], t[2]), add(t[1], t[2]), sub(t[2], t[1]), sub(t[1], t[3])];
+                for (q, x) in row.iter().enumerate() {
+                    v[(r * 4 + q) * c + i..][..4].copy_from_slice(x);
+                }
+            }
+        }
+        for i in four..c {
             let p = |k: usize| d[k][i];
-            // Bᵀ d: rows.
-            let t: [[f32; 4]; 4] = std::array::from_fn(|q| {
-                [p(q) - p(8 + q), p(4 + q) + p(8 + q), p(8 + q) - p(4 + q), p(4 + q) - p(12 + q)]
-            });
-            // (Bᵀ d) B: columns (t[q][r] is row r, column q of Bᵀ d).
-            for r in 0..4 {
-                v[r * 4][i] = t[0][r] - t[2][r];
-                v[r * 4 + 1][i] = t[1][r] + t[2][r];
-                v[r * 4 + 2][i] = t[2][r] - t[1][r];
-                v[r * 4 + 3][i] = t[1][r] - t[3][r];
+            let t: [[f32; 4]; 4] = [
+                std::array::from_fn(|q| p(q) - p(8 + q)),
+                std::array::from_fn(|q| p(4 + q) + p(8 + q)),
+                std::array::from_fn(|q| p(8 + q) - p(4 + q)),
+                std::array::from_fn(|q| p(4 + q) - p(12 + q)),
+            ];
+            for (r, t) in t.iter().enumerate() {
+                let row = [t[0] - t[2], t[1] + t[2], t[2] - t[1], t[1] - t[3]];
+                for (q, x) in row.iter().enumerate() {
+                    v[(r * 4 + q) * c + i] = *x;
+                }
             }
         }
     }
