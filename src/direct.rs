@@ -4,7 +4,9 @@
 //! Every layer — the trunk's convolutions and the head's two dense layers, which are 1×1
 //! convolutions here — is one register-blocked micro-kernel: 4 output pixels × 8 output channels
 //! of accumulators, fed from the zero-padded input one window row at a time (its 3 taps × the
-//! input channels are contiguous in NHWC, as are their weights, packed `[tap][in][8]`). Written
+//! input channels are contiguous in NHWC, as are their weights, packed `[tap][in][8]`). The 3×3
+//! stride-1 layers go by Winograd's F(2×2, 3×3) (`Layer::run_winograd`), whose 16 point-wise
+//! products are that micro-kernel's too. Written
 //! with fixed-size arrays and no branches in the inner loop, so LLVM turns it into `f32x4` code
 //! on wasm `simd128` and SSE/AVX natively, with no `unsafe`; with the `relaxed-simd` feature
 //! (wasm only) the kernel and swish use `f32x4.relaxed_madd`. Swish runs over each output row
