@@ -77,8 +77,12 @@ impl Layer {
                 }
             }
         }
-        let winograd =
-            if (k, stride) == (3, 1) { winograd::weights(inputs, outputs, padded_outputs, weight) } else { Vec::new() };
+        // (Four input channels at a time: every stride-1 layer's inputs are a multiple of 8.)
+        let winograd = if (k, stride) == (3, 1) && inputs % 4 == 0 {
+            winograd::weights(inputs, outputs, padded_outputs, weight)
+        } else {
+            Vec::new()
+        };
         let mut b = bias.to_vec();
         b.resize(padded_outputs, 0.0);
         Self { k, stride, inputs, outputs, padded_outputs, packed, winograd, bias: b, swish }
@@ -578,14 +582,15 @@ mod winograd {
     }
 
     /// `Bᵀ d B` of each input channel: `d[4·row + column]` holds that pixel's `c` channels;
-    /// `v` gets `[ξ][c]`. Four channels at a time as `[f32; 4]` (one SIMD vector).
+    /// `v` gets `[ξ][c]`. Four channels at a time as `[f32; 4]` (one SIMD vector): `c` is a
+    /// multiple of 4.
     #[inline(always)]
     pub(super) fn input(d: &[&[f32]; 16], v: &mut [f32], c: usize) {
         type X4 = [f32; 4];
         let add = |a: X4, b: X4| -> X4 { std::array::from_fn(|l| a[l] + b[l]) };
         let sub = |a: X4, b: X4| -> X4 { std::array::from_fn(|l| a[l] - b[l]) };
-        let four = c / 4 * 4;
-        for i in (0..four).step_by(4) {
+        debug_assert_eq!(c % 4, 0, "Winograd layers take a multiple of 4 input channels");
+        for i in (0..c).step_by(4) {
             let p: [X4; 16] = std::array::from_fn(|k| d[k][i..i + 4].try_into().expect("four channels"));
             // Bᵀ d, row by row (t[r][q]).
             let t: [[X4; 4]; 4] = [
@@ -599,21 +604,6 @@ mod winograd {
                 let row = [sub(t[0], t[2]), add(t[1], t[2]), sub(t[2], t[1]), sub(t[1], t[3])];
                 for (q, x) in row.iter().enumerate() {
                     v[(r * 4 + q) * c + i..][..4].copy_from_slice(x);
-                }
-            }
-        }
-        for i in four..c {
-            let p = |k: usize| d[k][i];
-            let t: [[f32; 4]; 4] = [
-                std::array::from_fn(|q| p(q) - p(8 + q)),
-                std::array::from_fn(|q| p(4 + q) + p(8 + q)),
-                std::array::from_fn(|q| p(8 + q) - p(4 + q)),
-                std::array::from_fn(|q| p(4 + q) - p(12 + q)),
-            ];
-            for (r, t) in t.iter().enumerate() {
-                let row = [t[0] - t[2], t[1] + t[2], t[2] - t[1], t[1] - t[3]];
-                for (q, x) in row.iter().enumerate() {
-                    v[(r * 4 + q) * c + i] = *x;
                 }
             }
         }
