@@ -78,7 +78,7 @@ impl Layer {
             }
         }
         // (Four input channels at a time: every stride-1 layer's inputs are a multiple of 8.)
-        let winograd = if (k, stride) == (3, 1) && inputs % 4 == 0 {
+        let winograd = if (k, stride) == (3, 1) && inputs.is_multiple_of(4) {
             winograd::weights(inputs, outputs, padded_outputs, weight)
         } else {
             Vec::new()
@@ -589,7 +589,7 @@ mod winograd {
         type X4 = [f32; 4];
         let add = |a: X4, b: X4| -> X4 { std::array::from_fn(|l| a[l] + b[l]) };
         let sub = |a: X4, b: X4| -> X4 { std::array::from_fn(|l| a[l] - b[l]) };
-        debug_assert_eq!(c % 4, 0, "Winograd layers take a multiple of 4 input channels");
+        debug_assert!(c.is_multiple_of(4), "Winograd layers take a multiple of 4 input channels");
         for i in (0..c).step_by(4) {
             let p: [X4; 16] = std::array::from_fn(|k| d[k][i..i + 4].try_into().expect("four channels"));
             // Bᵀ d, row by row (t[r][q]).
