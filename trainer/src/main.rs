@@ -678,8 +678,20 @@ fn run_composite(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(write_png(Path::new(out), scene.width, scene.height, &scene.to_gray8())?)
 }
 
+/// Exit status of bad usage (a missing or unknown command, an option it does not take or a value
+/// it cannot parse), as the CLI's; 1 is any other failure.
+const USAGE: u8 = 2;
+
 fn main() -> ExitCode {
-    let result = parse().map_err(Box::<dyn Error>::from).and_then(|args| match args.command.as_str() {
+    let fail = |msg: &dyn std::fmt::Display, code: u8| {
+        eprintln!("trainer: {msg}");
+        ExitCode::from(code)
+    };
+    let args = match parse() {
+        Ok(args) => args,
+        Err(msg) => return fail(&msg, USAGE),
+    };
+    let result = match args.command.as_str() {
         "train" => run_train(&args),
         "eval" => run_eval(&args),
         "composite" => run_composite(&args),
@@ -689,16 +701,15 @@ fn main() -> ExitCode {
         "export-strokes" => run_export_strokes(&args),
         "export-tf" => run_export_tf(&args),
         "half" => run_half(&args),
-        other => Err(format!(
-            "unknown command {other:?} (train, eval, scenes, scene-pngs, composite, half, export-sample, export-strokes, export-tf)"
-        )
-        .into()),
-    });
+        other => {
+            let msg = format!(
+                "unknown command {other:?} (train, eval, scenes, scene-pngs, composite, half, export-sample, export-strokes, export-tf)"
+            );
+            return fail(&msg, USAGE);
+        }
+    };
     match result {
         Ok(()) => ExitCode::SUCCESS,
-        Err(msg) => {
-            eprintln!("trainer: {msg}");
-            ExitCode::FAILURE
-        }
+        Err(msg) => fail(&msg, 1),
     }
 }

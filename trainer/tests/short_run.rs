@@ -103,3 +103,24 @@ fn shifted_images_keep_their_content() {
     // Pixel (x, y) of the shifted image is pixel (x − 3, y + 2) of the original.
     assert!((moved[10 * 28 + 10] - img[12 * 28 + 7] as f32 / 255.0).abs() < 1e-6);
 }
+
+#[test]
+fn bad_usage_exits_2_with_one_line_and_a_failed_run_exits_1() {
+    let run = |args: &[&str]| {
+        let out =
+            std::process::Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("the trainer runs");
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    for args in
+        [&["bogus"][..], &["train", "--widen-head", "7"], &["train", "--widen-trunk", "16,x"], &["train", "--seed"]]
+    {
+        let (code, stderr) = run(args);
+        assert_eq!(code, Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(stderr.starts_with("trainer: "), "{args:?}: {stderr}");
+    }
+    // Usage that parses, a file that is not there: a failure, not bad usage.
+    let (code, stderr) = run(&["half", "/nonexistent/weights.dsw", "-o", "/tmp/never.dsw"]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
