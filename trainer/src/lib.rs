@@ -447,6 +447,55 @@ fn dense_batch(
     )
 }
 
+/// One step of [`train_dense`]: the loss and its gradients, the heatmap's term (`crops`) on one
+/// thread and the classifier's (`digits`) and the second look's (`looks`: the cut-outs, the
+/// picks, how many of them were mined) on another, each on a fork of `network` (its own
+/// autodiff graph, the same parameter ids), the gradients summed — those of the three terms'
+/// sum, the same step as one graph, with both cores busy (the two sides cost about the same: a
+/// 64² crop is five 28² digits' work, a second look's pair about four). `train_dense` ran them
+/// as one graph on one thread: its convolutions' products then ran on one core.
+fn dense_step(
+    network: &Network,
+    crops: (Tensor<4>, Tensor<1, Int>, Tensor<1>),
+    digits: Option<(Tensor<4>, Tensor<1, Int>)>,
+    looks: Option<(&[&Look], &[usize], usize)>,
+    options: &DenseOptions,
+    device: &Device,
+) -> (f64, GradientsParams) {
+    let (heatmap_fork, other_fork) = (network.clone().fork(device), network.clone().fork(device));
+    let gradients = |loss: Tensor<1>, fork: &Network| {
+        let grads = GradientsParams::from_grads(loss.backward(), fork);
+        (loss.into_scalar::<f32>() as f64, grads)
+    };
+    let (heatmap, other) = rayon::join(
+        || {
+            let (x, y, w) = crops;
+            gradients(dense_loss(heatmap_fork.heatmap_logits(x, Pooling::None), y, w), &heatmap_fork)
+        },
+        || {
+            let classifier = digits.map(|(cx, cy)| {
+                cross_entropy(other_fork.classify_logits(cx), cy).mul_scalar(options.classifier_weight)
+            });
+            let look = looks.map(|(all, picks, mined)| {
+                look_loss(&other_fork, all, picks, mined, device).mul_scalar(options.look_weight)
+            });
+            let loss = match (classifier, look) {
+                (Some(a), Some(b)) => Some(a + b),
+                (a, b) => a.or(b),
+            };
+            loss.map(|loss| gradients(loss, &other_fork))
+        },
+    );
+    let mut accumulator = GradientsAccumulator::<Network>::new();
+    let mut loss = heatmap.0;
+    accumulator.accumulate(network, heatmap.1);
+    if let Some((other_loss, grads)) = other {
+        loss += other_loss;
+        accumulator.accumulate(network, grads);
+    }
+    (loss, accumulator.grads())
+}
+
 /// Trains the FCN directly: every cell of a scene crop is labelled with the digit centred on it
 /// (within half a cell), background, or ignored (near a digit, or a digit of a size left to
 /// another pyramid level). `test_set` is the classifier's 11-class test set, reported per epoch.
@@ -474,20 +523,21 @@ pub fn train_dense(
         for _ in 0..options.steps_per_epoch {
             let progress = step as f64 / total.max(1) as f64;
             let lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
-            let (x, y, w) = dense_batch(sources, &mut rng, options.batch, &device);
-            let mut loss = dense_loss(network.heatmap_logits(x, Pooling::None), y, w);
-            if options.classifier_weight > 0.0 {
+            // Every batch is drawn here, in this order, on this thread: the random stream, and so
+            // the step, do not depend on the thread count.
+            let crops = dense_batch(sources, &mut rng, options.batch, &device);
+            let digits = (options.classifier_weight > 0.0).then(|| {
                 let picks: Vec<usize> = (0..options.batch).map(|_| rng.below(train_set.len())).collect();
                 let mut shift_rng = Rng::new(rng.next_u64());
-                let (cx, cy) = batch(train_set, &picks, Some(&mut shift_rng), &device);
-                loss = loss + cross_entropy(network.classify_logits(cx), cy).mul_scalar(options.classifier_weight);
-            }
+                batch(train_set, &picks, Some(&mut shift_rng), &device)
+            });
+            let mut fresh = Vec::new();
+            let mut look_picks = Vec::new();
             if options.look_weight > 0.0 && !looks.is_empty() {
                 // Background cut-outs are few (the heatmap proposes little on clutter): drawn
                 // for a [`LOOK_BACKGROUND_SHARE`] of the picks where there are any. A
                 // `hand_looks` share of the others is made afresh.
-                let mut fresh = Vec::new();
-                let picks: Vec<usize> = (0..options.batch)
+                look_picks = (0..options.batch)
                     .map(|_| match background.is_empty() || rng.uniform() >= LOOK_BACKGROUND_SHARE {
                         true if rng.uniform() < options.hand_looks => {
                             let look = loop {
@@ -502,12 +552,11 @@ pub fn train_dense(
                         false => background[rng.below(background.len())],
                     })
                     .collect();
-                let all: Vec<&Look> = looks.iter().chain(&fresh).collect();
-                let look = look_loss(&network, &all, &picks, looks.len(), &device);
-                loss = loss + look.mul_scalar(options.look_weight);
             }
-            let grads = GradientsParams::from_grads(loss.backward(), &network);
-            loss_sum += loss.into_scalar::<f32>() as f64;
+            let all: Vec<&Look> = looks.iter().chain(&fresh).collect();
+            let look_part = (!look_picks.is_empty()).then_some((&all[..], &look_picks[..], looks.len()));
+            let (loss, grads) = dense_step(&network, crops, digits, look_part, options, &device);
+            loss_sum += loss;
             network = optimizer.step(lr, network, grads);
             step += 1;
             bar.inc(1);
@@ -862,4 +911,78 @@ pub fn widen(network: Network, widths: &[usize], hidden: usize, device: &Device)
         }
     }
     weights::load(wide, tensors).map_err(|e| e.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use burn::optim::SgdConfig;
+
+    fn values(n: usize, seed: usize) -> Vec<f32> {
+        (0..n).map(|i| (((i + seed) * 7919 % 2003) as f32) / 2003.0).collect()
+    }
+
+    /// The two-fork step's loss and gradients are the one-graph step's: one SGD step (learning
+    /// rate 1: the parameters minus the gradients) from each lands on the same network.
+    #[test]
+    fn a_dense_step_on_two_forks_equals_one_graph() {
+        use digitscope::verify::{CANVAS, SIDE};
+        let device = Device::flex().autodiff();
+        let network = Network::new(Architecture::Deep, &device);
+        let options = DenseOptions {
+            epochs: 1,
+            steps_per_epoch: 1,
+            batch: 3,
+            learning_rate: 1e-3,
+            seed: 1,
+            progress: false,
+            classifier_weight: 0.5,
+            look_weight: 0.5,
+            hand_looks: 0.0,
+        };
+        let crops = || {
+            let x = Tensor::<4>::from_data(TensorData::new(values(2 * 64 * 64, 1), [2, 1, 64, 64]), &device);
+            let labels: Vec<i64> = (0..2 * 8 * 8).map(|i| (i % 11) as i64).collect();
+            let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [128]), &device);
+            let w = Tensor::<1>::from_data(TensorData::new(values(128, 5), [128]), &device);
+            (x, y, w)
+        };
+        let digits = || {
+            let x = Tensor::<4>::from_data(TensorData::new(values(3 * 28 * 28, 2), [3, 1, 28, 28]), &device);
+            (x, Tensor::<1, Int>::from_data(TensorData::new(vec![3i64, 7, 10], [3]), &device))
+        };
+        let looks: Vec<Look> = (0..2)
+            .map(|k| Look {
+                mnist: values(SIDE * SIDE, 3 + k),
+                canvas: values(CANVAS * CANVAS, 9 + k),
+                label: 4 + k as u8,
+            })
+            .collect();
+        let all: Vec<&Look> = looks.iter().collect();
+        let picks = [0usize, 1, 1];
+
+        let (loss, grads) = dense_step(&network, crops(), Some(digits()), Some((&all, &picks, 1)), &options, &device);
+        let (x, y, w) = crops();
+        let (cx, cy) = digits();
+        let one = dense_loss(network.heatmap_logits(x, Pooling::None), y, w)
+            + cross_entropy(network.classify_logits(cx), cy).mul_scalar(options.classifier_weight)
+            + look_loss(&network, &all, &picks, 1, &device).mul_scalar(options.look_weight);
+        let one_grads = GradientsParams::from_grads(one.backward(), &network);
+        let one_loss = one.into_scalar::<f32>() as f64;
+        assert!((loss - one_loss).abs() < 1e-5 * (1.0 + one_loss.abs()), "{loss} against {one_loss}");
+
+        let mut sgd = SgdConfig::new().init();
+        let mut stepped = |grads| sgd.step(1.0, network.clone(), grads).parameters().expect("parameters");
+        let (a, b) = (stepped(grads), stepped(one_grads));
+        let pairs = a.convs.iter().zip(&b.convs).flat_map(|(a, b)| [(&a.weight, &b.weight), (&a.bias, &b.bias)]);
+        let pairs = pairs.chain([(&a.dense.weight, &b.dense.weight), (&a.output.weight, &b.output.weight)]);
+        for (a, b) in pairs {
+            for (a, b) in a.iter().zip(b) {
+                assert!((a - b).abs() < 1e-5, "{a} against {b}");
+            }
+        }
+        // A step that moved nothing would pass the above: the parameters did move.
+        let before = network.parameters().expect("parameters");
+        assert!(before.convs[5].weight.iter().zip(&a.convs[5].weight).any(|(p, q)| (p - q).abs() > 1e-6));
+    }
 }
