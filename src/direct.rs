@@ -212,21 +212,7 @@ impl Layer {
         let (source, sw): (&[f32], usize) = if (y0, x0, ph, pw) == (0, 0, h, w) {
             (input, w)
         } else {
-            // Every element is written below (rows copied, the rest zeroed): no full clear.
-            patch.resize(ph * pw * c, 0.0);
-            let (xa, xb) = (x0.clamp(0, w as isize) as usize, (x0 + pw as isize).clamp(0, w as isize) as usize);
-            let skip = (xa as isize - x0) as usize * c;
-            for (py, row) in patch.chunks_mut(pw * c).enumerate() {
-                let iy = y0 + py as isize;
-                if iy < 0 || iy >= h as isize || xa >= xb {
-                    row.fill(0.0);
-                    continue;
-                }
-                let from = &input[(iy as usize * w + xa) * c..(iy as usize * w + xb) * c];
-                row[..skip].fill(0.0);
-                row[skip..skip + from.len()].copy_from_slice(from);
-                row[skip + from.len()..].fill(0.0);
-            }
+            fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
             (patch, pw)
         };
         let taps = k * k;
@@ -322,20 +308,7 @@ impl Layer {
         // The tiles' input window (one pixel of 'same' padding before the first), zero outside.
         let (ph, pw) = (2 * ty.len() + 2, 2 * tx.len() + 2);
         let (y0, x0) = (2 * ty.start as isize - 1, 2 * tx.start as isize - 1);
-        patch.resize(ph * pw * c, 0.0);
-        let (xa, xb) = (x0.clamp(0, w as isize) as usize, (x0 + pw as isize).clamp(0, w as isize) as usize);
-        let skip = (xa as isize - x0) as usize * c;
-        for (py, row) in patch.chunks_mut(pw * c).enumerate() {
-            let iy = y0 + py as isize;
-            if iy < 0 || iy >= h as isize || xa >= xb {
-                row.fill(0.0);
-                continue;
-            }
-            let from = &input[(iy as usize * w + xa) * c..(iy as usize * w + xb) * c];
-            row[..skip].fill(0.0);
-            row[skip..skip + from.len()].copy_from_slice(from);
-            row[skip + from.len()..].fill(0.0);
-        }
+        fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
         let (y_end, x_end) = ((2 * ty.end).min(h), (2 * tx.end).min(w));
         let band = (WINOGRAD_TILES / tx.len()).max(1);
         let mut v = vec![0.0f32; band * tx.len() * 16 * c];
@@ -403,6 +376,31 @@ impl Layer {
         let start = (changed.start + pad).saturating_sub(k - 1).div_ceil(s);
         let end = ((changed.end - 1 + pad) / s + 1).min(outputs);
         start.min(end)..end
+    }
+}
+
+/// `patch` becomes the `ph`×`pw` window of an `h`×`w`×`c` NHWC `input` whose first pixel is
+/// input pixel (`y0`, `x0`), zero outside the input (every element written: no full clear).
+fn fill_patch(
+    input: &[f32],
+    (h, w, c): (usize, usize, usize),
+    (y0, x0): (isize, isize),
+    (ph, pw): (usize, usize),
+    patch: &mut Vec<f32>,
+) {
+    patch.resize(ph * pw * c, 0.0);
+    let (xa, xb) = (x0.clamp(0, w as isize) as usize, (x0 + pw as isize).clamp(0, w as isize) as usize);
+    let skip = (xa as isize - x0) as usize * c;
+    for (py, row) in patch.chunks_mut(pw * c).enumerate() {
+        let iy = y0 + py as isize;
+        if iy < 0 || iy >= h as isize || xa >= xb {
+            row.fill(0.0);
+            continue;
+        }
+        let from = &input[(iy as usize * w + xa) * c..(iy as usize * w + xb) * c];
+        row[..skip].fill(0.0);
+        row[skip..skip + from.len()].copy_from_slice(from);
+        row[skip + from.len()..].fill(0.0);
     }
 }
 
