@@ -68,7 +68,7 @@ impl ConvBackend for Flex {
         bias: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        match Geometry::of(&x, &weight, stride) {
+        match Geometry::of(&x, &weight, &bias, stride) {
             Some(g) => {
                 let x = x.to_contiguous();
                 let cols = g.unroll(x.as_slice::<f32>().expect("f32, checked"));
@@ -146,7 +146,7 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
 
         let prep = ConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful();
         let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-        let geometry = Geometry::of(&x, &weight, stride);
+        let geometry = Geometry::of(&x, &weight, &bias, stride);
         let (output, cols) = match geometry {
             Some(g) => {
                 let xc = x.to_contiguous();
@@ -180,14 +180,15 @@ struct Geometry {
 }
 
 impl Geometry {
-    /// `None` unless both tensors are f32 of the shapes the operation takes.
-    fn of(x: &FloatTensor<Flex>, weight: &FloatTensor<Flex>, stride: usize) -> Option<Self> {
-        let (xs, ws) = (x.layout().shape(), weight.layout().shape());
-        if x.dtype() != DType::F32 || weight.dtype() != DType::F32 || xs.num_dims() != 4 || ws.num_dims() != 4 {
+    /// `None` unless the three tensors are f32 of the shapes the operation takes (burn's own
+    /// convolution then runs, and reports what does not fit).
+    fn of(x: &FloatTensor<Flex>, weight: &FloatTensor<Flex>, bias: &FloatTensor<Flex>, stride: usize) -> Option<Self> {
+        let (xs, ws, bs) = (x.layout().shape(), weight.layout().shape(), bias.layout().shape());
+        if [x.dtype(), weight.dtype(), bias.dtype()] != [DType::F32; 3] || xs.num_dims() != 4 || ws.num_dims() != 4 {
             return None;
         }
         let (n, inputs, h, w) = (xs[0], xs[1], xs[2], xs[3]);
-        if ws[1] != inputs || ws[2] != 3 || ws[3] != 3 || stride == 0 {
+        if ws[1] != inputs || ws[2] != 3 || ws[3] != 3 || bs.num_dims() != 1 || bs[0] != ws[0] || stride == 0 {
             return None;
         }
         Some(Self {
