@@ -56,9 +56,28 @@ pub fn conv3x3_same(x: Tensor<4>, weight: Tensor<4>, bias: Tensor<1>, stride: us
     ))
 }
 
-/// burn's options for the same convolution (the fallback for dtypes other than f32).
-fn options(h: usize, w: usize, stride: usize) -> ConvOptions<2> {
+/// burn's options for the same convolution of `x` (the fallback for dtypes other than f32).
+fn options(x: &FloatTensor<Flex>, stride: usize) -> ConvOptions<2> {
+    let [h, w] = [x.layout().shape()[2], x.layout().shape()[3]];
     ConvOptions::new_with_padding([stride, stride], [same_padding(h, 3, stride), same_padding(w, 3, stride)], [1, 1], 1)
+}
+
+/// The convolution, and what the backward pass needs of it on this crate's path: its sizes
+/// and the input unrolled (none where burn's own convolution ran).
+fn convolve(
+    x: &FloatTensor<Flex>,
+    weight: &FloatTensor<Flex>,
+    bias: &FloatTensor<Flex>,
+    stride: usize,
+) -> (FloatTensor<Flex>, Option<(Geometry, Vec<f32>)>) {
+    match Geometry::of(x, weight, bias, stride) {
+        Some(g) => {
+            let x = x.to_contiguous();
+            let cols = g.unroll(x.as_slice::<f32>().expect("f32, checked"));
+            (g.forward(&cols, weight, bias), Some((g, cols)))
+        }
+        None => (Flex::conv2d(x.clone(), weight.clone(), Some(bias.clone()), options(x, stride)), None),
+    }
 }
 
 impl ConvBackend for Flex {
@@ -68,17 +87,7 @@ impl ConvBackend for Flex {
         bias: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        match Geometry::of(&x, &weight, &bias, stride) {
-            Some(g) => {
-                let x = x.to_contiguous();
-                let cols = g.unroll(x.as_slice::<f32>().expect("f32, checked"));
-                g.forward(&cols, &weight, &bias)
-            }
-            None => {
-                let [h, w] = [x.layout().shape()[2], x.layout().shape()[3]];
-                Flex::conv2d(x, weight, Some(bias), options(h, w, stride))
-            }
-        }
+        convolve(&x, &weight, &bias, stride).0
     }
 }
 
@@ -89,12 +98,11 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
         bias: FloatTensor<Self>,
         stride: usize,
     ) -> FloatTensor<Self> {
-        /// What the backward pass keeps: the geometry, the unrolled input (f32) or the input
-        /// itself (other dtypes), and the weights.
+        /// What the backward pass keeps: the sizes and the unrolled input (f32), the input
+        /// itself and the parameters (burn's gradients, other dtypes).
         #[derive(Debug, Clone)]
         struct Kept {
-            geometry: Option<Geometry>,
-            cols: Arc<Vec<f32>>,
+            unrolled: Option<(Geometry, Arc<Vec<f32>>)>,
             x: FloatTensor<Flex>,
             weight: FloatTensor<Flex>,
             bias: FloatTensor<Flex>,
@@ -110,11 +118,10 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
             fn backward(self, ops: Ops<Self::State, 3>, grads: &mut Gradients, _: &mut Checkpointer) {
                 let [node_x, node_weight, node_bias] = ops.parents;
                 let grad = grads.consume::<Flex>(&ops.node);
-                let Kept { geometry, cols, x, weight, bias, stride } = ops.state;
-                let Some(g) = geometry else {
+                let Kept { unrolled, x, weight, bias, stride } = ops.state;
+                let Some((g, cols)) = unrolled else {
                     // Other dtypes: burn-flex's own gradients.
-                    let [h, w] = [x.layout().shape()[2], x.layout().shape()[3]];
-                    let o = options(h, w, stride);
+                    let o = options(&x, stride);
                     if let Some(node) = node_x {
                         let dx = Flex::conv2d_x_backward(x.clone(), weight.clone(), grad.clone(), o.clone());
                         grads.register::<Flex>(node.id, dx);
@@ -146,18 +153,11 @@ impl<C: CheckpointStrategy> ConvBackend for Autodiff<Flex, C> {
 
         let prep = ConvBackward.prepare::<C>([x.node(), weight.node(), bias.node()]).compute_bound().stateful();
         let (x, weight, bias) = (x.into_primitive(), weight.into_primitive(), bias.into_primitive());
-        let geometry = Geometry::of(&x, &weight, &bias, stride);
-        let (output, cols) = match geometry {
-            Some(g) => {
-                let xc = x.to_contiguous();
-                let cols = g.unroll(xc.as_slice::<f32>().expect("f32, checked"));
-                (g.forward(&cols, &weight, &bias), cols)
-            }
-            None => (<Flex as ConvBackend>::conv3x3_same(x.clone(), weight.clone(), bias.clone(), stride), Vec::new()),
-        };
+        let (output, unrolled) = convolve(&x, &weight, &bias, stride);
         match prep {
             OpsKind::Tracked(prep) => {
-                prep.finish(Kept { geometry, cols: Arc::new(cols), x, weight, bias, stride }, output)
+                let unrolled = unrolled.map(|(g, cols)| (g, Arc::new(cols)));
+                prep.finish(Kept { unrolled, x, weight, bias, stride }, output)
             }
             OpsKind::UnTracked(prep) => prep.finish(output),
         }
@@ -215,44 +215,51 @@ impl Geometry {
         self.n * self.ho * self.wo
     }
 
-    /// For each output pixel of tap `ky, kx`: the input pixel's column range over a row, as
-    /// `(first output column reading the image, past the last, first input column)`.
-    fn span(&self, kx: usize) -> (usize, usize, isize) {
-        let (s, w, wo) = (self.stride, self.w, self.wo);
-        let x0 = kx as isize - self.left as isize;
-        // Output column `ox` reads input column `ox·s + x0`, inside `0..w`.
-        let first = if x0 < 0 { ((-x0) as usize).div_ceil(s).min(wo) } else { 0 };
-        let last = if (w as isize) <= x0 { 0 } else { ((w as isize - x0 - 1) as usize / s + 1).min(wo) };
-        (first, last.max(first), x0)
-    }
-
-    /// The input unrolled: `cols[(i·3 + ky)·3 + kx][(b·ho + oy)·wo + ox]` is the input pixel that
-    /// tap `(ky, kx)` of output pixel `(oy, ox)` of image `b` reads in channel `i` (0 in the padding).
-    fn unroll(&self, x: &[f32]) -> Vec<f32> {
-        let (m, p, s) = (self.m(), self.ho * self.wo, self.stride);
-        let mut cols = vec![0.0f32; self.k() * m];
+    /// Every run of taps that reads inside the input: for unrolled row `(i·3 + ky)·3 + kx`, image
+    /// `b` and output row `oy`, `f(at, from, count)` — `cols[at + j]` is input element
+    /// `x[from + j·stride]` for `j < count` (NCHW; the rest of the row is padding).
+    fn taps(&self, mut f: impl FnMut(usize, usize, usize)) {
+        let (s, w, wo, m, plane) = (self.stride, self.w, self.wo, self.m(), self.h * self.w);
         for i in 0..self.inputs {
             for ky in 0..3 {
                 for kx in 0..3 {
-                    let row = &mut cols[((i * 3 + ky) * 3 + kx) * m..][..m];
-                    let (first, last, x0) = self.span(kx);
+                    // Output column `ox` reads input column `ox·s + x0`, inside `0..w` for
+                    // `first..last`.
+                    let x0 = kx as isize - self.left as isize;
+                    let first = if x0 < 0 { ((-x0) as usize).div_ceil(s).min(wo) } else { 0 };
+                    let last = if (w as isize) <= x0 { 0 } else { ((w as isize - x0 - 1) as usize / s + 1).min(wo) };
+                    if last <= first {
+                        continue;
+                    }
+                    let row = ((i * 3 + ky) * 3 + kx) * m;
                     for b in 0..self.n {
-                        let plane = &x[(b * self.inputs + i) * self.h * self.w..][..self.h * self.w];
                         for oy in 0..self.ho {
                             let iy = (oy * s + ky) as isize - self.top as isize;
                             if iy < 0 || iy >= self.h as isize {
                                 continue;
                             }
-                            let line = &plane[iy as usize * self.w..][..self.w];
-                            let out = &mut row[b * p + oy * self.wo..][..self.wo];
-                            for ox in first..last {
-                                out[ox] = line[(ox as isize * s as isize + x0) as usize];
-                            }
+                            let at = row + (b * self.ho + oy) * wo + first;
+                            let from = (b * self.inputs + i) * plane
+                                + iy as usize * w
+                                + (first as isize * s as isize + x0) as usize;
+                            f(at, from, last - first);
                         }
                     }
                 }
             }
         }
+    }
+
+    /// The input unrolled: `cols[(i·3 + ky)·3 + kx][(b·ho + oy)·wo + ox]` is the input pixel that
+    /// tap `(ky, kx)` of output pixel `(oy, ox)` of image `b` reads in channel `i` (0 in the padding).
+    fn unroll(&self, x: &[f32]) -> Vec<f32> {
+        let s = self.stride;
+        let mut cols = vec![0.0f32; self.k() * self.m()];
+        self.taps(|at, from, count| {
+            for (j, c) in cols[at..at + count].iter_mut().enumerate() {
+                *c = x[from + j * s];
+            }
+        });
         cols
     }
 
@@ -307,7 +314,7 @@ impl Geometry {
 
     /// `dcols = Wᵀ · dY`, folded back onto the input's pixels: `[n, in, h, w]`.
     fn input_grad(&self, dy: &[f32], weight: &FloatTensor<Flex>) -> FloatTensor<Flex> {
-        let (k, m, o, p, s) = (self.k(), self.m(), self.outputs, self.ho * self.wo, self.stride);
+        let (k, m, o, s) = (self.k(), self.m(), self.outputs, self.stride);
         let weight = weight.to_contiguous();
         let weight = weight.as_slice::<f32>().expect("f32 weights");
         let mut dcols = vec![0.0f32; k * m];
@@ -315,28 +322,11 @@ impl Geometry {
         // strides swapped; `dy` `o×m` row-major.
         unsafe { matmul(k, m, o, &mut dcols, (m, 1), weight, (1, k), dy, (m, 1)) };
         let mut dx = vec![0.0f32; self.n * self.inputs * self.h * self.w];
-        for i in 0..self.inputs {
-            for ky in 0..3 {
-                for kx in 0..3 {
-                    let row = &dcols[((i * 3 + ky) * 3 + kx) * m..][..m];
-                    let (first, last, x0) = self.span(kx);
-                    for b in 0..self.n {
-                        let plane = &mut dx[(b * self.inputs + i) * self.h * self.w..][..self.h * self.w];
-                        for oy in 0..self.ho {
-                            let iy = (oy * s + ky) as isize - self.top as isize;
-                            if iy < 0 || iy >= self.h as isize {
-                                continue;
-                            }
-                            let line = &mut plane[iy as usize * self.w..][..self.w];
-                            let from = &row[b * p + oy * self.wo..][..self.wo];
-                            for ox in first..last {
-                                line[(ox as isize * s as isize + x0) as usize] += from[ox];
-                            }
-                        }
-                    }
-                }
+        self.taps(|at, from, count| {
+            for (j, d) in dcols[at..at + count].iter().enumerate() {
+                dx[from + j * s] += d;
             }
-        }
+        });
         tensor(dx, [self.n, self.inputs, self.h, self.w])
     }
 }
