@@ -198,14 +198,9 @@ impl Layer {
         let ((top, _), (left, _)) = (same_padding(h, k, s), same_padding(w, k, s));
         let (ho, wo) = (h.div_ceil(s), w.div_ceil(s));
         let n = self.padded_outputs;
-        let (rows, cols) = rect.unwrap_or_else(|| {
-            // Every element is written below (padding channels included): no clear.
-            out.resize(ho * wo * n, 0.0);
-            (0..ho, 0..wo)
-        });
-        if rows.is_empty() || cols.is_empty() {
+        let Some((rows, cols)) = outputs(rect, (ho, wo), n, out) else {
             return (ho, wo);
-        }
+        };
         // Input pixel (oy·s − top + ky, ox·s − left + kx) feeds output (oy, ox) at tap (ky, kx).
         let (ph, pw) = ((rows.len() - 1) * s + k, (cols.len() - 1) * s + k);
         let (y0, x0) = ((rows.start * s) as isize - top as isize, (cols.start * s) as isize - left as isize);
@@ -296,14 +291,9 @@ impl Layer {
         rect: Option<Rect>,
     ) -> (usize, usize) {
         let (c, n) = (self.inputs, self.padded_outputs);
-        let (rows, cols) = rect.unwrap_or_else(|| {
-            // Every element is written below (padding channels included): no clear.
-            out.resize(h * w * n, 0.0);
-            (0..h, 0..w)
-        });
-        if rows.is_empty() || cols.is_empty() {
+        let Some((rows, cols)) = outputs(rect, (h, w), n, out) else {
             return (h, w);
-        }
+        };
         let (ty, tx) = (rows.start / 2..rows.end.div_ceil(2), cols.start / 2..cols.end.div_ceil(2));
         // The tiles' input window (one pixel of 'same' padding before the first), zero outside.
         let (ph, pw) = (2 * ty.len() + 2, 2 * tx.len() + 2);
@@ -377,6 +367,16 @@ impl Layer {
         let end = ((changed.end - 1 + pad) / s + 1).min(outputs);
         start.min(end)..end
     }
+}
+
+/// The outputs a layer's run computes: `rect`, or the whole `ho`×`wo` map (`out` sized for it,
+/// `n` channels an output: every element is written, so no clear); `None` when there are none.
+fn outputs(rect: Option<Rect>, (ho, wo): (usize, usize), n: usize, out: &mut Vec<f32>) -> Option<Rect> {
+    let (rows, cols) = rect.unwrap_or_else(|| {
+        out.resize(ho * wo * n, 0.0);
+        (0..ho, 0..wo)
+    });
+    (!rows.is_empty() && !cols.is_empty()).then_some((rows, cols))
 }
 
 /// `patch` becomes the `ph`×`pw` window of an `h`×`w`×`c` NHWC `input` whose first pixel is

@@ -313,15 +313,22 @@ fn data_parallel_step(
         .collect();
     let results: Vec<(f64, GradientsParams)> = shares
         .into_par_iter()
-        .map(|(fork, weight, (x, y))| {
-            let loss = cross_entropy(fork.classify_logits(x), y).mul_scalar(weight);
-            let grads = GradientsParams::from_grads(loss.backward(), &fork);
-            (loss.into_scalar::<f32>() as f64, grads)
-        })
+        .map(|(fork, weight, (x, y))| backward(cross_entropy(fork.classify_logits(x), y).mul_scalar(weight), &fork))
         .collect();
+    summed(network, results)
+}
+
+/// A fork's loss and its gradients (by the fork's parameter ids, which are `network`'s).
+fn backward(loss: Tensor<1>, fork: &Network) -> (f64, GradientsParams) {
+    let grads = GradientsParams::from_grads(loss.backward(), fork);
+    (loss.into_scalar::<f32>() as f64, grads)
+}
+
+/// The forks' losses and gradients summed: the whole step's.
+fn summed(network: &Network, parts: impl IntoIterator<Item = (f64, GradientsParams)>) -> (f64, GradientsParams) {
     let mut accumulator = GradientsAccumulator::<Network>::new();
     let mut loss = 0.0;
-    for (part_loss, grads) in results {
+    for (part_loss, grads) in parts {
         loss += part_loss;
         accumulator.accumulate(network, grads);
     }
@@ -463,14 +470,10 @@ fn dense_step(
     device: &Device,
 ) -> (f64, GradientsParams) {
     let (heatmap_fork, other_fork) = (network.clone().fork(device), network.clone().fork(device));
-    let gradients = |loss: Tensor<1>, fork: &Network| {
-        let grads = GradientsParams::from_grads(loss.backward(), fork);
-        (loss.into_scalar::<f32>() as f64, grads)
-    };
     let (heatmap, other) = rayon::join(
         || {
             let (x, y, w) = crops;
-            gradients(dense_loss(heatmap_fork.heatmap_logits(x, Pooling::None), y, w), &heatmap_fork)
+            backward(dense_loss(heatmap_fork.heatmap_logits(x, Pooling::None), y, w), &heatmap_fork)
         },
         || {
             let classifier = digits.map(|(cx, cy)| {
@@ -483,17 +486,10 @@ fn dense_step(
                 (Some(a), Some(b)) => Some(a + b),
                 (a, b) => a.or(b),
             };
-            loss.map(|loss| gradients(loss, &other_fork))
+            loss.map(|loss| backward(loss, &other_fork))
         },
     );
-    let mut accumulator = GradientsAccumulator::<Network>::new();
-    let mut loss = heatmap.0;
-    accumulator.accumulate(network, heatmap.1);
-    if let Some((other_loss, grads)) = other {
-        loss += other_loss;
-        accumulator.accumulate(network, grads);
-    }
-    (loss, accumulator.grads())
+    summed(network, std::iter::once(heatmap).chain(other))
 }
 
 /// Trains the FCN directly: every cell of a scene crop is labelled with the digit centred on it
