@@ -254,3 +254,25 @@ fn the_second_look_reads_better_and_invents_less_than_the_heatmap_alone() {
     assert!(with.f1() >= without.f1() + 0.01, "F1 {:.3} against {:.3}", with.f1(), without.f1());
     assert!(with.false_positives < without.false_positives);
 }
+
+/// The second look's ink proposals, on `make scenes`' own pad scenes (seed 2026) where they
+/// decide: a 300-px 1 drawn beside a found 5 (scene 25), and a 300-px 6 beside a found 4 (scene
+/// 19) — each was grouped with its neighbour before the strokes a detection explains were left
+/// out of the grouping, and missed (or read as the neighbour).
+#[test]
+fn a_digit_as_tall_as_the_pad_beside_a_found_one_is_found() {
+    use burn::tensor::Device;
+    use digitscope::Detector;
+    use digitscope::image::Ink;
+    use digitscope::scene::{Outcome, assess};
+    let test = test_split();
+    let sources = Sources { digits: &test, fashion: None, mined: &[] };
+    let detector = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
+    for (index, digit) in [(25, 1), (19, 6)] {
+        let s = scene(SceneSet::Pad, &sources, 2026, index);
+        let truth = s.truths.iter().position(|t| t.digit == digit && t.y1 - t.y0 > 250).expect("the tall digit");
+        let (_, found) = detector.detect(&s.image.clone().with_ink(Ink::Auto)).unwrap();
+        let (_, outcomes) = assess(&found, &s.truths);
+        assert_eq!(outcomes[truth], Outcome::Found, "scene {index}: {found:?}");
+    }
+}
