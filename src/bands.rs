@@ -217,8 +217,10 @@ pub(crate) struct LiveLevel {
     /// The box-filtered level (coarser levels made from one; see [`crate::image::Downscale`]),
     /// updated block by block.
     pub(crate) boxed: Option<GrayImage>,
-    /// What the FCN ran on.
-    pub(crate) input: GrayImage,
+    /// How the level was made from `boxed` ([`crate::image::Downscale::making`]).
+    pub(crate) making: Option<crate::image::Making>,
+    /// What the FCN ran on; none for the native level, which runs on [`Live`]'s image.
+    pub(crate) input: Option<GrayImage>,
     pub(crate) trace: Trace,
 }
 

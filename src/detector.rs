@@ -164,7 +164,12 @@ impl Detector {
 
     /// Wraps read-back probabilities into a [`Heatmap`] with this detector's geometry.
     pub fn assemble(&self, image: &GrayImage, probs: Vec<f32>) -> Result<Heatmap> {
-        let (rows, cols) = (cells(image.height), cells(image.width));
+        self.assemble_sized(image.width, image.height, probs)
+    }
+
+    /// [`Detector::assemble`] for an image `width`×`height`.
+    fn assemble_sized(&self, width: usize, height: usize, probs: Vec<f32>) -> Result<Heatmap> {
+        let (rows, cols) = (cells(height), cells(width));
         if probs.len() != CLASSES * rows * cols {
             return Err(Error::Backend(format!(
                 "heatmap has {} values, expected {}",
@@ -172,8 +177,8 @@ impl Detector {
                 CLASSES * rows * cols
             )));
         }
-        let (origin_x, origin_y) = self.origin(image.width, image.height);
-        Ok(Heatmap { width: image.width, height: image.height, rows, cols, origin_x, origin_y, probs })
+        let (origin_x, origin_y) = self.origin(width, height);
+        Ok(Heatmap { width, height, rows, cols, origin_x, origin_y, probs })
     }
 
     /// Pixel centre (x, y) of the window of cell (0, 0) of a `width`×`height` image's heatmap.
@@ -272,11 +277,6 @@ impl Detector {
         }
     }
 
-    /// [`Detector::level_input`] from the level's box-filtered image (kept by live drawing).
-    fn level_from_box(&self, boxed: &GrayImage, shape: &Shape) -> GrayImage {
-        self.downscale.from_box(boxed.clone()).padded(shape.margin)
-    }
-
     /// Probabilities (class-major) of the rectangle `rect` of the heatmap of `input`. A part of
     /// the heatmap is computed from a window of the input with the receptive field's halo (see
     /// [`crate::bands`]): on the direct kernels, bit for bit the same cells as the whole heatmap's.
@@ -305,8 +305,7 @@ impl Detector {
         let mut heatmap = None;
         let mut levels = Vec::new();
         for (shape, probs) in shapes.iter().zip(probs) {
-            let input = GrayImage::blank(shape.input_width(), shape.input_height());
-            let mut level = self.assemble(&input, probs)?;
+            let mut level = self.assemble_sized(shape.input_width(), shape.input_height(), probs)?;
             if shape.margin > 0 {
                 // Back to the level's own frame.
                 level.origin_x -= shape.margin as f32;
@@ -576,19 +575,19 @@ impl Detector {
         image: &GrayImage,
         live: &mut Live,
     ) -> Result<(Heatmap, Vec<Detection>, Recomputed)> {
-        let image = &image.flattened();
+        let image = image.flattened();
         let shapes = self.shapes(image.width, image.height);
         let direct = self.direct.as_ref().filter(|_| self.pooling == Pooling::None);
         let same = live.levels.len() == shapes.len() && live.levels.iter().zip(&shapes).all(|(l, s)| l.shape == *s);
         let Some(direct) = direct else {
             *live = Live::default();
-            let (heatmap, detections) = self.detect_async(image).await?;
+            let (heatmap, detections) = self.detect_async(&image).await?;
             let total = shapes.iter().map(|s| s.rows() * s.cols()).sum();
             return Ok((heatmap, detections, Recomputed { cells: total, total }));
         };
         // What changed since the last call, in the image's pixels (nothing: every level is kept).
         let change = match (&live.image, same) {
-            (Some(old), true) => bands::changed(old, image),
+            (Some(old), true) => bands::changed(old, &image),
             _ => {
                 live.levels.clear();
                 Some((0..image.height, 0..image.width))
@@ -601,7 +600,7 @@ impl Detector {
             let (heatmap, detections) = self.finish(&shapes, probs)?;
             let nothing = (0..0, 0..0);
             let (detections, readings) =
-                self.verify_cached_async(image, detections, &live.readings, Some(&nothing)).await?;
+                self.verify_cached_async(&image, detections, &live.readings, Some(&nothing)).await?;
             live.readings = readings;
             return Ok((heatmap, detections, done));
         };
@@ -616,30 +615,53 @@ impl Detector {
                     }
                     (f, true, None) => Some(image.downscaled(f)),
                 };
-            let input = match &boxed {
-                Some(boxed) => self.level_from_box(boxed, shape),
-                None => self.level_input(image, shape),
+            // The native level runs on the image itself (kept once, in `live.image`), whose
+            // change is known. A coarser one made from its box-filtered image the same way as
+            // last time is remade where that image's blocks changed; otherwise it is made whole
+            // and compared with the last one.
+            let making = boxed.as_ref().map(|b| self.downscale.making(b));
+            let whole = || match (&boxed, making) {
+                (Some(boxed), Some(making)) => making.made(boxed.clone()).padded(shape.margin),
+                _ => self.level_input(&image, shape),
             };
-            let trace = match old {
+            let (input, trace) = match old {
                 Some(level) => {
-                    if let Some((rows, cols)) = bands::changed(&level.input, &input) {
-                        done.cells += direct.update(&mut level.trace, &input, rows, cols)?;
+                    let mut input = level.input.take();
+                    let level_change = match (&mut input, &boxed, making) {
+                        (None, _, _) => Some((rows.clone(), cols.clone())),
+                        (Some(last), Some(boxed), Some(making)) if level.making == Some(making) => {
+                            let f = shape.factor;
+                            let blocks =
+                                (rows.start / f..(rows.end - 1) / f + 1, cols.start / f..(cols.end - 1) / f + 1);
+                            making.remake(boxed, blocks.0, blocks.1, shape.margin, last)
+                        }
+                        (Some(last), _, _) => {
+                            let made = whole();
+                            let change = bands::changed(last, &made);
+                            *last = made;
+                            change
+                        }
+                    };
+                    if let Some((rows, cols)) = level_change {
+                        done.cells += direct.update(&mut level.trace, input.as_ref().unwrap_or(&image), rows, cols)?;
                     }
-                    std::mem::take(&mut level.trace)
+                    (input, std::mem::take(&mut level.trace))
                 }
                 None => {
                     done.cells += shape.rows() * shape.cols();
-                    direct.trace(&input)?
+                    let input = (shape.factor > 1).then(whole);
+                    let trace = direct.trace(input.as_ref().unwrap_or(&image))?;
+                    (input, trace)
                 }
             };
-            kept.push(LiveLevel { shape: *shape, boxed, input, trace });
+            kept.push(LiveLevel { shape: *shape, boxed, making, input, trace });
         }
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
         let changed = (rows, cols);
         let (detections, readings) =
-            self.verify_cached_async(image, detections, &live.readings, Some(&changed)).await?;
+            self.verify_cached_async(&image, detections, &live.readings, Some(&changed)).await?;
         live.levels = kept;
-        live.image = Some(image.clone());
+        live.image = Some(image);
         live.readings = readings;
         Ok((heatmap, detections, done))
     }

@@ -105,20 +105,20 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        patch: &mut Vec<f32>,
+        work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
         // (Safe on wasm: an engine without relaxed SIMD refuses the whole module.)
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-        return self.run_relaxed(input, h, w, patch, out, rect);
+        return self.run_relaxed(input, h, w, work, out, rect);
         #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
         if self.winograd.is_empty() {
             // (A closure of its own for each body: each inlines the micro-kernel.)
             let kernel = |acc: &mut _, source: &_, at, wt: &_, c| kernel(acc, source, at, wt, c);
-            self.run_with(kernel, swish, input, h, w, patch, out, rect)
+            self.run_with(kernel, swish, input, h, w, work, out, rect)
         } else {
-            self.run_tiled(input, h, w, patch, out, rect)
+            self.run_tiled(input, h, w, work, out, rect)
         }
     }
 
@@ -130,12 +130,12 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        patch: &mut Vec<f32>,
+        work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| kernel(acc, source, at, wt, c);
-        self.run_winograd(kernel, swish, input, h, w, patch, out, rect)
+        self.run_winograd(kernel, swish, input, h, w, work, out, rect)
     }
 
     /// [`Self::run`] with the relaxed-SIMD kernel (fused multiply-add), compiled with the feature
@@ -147,15 +147,15 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        patch: &mut Vec<f32>,
+        work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
         if !self.winograd.is_empty() {
-            return self.run_tiled_relaxed(input, h, w, patch, out, rect);
+            return self.run_tiled_relaxed(input, h, w, work, out, rect);
         }
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
-        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, patch, out, rect)
+        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, work, out, rect)
     }
 
     /// [`Self::run_winograd`] with the relaxed-SIMD kernel, a function of its own (each body
@@ -168,17 +168,17 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        patch: &mut Vec<f32>,
+        work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
-        self.run_winograd(kernel, |row: &mut _| relaxed::swish(row), input, h, w, patch, out, rect)
+        self.run_winograd(kernel, |row: &mut _| relaxed::swish(row), input, h, w, work, out, rect)
     }
 
     /// [`Self::run`]'s body, with the micro-kernel and swish as parameters (inlined into each
     /// caller, so that each compiles with its caller's target features). The outputs' window of
-    /// input is copied into `patch` with the layer's 'same' zero padding (for the whole map:
+    /// input is copied into `work.patch` with the layer's 'same' zero padding (for the whole map:
     /// the padded input), so that an output is the same sum, in the same order, whether it is
     /// computed alone or with the whole map.
     #[inline(always)]
@@ -190,7 +190,7 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        patch: &mut Vec<f32>,
+        work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
@@ -207,8 +207,8 @@ impl Layer {
         let (source, sw): (&[f32], usize) = if (y0, x0, ph, pw) == (0, 0, h, w) {
             (input, w)
         } else {
-            fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
-            (patch, pw)
+            fill_patch(input, (h, w, c), (y0, x0), (ph, pw), &mut work.patch);
+            (&work.patch, pw)
         };
         let taps = k * k;
         let panel = taps * c * NR;
@@ -286,7 +286,7 @@ impl Layer {
         input: &[f32],
         h: usize,
         w: usize,
-        patch: &mut Vec<f32>,
+        work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
     ) -> (usize, usize) {
@@ -298,11 +298,13 @@ impl Layer {
         // The tiles' input window (one pixel of 'same' padding before the first), zero outside.
         let (ph, pw) = (2 * ty.len() + 2, 2 * tx.len() + 2);
         let (y0, x0) = (2 * ty.start as isize - 1, 2 * tx.start as isize - 1);
+        let Work { patch, v, m } = work;
         fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
         let (y_end, x_end) = ((2 * ty.end).min(h), (2 * tx.end).min(w));
         let band = (WINOGRAD_TILES / tx.len()).max(1);
-        let mut v = vec![0.0f32; band * tx.len() * 16 * c];
-        let mut m = vec![0.0f32; band * tx.len() * 16 * NR];
+        // (Every element read is written first: no clear.)
+        v.resize(band * tx.len() * 16 * c, 0.0);
+        m.resize(band * tx.len() * 16 * NR, 0.0);
         let mut t0 = ty.start;
         while t0 < ty.end {
             let band_rows = t0..(t0 + band).min(ty.end);
@@ -321,7 +323,7 @@ impl Layer {
                         let valid = MR.min(tiles - first);
                         let at: [usize; MR] = std::array::from_fn(|i| ((first + i.min(valid - 1)) * 16 + xi) * c);
                         let mut acc = [[0.0f32; NR]; MR];
-                        kernel(&mut acc, &v, at, wt, c);
+                        kernel(&mut acc, v, at, wt, c);
                         for (i, a) in acc.iter().enumerate().take(valid) {
                             m[((first + i) * 16 + xi) * NR..][..NR].copy_from_slice(a);
                         }
@@ -630,8 +632,17 @@ mod winograd {
 struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
-    /// The padded input of the current layer.
-    padded: Vec<f32>,
+    work: Work,
+}
+
+/// What one layer's run works in, reused across layers and calls.
+#[derive(Debug, Default)]
+struct Work {
+    /// The padded window of the layer's input.
+    patch: Vec<f32>,
+    /// A Winograd layer's transformed input tiles and their point-wise products.
+    v: Vec<f32>,
+    m: Vec<f32>,
 }
 
 /// The FCN as direct CPU kernels.
@@ -662,12 +673,12 @@ impl DirectNet {
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
     pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
         let mut guard = self.scratch()?;
-        let Scratch { a, b, padded } = &mut *guard;
+        let Scratch { a, b, work } = &mut *guard;
         let (mut h, mut w) = (image.height, image.width);
         a.clear();
         a.extend_from_slice(&image.pixels);
         for layer in &self.trunk {
-            (h, w) = layer.run(a, h, w, padded, b, None);
+            (h, w) = layer.run(a, h, w, work, b, None);
             std::mem::swap(a, b);
         }
         if let Some(k) = pooling.kernel() {
@@ -675,8 +686,8 @@ impl DirectNet {
             max_pool(a, h, w, c, k, b);
             std::mem::swap(a, b);
         }
-        self.dense.run(a, h, w, padded, b, None);
-        self.output.run(b, h, w, padded, a, None);
+        self.dense.run(a, h, w, work, b, None);
+        self.output.run(b, h, w, work, a, None);
         let mut probs = vec![0.0; CLASSES * h * w];
         self.softmax(a, h * w, 0..h, 0..w, w, &mut probs);
         Ok(probs)
@@ -690,7 +701,7 @@ impl DirectNet {
         for layer in self.layers() {
             let mut out = Vec::new();
             let input = maps.last().map_or(&image.pixels[..], |m| &m[..]);
-            (h, w) = layer.run(input, h, w, &mut guard.padded, &mut out, None);
+            (h, w) = layer.run(input, h, w, &mut guard.work, &mut out, None);
             maps.push(out);
         }
         let mut probs = vec![0.0; CLASSES * h * w];
@@ -723,7 +734,7 @@ impl DirectNet {
             let input = before.last().map_or(&image.pixels[..], |m| &m[..]);
             let (ho, wo) = (h.div_ceil(layer.stride), w.div_ceil(layer.stride));
             (rows, cols) = (layer.seeing(&rows, h, ho), layer.seeing(&cols, w, wo));
-            (h, w) = layer.run(input, h, w, &mut guard.padded, &mut after[0], Some((rows.clone(), cols.clone())));
+            (h, w) = layer.run(input, h, w, &mut guard.work, &mut after[0], Some((rows.clone(), cols.clone())));
         }
         let logits = trace.maps.last().map_or(&[][..], |m| &m[..]);
         self.softmax(logits, h * w, rows.clone(), cols.clone(), w, &mut trace.probs);
@@ -754,14 +765,14 @@ impl DirectNet {
             rects[i] = std::mem::replace(&mut need, next);
         }
         let mut guard = self.scratch()?;
-        let Scratch { a, b, padded } = &mut *guard;
+        let Scratch { a, b, work } = &mut *guard;
         a.clear();
         a.extend_from_slice(&image.pixels);
         for (i, layer) in layers.iter().enumerate() {
             let ((h, w), (ho, wo)) = (sizes[i], sizes[i + 1]);
             b.clear();
             b.resize(ho * wo * layer.padded_outputs, 0.0);
-            layer.run(a, h, w, padded, b, Some(rects[i].clone()));
+            layer.run(a, h, w, work, b, Some(rects[i].clone()));
             std::mem::swap(a, b);
         }
         let mut probs = vec![0.0; CLASSES * rows * cols];

@@ -613,28 +613,134 @@ impl crate::Named for Downscale {
 impl Downscale {
     /// The level from its box-filtered image (see [`GrayImage::downscaled`]) for the modes that
     /// start from one (`Box`, `Gain`, `Stroke`; `Max` does not and is returned as given).
-    pub fn from_box(self, mut small: GrayImage) -> GrayImage {
-        match self {
-            Downscale::Box | Downscale::Max => small,
-            Downscale::Gain => {
+    pub fn from_box(self, small: GrayImage) -> GrayImage {
+        self.making(&small).made(small)
+    }
+
+    /// What [`Downscale::from_box`] does to `small`, decided from the whole of it: the gain its
+    /// ink is divided by and how its strokes are grown.
+    pub fn making(self, small: &GrayImage) -> Making {
+        let gain = match self {
+            Downscale::Box | Downscale::Max => None,
+            Downscale::Gain | Downscale::Stroke => {
                 let ink = quantile(small.pixels.iter().copied().filter(|&v| v > 0.05), 0.95);
                 // Up to tenfold: a 2-px stroke at a sixteenth of the size is 1/8 as bright. The
                 // ink is rounded down to a step of 1/8 octave, so that one more stroke seldom
                 // changes the gain of the whole level (a live update then stays local).
-                if ink > 0.1 && ink < 1.0 {
-                    let ink = ((ink.log2() * GAIN_STEPS).floor() / GAIN_STEPS).exp2();
-                    small.pixels.iter_mut().for_each(|v| *v = lesser(*v / ink, 1.0));
-                }
-                small
+                (ink > 0.1 && ink < 1.0).then(|| ((ink.log2() * GAIN_STEPS).floor() / GAIN_STEPS).exp2())
             }
-            Downscale::Stroke => Downscale::Gain.from_box(small).thickened(),
-        }
+        };
+        let grow = match self {
+            Downscale::Stroke => {
+                let gained = |v: f32| gain.map_or(v, |ink| lesser(v / ink, 1.0));
+                Grow::for_width(stroke_width_by(small.width, small.height, |i| gained(small.pixels[i])))
+            }
+            _ => Grow::No,
+        };
+        Making { gain, grow }
     }
 
     /// Whether [`Downscale::from_box`] makes this mode's levels (a live drawing then keeps the
     /// box-filtered levels and updates only the blocks a stroke changed).
     pub fn starts_from_box(self) -> bool {
         self != Downscale::Max
+    }
+}
+
+/// How one box-filtered level becomes a pyramid level ([`Downscale::making`]): two levels made
+/// the same way differ only where their box-filtered pixels (grown: or a neighbour of them)
+/// differ, so that a live drawing remakes only those ([`Making::remake`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Making {
+    /// The ink's strength the level is divided by (at most 1 after), if any.
+    gain: Option<f32>,
+    grow: Grow,
+}
+
+/// How a level's strokes are grown ([`GrayImage::thickened`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Grow {
+    No,
+    /// By a plus-shaped maximum.
+    Plus,
+    /// By a 3×3 maximum.
+    Square,
+}
+
+impl Grow {
+    /// For strokes `width` px wide (none: too little ink to say).
+    fn for_width(width: Option<f32>) -> Self {
+        match width {
+            Some(w) if w < THIN_STROKE => Grow::Square,
+            Some(w) if w < MNIST_STROKE => Grow::Plus,
+            _ => Grow::No,
+        }
+    }
+
+    /// The grown value at (`x`, `y`) of an image whose pixel values `at` gives (0 outside it).
+    #[inline(always)]
+    fn at(self, x: usize, y: usize, at: impl Fn(isize, isize) -> f32) -> f32 {
+        let (x, y) = (x as isize, y as isize);
+        let mid = at(x, y);
+        if self == Grow::No {
+            return mid;
+        }
+        let plus = greater(greater(mid, at(x - 1, y)), greater(at(x + 1, y), greater(at(x, y - 1), at(x, y + 1))));
+        if self == Grow::Plus {
+            return plus;
+        }
+        greater(greater(plus, at(x - 1, y - 1)), greater(at(x + 1, y - 1), greater(at(x - 1, y + 1), at(x + 1, y + 1))))
+    }
+}
+
+impl Making {
+    /// `small` made into its level.
+    pub fn made(self, mut small: GrayImage) -> GrayImage {
+        if let Some(ink) = self.gain {
+            small.pixels.iter_mut().for_each(|v| *v = lesser(*v / ink, 1.0));
+        }
+        match self.grow {
+            Grow::No => small,
+            grow => small.grown(grow == Grow::Square),
+        }
+    }
+
+    /// Brings `level` — a box-filtered image made into its level this same way and `margin`
+    /// pixels of background added around it — up to date with `small`, which differs from the
+    /// image it was made from only in `rows` × `cols`: only the pixels that can have changed
+    /// are made again, to the same values as [`Making::made`] gives. Returns the rectangle of
+    /// `level` whose pixels changed (bit patterns), `None` if none did.
+    pub fn remake(
+        self,
+        small: &GrayImage,
+        rows: Range<usize>,
+        cols: Range<usize>,
+        margin: usize,
+        level: &mut GrayImage,
+    ) -> Option<(Range<usize>, Range<usize>)> {
+        let (w, h) = (small.width, small.height);
+        let reach = usize::from(self.grow != Grow::No);
+        let ys = rows.start.saturating_sub(reach)..(rows.end + reach).min(h);
+        let xs = cols.start.saturating_sub(reach)..(cols.end + reach).min(w);
+        let value = |x: isize, y: isize| {
+            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
+                return 0.0;
+            }
+            let v = small.pixels[y as usize * w + x as usize];
+            self.gain.map_or(v, |ink| lesser(v / ink, 1.0))
+        };
+        let (mut top, mut bottom, mut left, mut right) = (usize::MAX, 0, usize::MAX, 0);
+        for y in ys {
+            for x in xs.clone() {
+                let v = self.grow.at(x, y, value);
+                let at = &mut level.pixels[(y + margin) * level.width + x + margin];
+                if at.to_bits() != v.to_bits() {
+                    *at = v;
+                    (top, bottom, left, right) = (top.min(y), bottom.max(y), left.min(x), right.max(x));
+                }
+            }
+        }
+        (top <= bottom).then(|| (top + margin..bottom + margin + 1, left + margin..right + margin + 1))
     }
 }
 
@@ -891,35 +997,21 @@ impl GrayImage {
     /// as horizontal plus vertical steps, scaled by 4/π for strokes of every direction.
     /// `None` where there is too little ink to say.
     pub fn stroke_width(&self) -> Option<f32> {
-        let (w, h) = (self.width, self.height);
-        let (mut ink, mut edges) = (0.0f32, 0.0f32);
-        for y in 0..h {
-            for x in 0..w {
-                let v = self.pixels[y * w + x];
-                ink += v;
-                let right = if x + 1 < w { self.pixels[y * w + x + 1] } else { 0.0 };
-                let below = if y + 1 < h { self.pixels[(y + 1) * w + x] } else { 0.0 };
-                edges += (right - v).abs() + (below - v).abs();
-                if x == 0 {
-                    edges += v;
-                }
-                if y == 0 {
-                    edges += v;
-                }
-            }
-        }
-        (ink >= 4.0 && edges > 0.0).then(|| 2.0 * ink / edges * 4.0 / std::f32::consts::PI)
+        stroke_width_by(self.width, self.height, |i| self.pixels[i])
     }
 
     /// Thin strokes made as wide as MNIST's at its digits' size (about 2 px at a level's
     /// 12–30-px digits): a stroke under 1.4 px wide is grown by a 3×3 maximum, one under 2 px
     /// by a plus-shaped one. Thicker ink is left as it is.
     pub fn thickened(&self) -> Self {
-        let Some(width) = self.stroke_width() else { return self.clone() };
-        let square = width < THIN_STROKE;
-        if width >= MNIST_STROKE {
-            return self.clone();
+        match Grow::for_width(self.stroke_width()) {
+            Grow::No => self.clone(),
+            grow => self.grown(grow == Grow::Square),
         }
+    }
+
+    /// Grown by a plus-shaped maximum, or a 3×3 one where `square` ([`GrayImage::thickened`]).
+    fn grown(&self, square: bool) -> Self {
         let (w, h) = (self.width, self.height);
         // On a copy with a border of background (0) a pixel wide: every neighbour is in it.
         let pw = w + 2;
@@ -1009,6 +1101,36 @@ impl GrayImage {
     pub fn to_gray8(&self) -> Vec<u8> {
         self.pixels.iter().map(|v| (v.clamp(0.0, 1.0) * 255.0).round() as u8).collect()
     }
+}
+
+/// [`GrayImage::stroke_width`] of a `w`×`h` image whose pixel `i` (row-major) is `value(i)`
+/// (asked for once a pixel).
+#[inline(always)]
+fn stroke_width_by(w: usize, h: usize, value: impl Fn(usize) -> f32) -> Option<f32> {
+    let (mut ink, mut edges) = (0.0f32, 0.0f32);
+    // This row and the next (zero below the last).
+    let (mut row, mut next) = (vec![0.0f32; w + 1], vec![0.0f32; w + 1]);
+    (0..w.min(w * h)).for_each(|x| row[x] = value(x));
+    for y in 0..h {
+        for (x, v) in next.iter_mut().take(w).enumerate() {
+            *v = if y + 1 < h { value((y + 1) * w + x) } else { 0.0 };
+        }
+        for x in 0..w {
+            let v = row[x];
+            ink += v;
+            // (`row[w]` is 0: right of the last pixel.)
+            let (right, below) = (row[x + 1], next[x]);
+            edges += (right - v).abs() + (below - v).abs();
+            if x == 0 {
+                edges += v;
+            }
+            if y == 0 {
+                edges += v;
+            }
+        }
+        std::mem::swap(&mut row, &mut next);
+    }
+    (ink >= 4.0 && edges > 0.0).then(|| 2.0 * ink / edges * 4.0 / std::f32::consts::PI)
 }
 
 /// Steps per octave of a level's gain (see [`Downscale::from_box`]).
@@ -1334,6 +1456,49 @@ mod tests {
         assert_eq!(strongest(&image.level(8, Downscale::Max)), 1.0);
         // Odd sides: partial blocks.
         assert_eq!(image.level(3, Downscale::Max).width, 22);
+    }
+
+    #[test]
+    fn a_level_remade_where_its_blocks_changed_equals_the_level_made_whole() {
+        // Box-filtered levels holding 12-px vertical strokes of a given profile across: faint
+        // and 1 px wide (gained, then grown by a 3×3 maximum), with a half-strength edge (a
+        // plus), 4 px at full strength (neither), or no ink; a stroke added in a corner, one in
+        // the middle and one cut off by the right edge; a margin of 3.
+        let stroke = |small: &mut GrayImage, x0: usize, y0: usize, profile: &[f32]| {
+            for y in y0..(y0 + 12).min(small.height) {
+                for (x, &v) in (x0..small.width).zip(profile) {
+                    small.pixels[y * small.width + x] = v;
+                }
+            }
+        };
+        let (w, h, margin) = (23, 17, 3);
+        let mut remade = [0; 3];
+        for profile in [&[0.3][..], &[0.6, 0.3], &[1.0; 4], &[]] {
+            for mode in [Downscale::Box, Downscale::Gain, Downscale::Stroke] {
+                let mut small = GrayImage::blank(w, h);
+                stroke(&mut small, 4, 2, profile);
+                let making = mode.making(&small);
+                let mut level = making.made(small.clone()).padded(margin);
+                for (x0, y0) in [(0, 0), (14, 3), (21, 5)] {
+                    let before = level.clone();
+                    let mut next = small.clone();
+                    let added = if profile.is_empty() { &[0.3][..] } else { profile };
+                    stroke(&mut next, x0, y0, added);
+                    if mode.making(&next) != making {
+                        continue;
+                    }
+                    let (rows, cols) = (y0..(y0 + 12).min(h), x0..(x0 + added.len()).min(w));
+                    let changed = making.remake(&next, rows, cols, margin, &mut level);
+                    let whole = making.made(next.clone()).padded(margin);
+                    assert_eq!(level, whole, "{mode:?}, {profile:?}, stroke at ({x0}, {y0})");
+                    assert_eq!(changed, crate::bands::changed(&before, &whole), "{mode:?}, {profile:?}");
+                    remade[making.grow as usize] += 1;
+                    small = next;
+                }
+            }
+        }
+        // Every way of growing was remade at least once.
+        assert!(remade.iter().all(|&n| n > 0), "{remade:?}");
     }
 
     #[test]
