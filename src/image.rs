@@ -613,6 +613,7 @@ impl crate::Named for Downscale {
 impl Downscale {
     /// The level from its box-filtered image (see [`GrayImage::downscaled`]) for the modes that
     /// start from one (`Box`, `Gain`, `Stroke`; `Max` does not and is returned as given).
+    #[inline(never)]
     pub fn from_box(self, small: GrayImage) -> GrayImage {
         self.making(&small).made(small)
     }
@@ -676,25 +677,11 @@ impl Grow {
             _ => Grow::No,
         }
     }
-
-    /// The grown value at (`x`, `y`) of an image whose pixel values `at` gives (0 outside it).
-    #[inline(always)]
-    fn at(self, x: usize, y: usize, at: impl Fn(isize, isize) -> f32) -> f32 {
-        let (x, y) = (x as isize, y as isize);
-        let mid = at(x, y);
-        if self == Grow::No {
-            return mid;
-        }
-        let plus = greater(greater(mid, at(x - 1, y)), greater(at(x + 1, y), greater(at(x, y - 1), at(x, y + 1))));
-        if self == Grow::Plus {
-            return plus;
-        }
-        greater(greater(plus, at(x - 1, y - 1)), greater(at(x + 1, y - 1), greater(at(x - 1, y + 1), at(x + 1, y + 1))))
-    }
 }
 
 impl Making {
     /// `small` made into its level.
+    #[inline(never)]
     pub fn made(self, mut small: GrayImage) -> GrayImage {
         if let Some(ink) = self.gain {
             small.pixels.iter_mut().for_each(|v| *v = lesser(*v / ink, 1.0));
@@ -722,17 +709,24 @@ impl Making {
         let reach = usize::from(self.grow != Grow::No);
         let ys = rows.start.saturating_sub(reach)..(rows.end + reach).min(h);
         let xs = cols.start.saturating_sub(reach)..(cols.end + reach).min(w);
-        let value = |x: isize, y: isize| {
-            if x < 0 || y < 0 || x >= w as isize || y >= h as isize {
-                return 0.0;
-            }
-            let v = small.pixels[y as usize * w + x as usize];
-            self.gain.map_or(v, |ink| lesser(v / ink, 1.0))
-        };
+        if ys.is_empty() || xs.is_empty() {
+            return None;
+        }
+        // Those pixels made from a window of `small` that holds their neighbours too (cut by
+        // the image's edges only, where the whole level's growing also sees background).
+        let (wy, wx) = (
+            ys.start.saturating_sub(reach)..(ys.end + reach).min(h),
+            xs.start.saturating_sub(reach)..(xs.end + reach).min(w),
+        );
+        let mut window = GrayImage::blank(wx.len(), wy.len());
+        for (row, y) in window.pixels.chunks_exact_mut(wx.len()).zip(wy.clone()) {
+            row.copy_from_slice(&small.pixels[y * w + wx.start..y * w + wx.end]);
+        }
+        let window = self.made(window);
         let (mut top, mut bottom, mut left, mut right) = (usize::MAX, 0, usize::MAX, 0);
         for y in ys {
             for x in xs.clone() {
-                let v = self.grow.at(x, y, value);
+                let v = window.pixels[(y - wy.start) * window.width + x - wx.start];
                 let at = &mut level.pixels[(y + margin) * level.width + x + margin];
                 if at.to_bits() != v.to_bits() {
                     *at = v;
