@@ -9,16 +9,22 @@
 //! products are that micro-kernel's too. Written
 //! with fixed-size arrays and no branches in the inner loop, so LLVM turns it into `f32x4` code
 //! on wasm `simd128` and SSE/AVX natively, with no `unsafe`; with the `relaxed-simd` feature
-//! (wasm only) the kernel and swish use `f32x4.relaxed_madd`. Swish runs over each output row
-//! while it is in cache; swish and softmax use a polynomial `exp` (relative error about 2e-7).
-//! Scratch buffers live in the engine and are reused across calls; outputs and padded inputs are
-//! overwritten, never cleared.
+//! (wasm only) the kernel and swish use `f32x4.relaxed_madd`. Swish runs over each computed
+//! output while it is in cache; swish and softmax use a polynomial `exp` (relative error about
+//! 2e-7). Scratch buffers live in the engine and are reused across calls; outputs and padded
+//! inputs are overwritten, never cleared.
+//!
+//! Most of a drawing is blank, and an output whose window sees nothing but background has the
+//! same value wherever it lies ([`Background`]: a 2×2 pattern by the parity of its row and
+//! column, made once for each chain of map sizes): such outputs are written, not computed —
+//! the same values bit for bit (`tests/direct.rs`), at a fraction of the work on a sparse
+//! drawing (the whole-image heatmap and the live trace; a live update computes its few outputs).
 //!
 //! The burn network stays the definition (training, WebGPU, the classifier); `tests/direct.rs`
 //! checks this engine against it on every architecture and pooling.
 
 use std::ops::Range;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use crate::error::{Error, Result};
 use crate::image::GrayImage;
@@ -100,6 +106,7 @@ impl Layer {
     /// `ho`×`wo`×`padded_outputs`, is written to `out` (resized to it); `Some((rows, cols))`:
     /// only those outputs are written into `out`, which holds the whole map already (see
     /// [`DirectNet::update`]). Returns `(ho, wo)`.
+    #[allow(clippy::too_many_arguments)]
     fn run(
         &self,
         input: &[f32],
@@ -108,23 +115,25 @@ impl Layer {
         work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
+        bg: Option<&Background>,
     ) -> (usize, usize) {
         // (Safe on wasm: an engine without relaxed SIMD refuses the whole module.)
         #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
-        return self.run_relaxed(input, h, w, work, out, rect);
+        return self.run_relaxed(input, h, w, work, out, rect, bg);
         #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
         if self.winograd.is_empty() {
             // (A closure of its own for each body: each inlines the micro-kernel.)
             let kernel = |acc: &mut _, source: &_, at, wt: &_, c| kernel(acc, source, at, wt, c);
-            self.run_with(kernel, swish, input, h, w, work, out, rect)
+            self.run_with(kernel, swish, input, h, w, work, out, rect, bg)
         } else {
-            self.run_tiled(input, h, w, work, out, rect)
+            self.run_tiled(input, h, w, work, out, rect, bg)
         }
     }
 
     /// [`Self::run_winograd`] with the plain kernel, a function of its own.
     #[cfg(not(all(target_arch = "wasm32", feature = "relaxed-simd")))]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn run_tiled(
         &self,
         input: &[f32],
@@ -133,15 +142,17 @@ impl Layer {
         work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
+        bg: Option<&Background>,
     ) -> (usize, usize) {
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| kernel(acc, source, at, wt, c);
-        self.run_winograd(kernel, swish, input, h, w, work, out, rect)
+        self.run_winograd(kernel, swish, input, h, w, work, out, rect, bg)
     }
 
     /// [`Self::run`] with the relaxed-SIMD kernel (fused multiply-add), compiled with the feature
     /// so that the kernel inlines into the loops.
     #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
     #[target_feature(enable = "simd128,relaxed-simd")]
+    #[allow(clippy::too_many_arguments)]
     fn run_relaxed(
         &self,
         input: &[f32],
@@ -150,12 +161,13 @@ impl Layer {
         work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
+        bg: Option<&Background>,
     ) -> (usize, usize) {
         if !self.winograd.is_empty() {
-            return self.run_tiled_relaxed(input, h, w, work, out, rect);
+            return self.run_tiled_relaxed(input, h, w, work, out, rect, bg);
         }
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
-        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, work, out, rect)
+        self.run_with(kernel, |row: &mut _| relaxed::swish(row), input, h, w, work, out, rect, bg)
     }
 
     /// [`Self::run_winograd`] with the relaxed-SIMD kernel, a function of its own (each body
@@ -163,6 +175,7 @@ impl Layer {
     #[cfg(all(target_arch = "wasm32", feature = "relaxed-simd"))]
     #[target_feature(enable = "simd128,relaxed-simd")]
     #[inline(never)]
+    #[allow(clippy::too_many_arguments)]
     fn run_tiled_relaxed(
         &self,
         input: &[f32],
@@ -171,9 +184,10 @@ impl Layer {
         work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
+        bg: Option<&Background>,
     ) -> (usize, usize) {
         let kernel = |acc: &mut _, source: &_, at, wt: &_, c| relaxed::kernel(acc, source, at, wt, c);
-        self.run_winograd(kernel, |row: &mut _| relaxed::swish(row), input, h, w, work, out, rect)
+        self.run_winograd(kernel, |row: &mut _| relaxed::swish(row), input, h, w, work, out, rect, bg)
     }
 
     /// [`Self::run`]'s body, with the micro-kernel and swish as parameters (inlined into each
@@ -193,6 +207,7 @@ impl Layer {
         work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
+        bg: Option<&Background>,
     ) -> (usize, usize) {
         let (c, s, k) = (self.inputs, self.stride, self.k);
         let ((top, _), (left, _)) = (same_padding(h, k, s), same_padding(w, k, s));
@@ -204,49 +219,66 @@ impl Layer {
         // Input pixel (oy·s − top + ky, ox·s − left + kx) feeds output (oy, ox) at tap (ky, kx).
         let (ph, pw) = ((rows.len() - 1) * s + k, (cols.len() - 1) * s + k);
         let (y0, x0) = ((rows.start * s) as isize - top as isize, (cols.start * s) as isize - left as isize);
-        let (source, sw): (&[f32], usize) = if (y0, x0, ph, pw) == (0, 0, h, w) {
-            (input, w)
+        let Work { patch, mask, todo, skipped, .. } = work;
+        let source: &[f32] = if (y0, x0, ph, pw) == (0, 0, h, w) {
+            input
         } else {
-            fill_patch(input, (h, w, c), (y0, x0), (ph, pw), &mut work.patch);
-            (&work.patch, pw)
+            fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
+            patch
         };
+        let sw = pw;
+        if let Some(bg) = bg {
+            background_mask(source, (ph, pw), c, (y0, x0), &bg.input, mask);
+        }
         let taps = k * k;
         let panel = taps * c * NR;
-        // The rectangle's outputs in bands of whole rows, each band's outputs taken MR at a time
-        // in reading order (a group may run on into the next row): a narrow rectangle — a live
-        // update's, a single cell's — wastes no more than one partial group a band.
+        // The rectangle's outputs in bands of whole rows, each band's outputs that see anything
+        // but background taken MR at a time in reading order (a group may run on into the next
+        // row): a narrow rectangle — a live update's, a single cell's — wastes no more than one
+        // partial group a band. An output whose window is all background is the layer's
+        // background output, written as it is.
         let width = cols.len();
         let band = BAND_OUTPUTS.div_ceil(width).max(1);
         let mut y = rows.start;
         while y < rows.end {
             let band_rows = y..(y + band).min(rows.end);
-            let count = band_rows.len() * width;
+            todo.clear();
+            for oy in band_rows.clone() {
+                for ox in cols.clone() {
+                    let corner = ((oy - rows.start) * s, (ox - cols.start) * s);
+                    match bg {
+                        Some(bg) if window_is_background(mask, pw, corner, k) => {
+                            bg.write(out, (oy, ox), wo, n);
+                            *skipped += 1;
+                        }
+                        _ => todo.push((oy, ox)),
+                    }
+                }
+            }
+            let count = todo.len();
             for block in 0..n / NR {
                 let weights = &self.packed[block * panel..(block + 1) * panel];
                 let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
-                // The next group's first output (row, column), stepped along without a division.
-                let mut next = (band_rows.start, cols.start);
                 for first in (0..count).step_by(MR) {
                     let valid = MR.min(count - first);
                     // Outputs past the band's end repeat the last one (computed, not stored).
-                    let mut spots = [next; MR];
-                    for spot in spots.iter_mut().take(valid) {
-                        *spot = next;
-                        next.1 += 1;
-                        if next.1 == cols.end {
-                            next = (next.0 + 1, cols.start);
-                        }
+                    let mut spots = [todo[first]; MR];
+                    for (i, spot) in spots.iter_mut().enumerate().skip(1) {
+                        *spot = todo[first + i.min(valid - 1)];
                     }
-                    for i in valid..MR {
-                        spots[i] = spots[valid - 1];
+                    // (Loops, not `array::map`, which does not always inline here.)
+                    let mut base = [0; MR];
+                    for (b, &(y, x)) in base.iter_mut().zip(&spots) {
+                        *b = ((y - rows.start) * s * sw + (x - cols.start) * s) * c;
                     }
-                    let base = spots.map(|(y, x)| ((y - rows.start) * s * sw + (x - cols.start) * s) * c);
                     let mut acc = [*bias; MR];
                     // A window row's k taps × c channels are contiguous in the padded NHWC
                     // input, as are their weights: one kernel call per window row.
                     for ky in 0..k {
                         let wt = &weights[ky * k * c * NR..][..k * c * NR];
-                        kernel(&mut acc, source, base.map(|b| b + ky * sw * c), wt, k * c);
+                        let mut at = base;
+                        at.iter_mut().for_each(|a| *a += ky * sw * c);
+                        kernel(&mut acc, source, at, wt, k * c);
                     }
                     for (a, &(y, x)) in acc.iter().zip(&spots).take(valid) {
                         let at = (y * wo + x) * n + block * NR;
@@ -255,8 +287,8 @@ impl Layer {
                 }
             }
             if self.swish {
-                for oy in band_rows.clone() {
-                    swish(&mut out[(oy * wo + cols.start) * n..(oy * wo + cols.end) * n]);
+                for &(y, x) in todo.iter() {
+                    swish(&mut out[(y * wo + x) * n..][..n]);
                 }
             }
             y = band_rows.end;
@@ -289,6 +321,7 @@ impl Layer {
         work: &mut Work,
         out: &mut Vec<f32>,
         rect: Option<Rect>,
+        bg: Option<&Background>,
     ) -> (usize, usize) {
         let (c, n) = (self.inputs, self.padded_outputs);
         let Some((rows, cols)) = outputs(rect, (h, w), n, out) else {
@@ -298,8 +331,11 @@ impl Layer {
         // The tiles' input window (one pixel of 'same' padding before the first), zero outside.
         let (ph, pw) = (2 * ty.len() + 2, 2 * tx.len() + 2);
         let (y0, x0) = (2 * ty.start as isize - 1, 2 * tx.start as isize - 1);
-        let Work { patch, v, m } = work;
+        let Work { patch, v, m, mask, tiles: computed, skipped, .. } = work;
         fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
+        if let Some(bg) = bg {
+            background_mask(patch, (ph, pw), c, (y0, x0), &bg.input, mask);
+        }
         let (y_end, x_end) = ((2 * ty.end).min(h), (2 * tx.end).min(w));
         let band = (WINOGRAD_TILES / tx.len()).max(1);
         // (Every element read is written first: no clear.)
@@ -308,9 +344,29 @@ impl Layer {
         let mut t0 = ty.start;
         while t0 < ty.end {
             let band_rows = t0..(t0 + band).min(ty.end);
-            let tiles = band_rows.len() * tx.len();
+            // The band's tiles with an output (inside the map) that sees anything but
+            // background; the others' outputs are the layer's background output.
+            computed.clear();
+            for t in 0..band_rows.len() * tx.len() {
+                let (py, px) = (2 * (band_rows.start - ty.start + t / tx.len()), 2 * (t % tx.len()));
+                let (oy, ox) = (2 * (band_rows.start + t / tx.len()), 2 * (tx.start + t % tx.len()));
+                let inside = |k: usize| oy + k / 2 < y_end && ox + k % 2 < x_end;
+                match bg {
+                    Some(bg)
+                        if (0..4)
+                            .all(|k| !inside(k) || window_is_background(mask, pw, (py + k / 2, px + k % 2), 3)) =>
+                    {
+                        for k in (0..4).filter(|&k| inside(k)) {
+                            bg.write(out, (oy + k / 2, ox + k % 2), w, n);
+                            *skipped += 1;
+                        }
+                    }
+                    _ => computed.push(t),
+                }
+            }
+            let tiles = computed.len();
             // Each tile's 16 transformed inputs, `[tile][ξ][in]`.
-            for (t, v) in v.chunks_exact_mut(16 * c).take(tiles).enumerate() {
+            for (&t, v) in computed.iter().zip(v.chunks_exact_mut(16 * c)) {
                 let (py, px) = (2 * (band_rows.start - ty.start + t / tx.len()), 2 * (t % tx.len()));
                 let d: [&[f32]; 16] = std::array::from_fn(|k| &patch[((py + k / 4) * pw + px + k % 4) * c..][..c]);
                 winograd::input(&d, v, c);
@@ -330,8 +386,8 @@ impl Layer {
                     }
                 }
                 let bias: &[f32; NR] = self.bias[block * NR..][..NR].try_into().expect("NR biases");
-                for t in 0..tiles {
-                    let y = winograd::output(m[t * 16 * NR..][..16 * NR].try_into().expect("16 points"), bias);
+                for (i, &t) in computed.iter().enumerate() {
+                    let y = winograd::output(m[i * 16 * NR..][..16 * NR].try_into().expect("16 points"), bias);
                     let (oy, ox) = (2 * (band_rows.start + t / tx.len()), 2 * (tx.start + t % tx.len()));
                     for (k, y) in y.iter().enumerate() {
                         let (oy, ox) = (oy + k / 2, ox + k % 2);
@@ -342,8 +398,11 @@ impl Layer {
                 }
             }
             if self.swish {
-                for oy in 2 * band_rows.start..(2 * band_rows.end).min(y_end) {
-                    swish(&mut out[(oy * w + 2 * tx.start) * n..(oy * w + x_end) * n]);
+                for &t in computed.iter() {
+                    let (oy, ox) = (2 * (band_rows.start + t / tx.len()), 2 * (tx.start + t % tx.len()));
+                    for oy in oy..(oy + 2).min(y_end) {
+                        swish(&mut out[(oy * w + ox) * n..(oy * w + (ox + 2).min(x_end)) * n]);
+                    }
                 }
             }
             t0 = band_rows.end;
@@ -409,11 +468,107 @@ fn fill_patch(
 /// Rows and columns of a layer's output.
 type Rect = (Range<usize>, Range<usize>);
 
+/// What a layer computes where it sees nothing but background — the blank of a drawing, a page
+/// made flat — so that it need not compute it there. The image's background is 0; each layer's
+/// output over a background window is the same wherever the window lies, up to the parity of
+/// its row and column (the Winograd layers compute the four outputs of a 2×2 tile by four
+/// formulas, and a stride-2 layer's windows then start on one parity of that pattern or the
+/// other, by the parity of its input's size), so each map's background is a 2×2 pattern.
+#[derive(Debug)]
+struct Background {
+    /// The layer's input where it is background, `[parity][channel]` with parity
+    /// `2·(row mod 2) + column mod 2` in the input map's own rows and columns.
+    input: Vec<f32>,
+    /// The layer's output over such a window, `[parity][padded output]` (by the output's own
+    /// row and column).
+    output: Vec<f32>,
+}
+
+impl Background {
+    /// Writes the background output at output `(y, x)` of a map `width` wide of `n` channels.
+    fn write(&self, out: &mut [f32], (y, x): (usize, usize), width: usize, n: usize) {
+        let q = 2 * (y % 2) + x % 2;
+        out[(y * width + x) * n..][..n].copy_from_slice(&self.output[q * n..][..n]);
+    }
+}
+
+/// `mask` becomes, for each pixel of an `sh`×`sw`×`c` NHWC map whose first pixel is pixel
+/// (`y0`, `x0`) of a layer's input, whether it equals that input's background `pattern` at its
+/// parity, bit for bit (the zero padding outside the input is background only where the
+/// pattern is zero: then the arithmetic is the same too).
+fn background_mask(
+    source: &[f32],
+    (sh, sw): (usize, usize),
+    c: usize,
+    (y0, x0): (isize, isize),
+    pattern: &[f32],
+    mask: &mut Vec<bool>,
+) {
+    mask.clear();
+    for (py, row) in source.chunks_exact(sw * c).take(sh).enumerate() {
+        let qy = (y0 + py as isize).rem_euclid(2) as usize;
+        let first = (x0.rem_euclid(2)) as usize;
+        for (px, pixel) in row.chunks_exact(c).enumerate() {
+            let p = &pattern[(2 * qy + (first + px) % 2) * c..][..c];
+            // (Every channel's bits compared without an early exit: a loop that vectorizes.)
+            mask.push(pixel.iter().zip(p).fold(0, |d, (a, b)| d | (a.to_bits() ^ b.to_bits())) == 0);
+        }
+    }
+}
+
+/// Whether the `k`×`k` window at `(y, x)` of a map `width` wide is all background (`mask`).
+#[inline]
+fn window_is_background(mask: &[bool], width: usize, (y, x): (usize, usize), k: usize) -> bool {
+    (0..k).all(|ky| mask[(y + ky) * width + x..][..k].iter().all(|&b| b))
+}
+
+/// Each map's background pattern ([`Background`]), layer by layer, for a chain of map sizes:
+/// `parities[i]` is `2·(rows mod 2) + columns mod 2` of layer `i`'s input (the head's layers
+/// share the last). Each layer is run on a small map of its input's pattern with the same
+/// parities of size, and its outputs read where their windows lie inside it.
+fn backgrounds(
+    layers: &[&Layer],
+    trunk: usize,
+    pooling: Pooling,
+    parities: &[usize],
+    work: &mut Work,
+) -> Vec<Background> {
+    let mut pattern = vec![0.0f32; 4];
+    let mut c = 1;
+    let mut all = Vec::with_capacity(layers.len());
+    // Output (2 − row parity, 2 − column parity) of a map of side 8 or 9: its window lies inside
+    // the map for every layer here (3×3 at stride 1 or 2, 1×1, a 3×3 or 4×4 pool).
+    let pick = |map: &[f32], width: usize, n: usize| -> Vec<f32> {
+        (0..4).flat_map(|q| map[((2 - q / 2) * width + 2 - q % 2) * n..][..n].to_vec()).collect()
+    };
+    let tiled = |pattern: &[f32], c: usize, (h, w): (usize, usize)| -> Vec<f32> {
+        (0..h * w).flat_map(|i| pattern[(2 * (i / w % 2) + i % w % 2) * c..][..c].to_vec()).collect()
+    };
+    for (i, layer) in layers.iter().enumerate() {
+        let q = parities[i.min(trunk)];
+        let (h, w) = (8 + q / 2, 8 + q % 2);
+        if i == trunk
+            && let Some(k) = pooling.kernel()
+        {
+            let mut pooled = Vec::new();
+            max_pool(&tiled(&pattern, c, (h, w)), h, w, c, k, &mut pooled);
+            pattern = pick(&pooled, w, c);
+        }
+        let mut out = Vec::new();
+        let (_, wo) = layer.run(&tiled(&pattern, c, (h, w)), h, w, work, &mut out, None, None);
+        let n = layer.padded_outputs;
+        let output = pick(&out, wo, n);
+        all.push(Background { input: std::mem::replace(&mut pattern, output.clone()), output });
+        c = n;
+    }
+    all
+}
+
 /// `acc[i][j] += Σ_ci source[at[i] + ci] · wt[ci·NR + j]`: the one micro-kernel.
 #[inline(always)]
 #[cfg_attr(all(target_arch = "wasm32", feature = "relaxed-simd"), allow(dead_code))]
 fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
-    let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
+    let (r0, r1, r2, r3) = (&source[at[0]..][..c], &source[at[1]..][..c], &source[at[2]..][..c], &source[at[3]..][..c]);
     for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
         let b: &[f32; NR] = b.try_into().expect("NR weights");
         for j in 0..NR {
@@ -478,7 +633,8 @@ mod relaxed {
     pub(super) fn kernel(acc: &mut [[f32; NR]; MR], source: &[f32], at: [usize; MR], wt: &[f32], c: usize) {
         let half = |a: &[f32; NR], h: usize| f32x4(a[4 * h], a[4 * h + 1], a[4 * h + 2], a[4 * h + 3]);
         let mut v: [[v128; 2]; MR] = acc.map(|a| [half(&a, 0), half(&a, 1)]);
-        let [r0, r1, r2, r3] = at.map(|a| &source[a..a + c]);
+        let (r0, r1, r2, r3) =
+            (&source[at[0]..][..c], &source[at[1]..][..c], &source[at[2]..][..c], &source[at[3]..][..c]);
         for ((((b, &a0), &a1), &a2), &a3) in wt.chunks_exact(NR).zip(r0).zip(r1).zip(r2).zip(r3) {
             let b: &[f32; NR] = b.try_into().expect("NR weights");
             let (b0, b1) = (half(b, 0), half(b, 1));
@@ -627,12 +783,18 @@ mod winograd {
     }
 }
 
+/// A pooling kernel (0: none) and the parities of the maps' sizes ([`backgrounds`]).
+type BackgroundKey = (usize, Vec<usize>);
+
 /// Scratch buffers reused across calls (the engine is used by one caller at a time).
 #[derive(Debug, Default)]
 struct Scratch {
     a: Vec<f32>,
     b: Vec<f32>,
     work: Work,
+    /// The background patterns made so far, by pooling kernel (0: none) and the parities of the
+    /// maps' sizes (an image's size modulo 8 decides them: at most 64 chains a pooling).
+    backgrounds: Vec<(BackgroundKey, Arc<[Background]>)>,
 }
 
 /// What one layer's run works in, reused across layers and calls.
@@ -643,6 +805,13 @@ struct Work {
     /// A Winograd layer's transformed input tiles and their point-wise products.
     v: Vec<f32>,
     m: Vec<f32>,
+    /// Which pixels of the layer's input window are background ([`Background`]).
+    mask: Vec<bool>,
+    /// A band's outputs to compute (the others are background), and a Winograd band's tiles.
+    todo: Vec<(usize, usize)>,
+    tiles: Vec<usize>,
+    /// Outputs written as background since the last call began.
+    skipped: usize,
 }
 
 /// The FCN as direct CPU kernels.
@@ -652,6 +821,8 @@ pub struct DirectNet {
     dense: Layer,
     output: Layer,
     scratch: Mutex<Scratch>,
+    /// Whether outputs that see nothing but background are written instead of computed.
+    skip_background: bool,
 }
 
 impl DirectNet {
@@ -667,18 +838,63 @@ impl DirectNet {
             dense: Layer::dense(&parameters.dense, true),
             output: Layer::dense(&parameters.output, false),
             scratch: Mutex::new(Scratch::default()),
+            skip_background: true,
         })
+    }
+
+    /// The same engine computing every output, background or not (for comparison: both give the
+    /// same values bit for bit).
+    pub fn computing_background(mut self) -> Self {
+        self.skip_background = false;
+        self
+    }
+
+    /// Outputs the last call wrote as background instead of computing them.
+    pub fn skipped(&self) -> usize {
+        self.scratch.lock().map_or(0, |s| s.work.skipped)
+    }
+
+    /// Every layer's [`Background`] for an `h`×`w` image (made once for each chain of map-size
+    /// parities); `None` where the engine computes every output.
+    fn backgrounds(
+        &self,
+        scratch: &mut Scratch,
+        (h, w): (usize, usize),
+        pooling: Pooling,
+    ) -> Option<Arc<[Background]>> {
+        scratch.work.skipped = 0;
+        if !self.skip_background {
+            return None;
+        }
+        let (mut h, mut w) = (h, w);
+        let mut parities = Vec::with_capacity(self.trunk.len() + 1);
+        for layer in &self.trunk {
+            parities.push(2 * (h % 2) + w % 2);
+            (h, w) = (h.div_ceil(layer.stride), w.div_ceil(layer.stride));
+        }
+        parities.push(2 * (h % 2) + w % 2);
+        let key = (pooling.kernel().unwrap_or(0), parities);
+        if let Some((_, found)) = scratch.backgrounds.iter().find(|(k, _)| *k == key) {
+            return Some(found.clone());
+        }
+        let layers: Vec<&Layer> = self.layers().collect();
+        let made: Arc<[Background]> = backgrounds(&layers, self.trunk.len(), pooling, &key.1, &mut scratch.work).into();
+        scratch.work.skipped = 0;
+        scratch.backgrounds.push((key, made.clone()));
+        Some(made)
     }
 
     /// The heatmap's probabilities, class-major `[11, rows, cols]`, as [`crate::Network::heatmap`].
     pub fn heatmap(&self, image: &GrayImage, pooling: Pooling) -> Result<Vec<f32>> {
         let mut guard = self.scratch()?;
-        let Scratch { a, b, work } = &mut *guard;
         let (mut h, mut w) = (image.height, image.width);
+        let bg = self.backgrounds(&mut guard, (h, w), pooling);
+        let bg = |i: usize| bg.as_ref().map(|b| &b[i]);
+        let Scratch { a, b, work, .. } = &mut *guard;
         a.clear();
         a.extend_from_slice(&image.pixels);
-        for layer in &self.trunk {
-            (h, w) = layer.run(a, h, w, work, b, None);
+        for (i, layer) in self.trunk.iter().enumerate() {
+            (h, w) = layer.run(a, h, w, work, b, None, bg(i));
             std::mem::swap(a, b);
         }
         if let Some(k) = pooling.kernel() {
@@ -686,8 +902,9 @@ impl DirectNet {
             max_pool(a, h, w, c, k, b);
             std::mem::swap(a, b);
         }
-        self.dense.run(a, h, w, work, b, None);
-        self.output.run(b, h, w, work, a, None);
+        let head = self.trunk.len();
+        self.dense.run(a, h, w, work, b, None, bg(head));
+        self.output.run(b, h, w, work, a, None, bg(head + 1));
         let mut probs = vec![0.0; CLASSES * h * w];
         self.softmax(a, h * w, 0..h, 0..w, w, &mut probs);
         Ok(probs)
@@ -697,11 +914,12 @@ impl DirectNet {
     pub fn trace(&self, image: &GrayImage) -> Result<Trace> {
         let mut guard = self.scratch()?;
         let (mut h, mut w) = (image.height, image.width);
+        let bg = self.backgrounds(&mut guard, (h, w), Pooling::None);
         let mut maps: Vec<Vec<f32>> = Vec::with_capacity(self.trunk.len() + 2);
-        for layer in self.layers() {
+        for (i, layer) in self.layers().enumerate() {
             let mut out = Vec::new();
             let input = maps.last().map_or(&image.pixels[..], |m| &m[..]);
-            (h, w) = layer.run(input, h, w, &mut guard.work, &mut out, None);
+            (h, w) = layer.run(input, h, w, &mut guard.work, &mut out, None, bg.as_ref().map(|b| &b[i]));
             maps.push(out);
         }
         let mut probs = vec![0.0; CLASSES * h * w];
@@ -728,13 +946,17 @@ impl DirectNet {
         }
         let mut guard = self.scratch()?;
         let (mut h, mut w) = (image.height, image.width);
+        // (Every output computed: a stroke's outputs see its ink, and the mask would cost more
+        // than the few it spares.)
+        guard.work.skipped = 0;
         let (mut rows, mut cols) = (rows, cols);
         for (i, layer) in self.layers().enumerate() {
             let (before, after) = trace.maps.split_at_mut(i);
             let input = before.last().map_or(&image.pixels[..], |m| &m[..]);
             let (ho, wo) = (h.div_ceil(layer.stride), w.div_ceil(layer.stride));
             (rows, cols) = (layer.seeing(&rows, h, ho), layer.seeing(&cols, w, wo));
-            (h, w) = layer.run(input, h, w, &mut guard.work, &mut after[0], Some((rows.clone(), cols.clone())));
+            let rect = Some((rows.clone(), cols.clone()));
+            (h, w) = layer.run(input, h, w, &mut guard.work, &mut after[0], rect, None);
         }
         let logits = trace.maps.last().map_or(&[][..], |m| &m[..]);
         self.softmax(logits, h * w, rows.clone(), cols.clone(), w, &mut trace.probs);
@@ -765,14 +987,15 @@ impl DirectNet {
             rects[i] = std::mem::replace(&mut need, next);
         }
         let mut guard = self.scratch()?;
-        let Scratch { a, b, work } = &mut *guard;
+        let bg = self.backgrounds(&mut guard, sizes[0], Pooling::None);
+        let Scratch { a, b, work, .. } = &mut *guard;
         a.clear();
         a.extend_from_slice(&image.pixels);
         for (i, layer) in layers.iter().enumerate() {
             let ((h, w), (ho, wo)) = (sizes[i], sizes[i + 1]);
             b.clear();
             b.resize(ho * wo * layer.padded_outputs, 0.0);
-            layer.run(a, h, w, work, b, Some(rects[i].clone()));
+            layer.run(a, h, w, work, b, Some(rects[i].clone()), bg.as_ref().map(|b| &b[i]));
             std::mem::swap(a, b);
         }
         let mut probs = vec![0.0; CLASSES * rows * cols];

@@ -2,6 +2,7 @@
 
 use burn::tensor::Device;
 use digitscope::Detector;
+use digitscope::image::GrayImage;
 use digitscope::network::{Architecture, Pooling};
 use digitscope::weights::EMBEDDED;
 
@@ -90,5 +91,51 @@ fn one_cell_alone_equals_that_cell_of_the_whole_heatmap_bit_for_bit() {
             }
             assert!(direct.cell(&image, rows, 0).is_err() && direct.cell(&image, 0, cols).is_err());
         }
+    }
+}
+
+#[test]
+fn outputs_that_see_only_background_are_written_as_computed_bit_for_bit() {
+    use digitscope::direct::DirectNet;
+    let device = Device::flex();
+    let networks = [
+        common::random_weights(Architecture::Small),
+        common::random_weights(Architecture::Deep),
+        common::random_wide_weights(),
+        EMBEDDED.to_vec(),
+    ];
+    for bytes in networks {
+        let (network, _) = digitscope::weights::decode(&bytes, &device).unwrap();
+        let parameters = network.parameters().unwrap();
+        let (skipping, computing) =
+            (DirectNet::new(&parameters).unwrap(), DirectNet::new(&parameters).unwrap().computing_background());
+        // Every parity of size modulo 8 (each stride-2 layer's windows start on either parity
+        // of the background pattern), a blank image, one lone pixel, ink on the edges.
+        let mut skipped = 0;
+        for (w, h, seed) in [(64, 64, 1), (61, 37, 2), (8, 8, 3), (1, 5, 4), (130, 96, 5), (75, 83, 6), (98, 90, 7)] {
+            for pooling in [Pooling::None, Pooling::Max3, Pooling::Window] {
+                for image in [common::drawing(w, h, seed), GrayImage::blank(w, h)] {
+                    let a = skipping.heatmap(&image, pooling).unwrap();
+                    skipped += skipping.skipped();
+                    let b = computing.heatmap(&image, pooling).unwrap();
+                    assert_eq!(computing.skipped(), 0);
+                    let same = a.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits());
+                    assert!(same && a.len() == b.len(), "{w}×{h} {pooling:?}");
+                    if pooling != Pooling::None {
+                        continue;
+                    }
+                    // A live drawing's first heatmap, and single cells (the second look's).
+                    let trace = skipping.trace(&image).unwrap();
+                    assert!(trace.probs.iter().zip(&b).all(|(a, b)| a.to_bits() == b.to_bits()), "{w}×{h} trace");
+                    let (rows, cols) = (h.div_ceil(8), w.div_ceil(8));
+                    for (row, col) in [(0, 0), (rows / 2, cols / 2), (rows - 1, cols - 1)] {
+                        let cell = skipping.cell(&image, row, col).unwrap();
+                        let expected: Vec<f32> = (0..11).map(|k| b[k * rows * cols + row * cols + col]).collect();
+                        assert_eq!(cell.to_vec(), expected, "{w}×{h} cell ({row}, {col})");
+                    }
+                }
+            }
+        }
+        assert!(skipped > 0, "no output was skipped");
     }
 }

@@ -37,6 +37,24 @@ pub fn sparse_ink(width: usize, height: usize, seed: u64) -> GrayImage {
     GrayImage { width, height, pixels: noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
 }
 
+/// A drawing: a blank (0) `width`×`height` image with a few patches of [`sparse_ink`] and
+/// lone pixels, so that most of it is background and its edges meet ink in places.
+pub fn drawing(width: usize, height: usize, seed: u64) -> GrayImage {
+    let mut image = GrayImage { width, height, pixels: vec![0.0; width * height] };
+    let r = noise(24, seed);
+    let ink = sparse_ink(width, height, seed + 100);
+    for p in r.chunks_exact(4) {
+        let (x0, y0) = ((p[0] * width as f32) as usize, (p[1] * height as f32) as usize);
+        let (x1, y1) = ((x0 + 1 + (p[2] * 12.0) as usize).min(width), (y0 + 1 + (p[3] * 20.0) as usize).min(height));
+        for y in y0..y1 {
+            for x in x0..x1 {
+                image.pixels[y * width + x] = ink.pixels[y * width + x].max(0.05);
+            }
+        }
+    }
+    image
+}
+
 /// A weights file of a freshly initialised (Glorot-uniform) network of `architecture`, one
 /// pyramid level: every layer, bias and padding path is exercised with weights no training shaped.
 pub fn random_weights(architecture: Architecture) -> Vec<u8> {
