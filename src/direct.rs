@@ -242,19 +242,7 @@ impl Layer {
         let mut y = rows.start;
         while y < rows.end {
             let band_rows = y..(y + band).min(rows.end);
-            todo.clear();
-            for oy in band_rows.clone() {
-                for ox in cols.clone() {
-                    let corner = ((oy - rows.start) * s, (ox - cols.start) * s);
-                    match bg {
-                        Some(bg) if window_is_background(mask, pw, corner, k) => {
-                            bg.write(out, (oy, ox), wo, n);
-                            *skipped += 1;
-                        }
-                        _ => todo.push((oy, ox)),
-                    }
-                }
-            }
+            *skipped += plan_band(bg, mask, (pw, s, k), (&band_rows, &cols, rows.start), (out, wo, n), todo);
             let count = todo.len();
             for block in 0..n / NR {
                 let weights = &self.packed[block * panel..(block + 1) * panel];
@@ -346,24 +334,7 @@ impl Layer {
             let band_rows = t0..(t0 + band).min(ty.end);
             // The band's tiles with an output (inside the map) that sees anything but
             // background; the others' outputs are the layer's background output.
-            computed.clear();
-            for t in 0..band_rows.len() * tx.len() {
-                let (py, px) = (2 * (band_rows.start - ty.start + t / tx.len()), 2 * (t % tx.len()));
-                let (oy, ox) = (2 * (band_rows.start + t / tx.len()), 2 * (tx.start + t % tx.len()));
-                let inside = |k: usize| oy + k / 2 < y_end && ox + k % 2 < x_end;
-                match bg {
-                    Some(bg)
-                        if (0..4)
-                            .all(|k| !inside(k) || window_is_background(mask, pw, (py + k / 2, px + k % 2), 3)) =>
-                    {
-                        for k in (0..4).filter(|&k| inside(k)) {
-                            bg.write(out, (oy + k / 2, ox + k % 2), w, n);
-                            *skipped += 1;
-                        }
-                    }
-                    _ => computed.push(t),
-                }
-            }
+            *skipped += plan_tiles(bg, mask, pw, (&band_rows, &ty, &tx), (y_end, x_end), (out, w, n), computed);
             let tiles = computed.len();
             // Each tile's 16 transformed inputs, `[tile][ξ][in]`.
             for (&t, v) in computed.iter().zip(v.chunks_exact_mut(16 * c)) {
@@ -516,6 +487,70 @@ fn background_mask(
     }
 }
 
+/// The outputs of `band` × `cols` (rows and columns of a layer's output; the rectangle's first
+/// row `top`) to compute, into `todo` in reading order: those whose window (`k`×`k` at stride `s`
+/// in a source `pw` wide that starts at the rectangle's first window) is not all background
+/// (`mask`); the others are written as the background output into `out`, a map `wo` wide of `n`
+/// channels. Returns how many were written. (Shared by every kernel's body: one copy in a module.)
+#[inline(never)]
+fn plan_band(
+    bg: Option<&Background>,
+    mask: &[bool],
+    (pw, s, k): (usize, usize, usize),
+    (band, cols, top): (&Range<usize>, &Range<usize>, usize),
+    (out, wo, n): (&mut [f32], usize, usize),
+    todo: &mut Vec<(usize, usize)>,
+) -> usize {
+    todo.clear();
+    let mut written = 0;
+    for oy in band.clone() {
+        for ox in cols.clone() {
+            match bg {
+                Some(bg) if window_is_background(mask, pw, ((oy - top) * s, (ox - cols.start) * s), k) => {
+                    bg.write(out, (oy, ox), wo, n);
+                    written += 1;
+                }
+                _ => todo.push((oy, ox)),
+            }
+        }
+    }
+    written
+}
+
+/// [`plan_band`] for a Winograd band: of the tiles of tile rows `band` × tile columns `tx` (the
+/// patch, `pw` wide, starts at tile row `ty.start`'s window), those with an output inside the map
+/// (`y_end` × `x_end`) whose 3×3 window is not all background, into `computed` by their index in
+/// the band; the others' outputs inside the map are written as the background output into `out`,
+/// `w` wide of `n` channels. Returns how many outputs were written.
+#[inline(never)]
+fn plan_tiles(
+    bg: Option<&Background>,
+    mask: &[bool],
+    pw: usize,
+    (band, ty, tx): (&Range<usize>, &Range<usize>, &Range<usize>),
+    (y_end, x_end): (usize, usize),
+    (out, w, n): (&mut [f32], usize, usize),
+    computed: &mut Vec<usize>,
+) -> usize {
+    computed.clear();
+    let mut written = 0;
+    for t in 0..band.len() * tx.len() {
+        let (py, px) = (2 * (band.start - ty.start + t / tx.len()), 2 * (t % tx.len()));
+        let (oy, ox) = (2 * (band.start + t / tx.len()), 2 * (tx.start + t % tx.len()));
+        let inside = |k: usize| oy + k / 2 < y_end && ox + k % 2 < x_end;
+        match bg {
+            Some(bg) if (0..4).all(|k| !inside(k) || window_is_background(mask, pw, (py + k / 2, px + k % 2), 3)) => {
+                for k in (0..4).filter(|&k| inside(k)) {
+                    bg.write(out, (oy + k / 2, ox + k % 2), w, n);
+                    written += 1;
+                }
+            }
+            _ => computed.push(t),
+        }
+    }
+    written
+}
+
 /// Whether the `k`×`k` window at `(y, x)` of a map `width` wide is all background (`mask`).
 #[inline]
 fn window_is_background(mask: &[bool], width: usize, (y, x): (usize, usize), k: usize) -> bool {
@@ -538,12 +573,20 @@ fn backgrounds(
     let mut all = Vec::with_capacity(layers.len());
     // Output (2 − row parity, 2 − column parity) of a map of side 8 or 9: its window lies inside
     // the map for every layer here (3×3 at stride 1 or 2, 1×1, a 3×3 or 4×4 pool).
-    let pick = |map: &[f32], width: usize, n: usize| -> Vec<f32> {
-        (0..4).flat_map(|q| map[((2 - q / 2) * width + 2 - q % 2) * n..][..n].to_vec()).collect()
-    };
-    let tiled = |pattern: &[f32], c: usize, (h, w): (usize, usize)| -> Vec<f32> {
-        (0..h * w).flat_map(|i| pattern[(2 * (i / w % 2) + i % w % 2) * c..][..c].to_vec()).collect()
-    };
+    fn pick(map: &[f32], width: usize, n: usize) -> Vec<f32> {
+        let mut out = Vec::with_capacity(4 * n);
+        for q in 0..4 {
+            out.extend_from_slice(&map[((2 - q / 2) * width + 2 - q % 2) * n..][..n]);
+        }
+        out
+    }
+    fn tiled(pattern: &[f32], c: usize, (h, w): (usize, usize)) -> Vec<f32> {
+        let mut map = Vec::with_capacity(h * w * c);
+        for i in 0..h * w {
+            map.extend_from_slice(&pattern[(2 * (i / w % 2) + i % w % 2) * c..][..c]);
+        }
+        map
+    }
     for (i, layer) in layers.iter().enumerate() {
         let q = parities[i.min(trunk)];
         let (h, w) = (8 + q / 2, 8 + q % 2);
