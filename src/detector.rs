@@ -65,6 +65,13 @@ impl Detector {
         Ok(self)
     }
 
+    /// The direct kernels computing every output, background or not (the same results bit for
+    /// bit; for comparison: `make bench-native`).
+    pub fn computing_background(mut self) -> Self {
+        self.direct = self.direct.map(DirectNet::computing_background);
+        self
+    }
+
     /// Whether the FCN runs on the direct CPU kernels.
     pub fn uses_direct_kernels(&self) -> bool {
         self.direct.is_some()
