@@ -50,44 +50,20 @@ fn fcn(c: &mut Criterion) {
     }
 }
 
-/// A round pen of radius `r` dragged from `a` to `b` (ink 1 on 0).
-fn stroke(image: &mut GrayImage, a: (f32, f32), b: (f32, f32), r: f32) {
-    let steps = ((b.0 - a.0).hypot(b.1 - a.1) / 0.5).ceil().max(1.0) as usize;
-    for i in 0..=steps {
-        let t = i as f32 / steps as f32;
-        let (cx, cy) = (a.0 + (b.0 - a.0) * t, a.1 + (b.1 - a.1) * t);
-        for y in ((cy - r).floor().max(0.0) as usize)..((cy + r).ceil() as usize + 1).min(image.height) {
-            for x in ((cx - r).floor().max(0.0) as usize)..((cx + r).ceil() as usize + 1).min(image.width) {
-                if (x as f32 - cx).hypot(y as f32 - cy) <= r {
-                    image.pixels[y * image.width + x] = 1.0;
-                }
-            }
-        }
-    }
-}
-
 /// The full detector (shipped weights, every level, the second look) on drawn 448×336 pads —
-/// a 7 and a 3 (`tests/bands.rs`'s strokes); 30 pen strokes of 40 px, 8-px pen, as the browser
+/// a 7 and a 3 (`common::SEVEN_AND_THREE`, `tests/bands.rs`'s strokes); 30 pen strokes of 40 px, 8-px pen, as the browser
 /// benchmark's live row draws them — with the direct kernels writing the outputs that see only
 /// background, and computing them.
 fn pads(c: &mut Criterion) {
     let mut seven_three = GrayImage::blank(448, 336);
-    let strokes = [
-        ((40.0, 40.0), (180.0, 40.0), 5.0),
-        ((180.0, 40.0), (90.0, 290.0), 5.0),
-        ((300.0, 120.0), (330.0, 110.0), 2.0),
-        ((330.0, 110.0), (320.0, 135.0), 2.0),
-        ((320.0, 135.0), (335.0, 150.0), 2.0),
-        ((335.0, 150.0), (305.0, 165.0), 2.0),
-    ];
-    for (a, b, r) in strokes {
-        stroke(&mut seven_three, a, b, r);
+    for (a, b, r) in common::SEVEN_AND_THREE {
+        common::stroke(&mut seven_three, a, b, r);
     }
     let mut thirty = GrayImage::blank(448, 336);
     for i in 1000..1030usize {
         let (cx, cy) = ((40 + (i * 97) % 368) as f32, (40 + (i * 61) % 256) as f32);
         let (dx, dy) = ((i as f32 * 2.4).cos() * 20.0, (i as f32 * 2.4).sin() * 20.0);
-        stroke(&mut thirty, (cx - dx, cy - dy), (cx + dx, cy + dy), 4.0);
+        common::stroke(&mut thirty, (cx - dx, cy - dy), (cx + dx, cy + dy), 4.0);
     }
     let direct = Detector::embedded(Device::flex()).expect("weights").with_direct_kernels().expect("direct");
     let computing = Detector::embedded(Device::flex()).expect("weights").with_direct_kernels().expect("direct");

@@ -10,29 +10,14 @@ use digitscope::{Detection, Detector};
 
 mod common;
 
+use common::stroke;
+
 fn direct(bytes: &[u8], pooling: Pooling) -> Detector {
     Detector::from_weights(bytes, Device::flex()).unwrap().with_pooling(pooling).with_direct_kernels().unwrap()
 }
 
 fn embedded() -> Detector {
     Detector::embedded(Device::flex()).unwrap().with_direct_kernels().unwrap()
-}
-
-/// A round pen of radius `r` dragged from (x0, y0) to (x1, y1).
-fn stroke(image: &mut GrayImage, (x0, y0): (f32, f32), (x1, y1): (f32, f32), r: f32) {
-    let steps = ((x1 - x0).hypot(y1 - y0) / 0.5).ceil().max(1.0) as usize;
-    for i in 0..=steps {
-        let t = i as f32 / steps as f32;
-        let (cx, cy) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
-        let (ys, xs) = ((cy - r).floor().max(0.0) as usize, (cx - r).floor().max(0.0) as usize);
-        for y in ys..((cy + r).ceil() as usize + 1).min(image.height) {
-            for x in xs..((cx + r).ceil() as usize + 1).min(image.width) {
-                if (x as f32 - cx).hypot(y as f32 - cy) <= r {
-                    image.pixels[y * image.width + x] = 1.0;
-                }
-            }
-        }
-    }
 }
 
 fn same_detections(a: &[Detection], b: &[Detection]) -> bool {
@@ -195,14 +180,7 @@ fn live_updates_equal_a_full_detection_after_every_stroke() {
     let mut image = GrayImage::blank(448, 336);
     let mut live = Live::default();
     // A 7, then a 3 beside it, stroke by stroke; then a stroke erased (a blank image).
-    let strokes = [
-        ((40.0, 40.0), (180.0, 40.0), 5.0),
-        ((180.0, 40.0), (90.0, 290.0), 5.0),
-        ((300.0, 120.0), (330.0, 110.0), 2.0),
-        ((330.0, 110.0), (320.0, 135.0), 2.0),
-        ((320.0, 135.0), (335.0, 150.0), 2.0),
-        ((335.0, 150.0), (305.0, 165.0), 2.0),
-    ];
+    let strokes = common::SEVEN_AND_THREE;
     let mut partial = 0;
     for (i, &(a, b, r)) in strokes.iter().enumerate() {
         stroke(&mut image, a, b, r);

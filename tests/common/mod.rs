@@ -37,6 +37,36 @@ pub fn sparse_ink(width: usize, height: usize, seed: u64) -> GrayImage {
     GrayImage { width, height, pixels: noise(width * height, seed).into_iter().map(|v| v.powi(3)).collect() }
 }
 
+/// A round pen of radius `r` dragged from (x0, y0) to (x1, y1), ink 1.
+pub fn stroke(image: &mut GrayImage, (x0, y0): (f32, f32), (x1, y1): (f32, f32), r: f32) {
+    let steps = ((x1 - x0).hypot(y1 - y0) / 0.5).ceil().max(1.0) as usize;
+    for i in 0..=steps {
+        let t = i as f32 / steps as f32;
+        let (cx, cy) = (x0 + (x1 - x0) * t, y0 + (y1 - y0) * t);
+        let (ys, xs) = ((cy - r).floor().max(0.0) as usize, (cx - r).floor().max(0.0) as usize);
+        for y in ys..((cy + r).ceil() as usize + 1).min(image.height) {
+            for x in xs..((cx + r).ceil() as usize + 1).min(image.width) {
+                if (x as f32 - cx).hypot(y as f32 - cy) <= r {
+                    image.pixels[y * image.width + x] = 1.0;
+                }
+            }
+        }
+    }
+}
+
+/// One pen stroke: from, to, the pen's radius ([`stroke`]).
+pub type Stroke = ((f32, f32), (f32, f32), f32);
+
+/// A 7, then a 3 beside it, stroke by stroke, on a 448×336 pad.
+pub const SEVEN_AND_THREE: [Stroke; 6] = [
+    ((40.0, 40.0), (180.0, 40.0), 5.0),
+    ((180.0, 40.0), (90.0, 290.0), 5.0),
+    ((300.0, 120.0), (330.0, 110.0), 2.0),
+    ((330.0, 110.0), (320.0, 135.0), 2.0),
+    ((320.0, 135.0), (335.0, 150.0), 2.0),
+    ((335.0, 150.0), (305.0, 165.0), 2.0),
+];
+
 /// A drawing: a blank (0) `width`×`height` image with a few patches of [`sparse_ink`] and
 /// lone pixels, so that most of it is background and its edges meet ink in places.
 pub fn drawing(width: usize, height: usize, seed: u64) -> GrayImage {
