@@ -226,7 +226,6 @@ impl Layer {
             fill_patch(input, (h, w, c), (y0, x0), (ph, pw), patch);
             patch
         };
-        let sw = pw;
         if let Some(bg) = bg {
             background_mask(source, (ph, pw), c, (y0, x0), &bg.input, mask);
         }
@@ -257,7 +256,7 @@ impl Layer {
                     // (Loops, not `array::map`, which does not always inline here.)
                     let mut base = [0; MR];
                     for (b, &(y, x)) in base.iter_mut().zip(&spots) {
-                        *b = ((y - rows.start) * s * sw + (x - cols.start) * s) * c;
+                        *b = ((y - rows.start) * s * pw + (x - cols.start) * s) * c;
                     }
                     let mut acc = [*bias; MR];
                     // A window row's k taps × c channels are contiguous in the padded NHWC
@@ -265,7 +264,7 @@ impl Layer {
                     for ky in 0..k {
                         let wt = &weights[ky * k * c * NR..][..k * c * NR];
                         let mut at = base;
-                        at.iter_mut().for_each(|a| *a += ky * sw * c);
+                        at.iter_mut().for_each(|a| *a += ky * pw * c);
                         kernel(&mut acc, source, at, wt, k * c);
                     }
                     for (a, &(y, x)) in acc.iter().zip(&spots).take(valid) {
