@@ -10,7 +10,7 @@ use crate::direct::DirectNet;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
 use crate::image::{Downscale, GrayImage};
-use crate::network::{CLASSES, Network, Pooling, STRIDE, cell_centre, cells};
+use crate::network::{CLASSES, Network, Pooling, STRIDE, cell_centre, cells, float_tensor};
 use crate::verify;
 use crate::weights::{self, WeightsInfo};
 
@@ -164,8 +164,7 @@ impl Detector {
 
     /// Runs the FCN; the result is `[1, 11, rows, cols]` probabilities (not yet read back).
     pub fn forward(&self, image: &GrayImage) -> Tensor<4> {
-        let data = TensorData::new(image.pixels.clone(), [1, 1, image.height, image.width]);
-        let input = Tensor::<4>::from_data(data, &self.device);
+        let input = float_tensor(image.pixels.clone(), [1, 1, image.height, image.width], &self.device);
         self.network.heatmap(input, self.pooling)
     }
 
@@ -388,7 +387,7 @@ impl Detector {
         }
         let batch = |side: usize, pick: fn(&verify::CutOut) -> &GrayImage| {
             let data: Vec<f32> = cuts.iter().flat_map(|c| pick(c).pixels.iter().copied()).collect();
-            Tensor::<4>::from_data(TensorData::new(data, [cuts.len(), 1, side, side]), &self.device)
+            float_tensor(data, [cuts.len(), 1, side, side], &self.device)
         };
         let read = |data: TensorData| data.try_into_vec::<f32>().map_err(|e| Error::Backend(format!("{e:?}")));
         let backend = |e| Error::Backend(format!("{e:?}"));

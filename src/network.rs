@@ -19,7 +19,7 @@ use burn::nn::{Initializer, Linear, LinearConfig, PaddingConfig2d};
 use burn::tensor::activation::{silu, softmax};
 use burn::tensor::module::max_pool2d;
 use burn::tensor::ops::MaxPoolOptions;
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 /// Number of classes: the ten digits and `background` (label 10).
@@ -324,7 +324,25 @@ pub struct Parameters {
 }
 
 fn values<const D: usize>(tensor: Tensor<D>) -> crate::Result<Vec<f32>> {
-    tensor.try_into_vec_as::<f32>().map_err(|e| crate::Error::Backend(format!("reading parameters: {e:?}")))
+    let backend = |e: &dyn std::fmt::Debug| crate::Error::Backend(format!("reading parameters: {e:?}"));
+    tensor.try_into_data().map_err(|e| backend(&e))?.try_into_vec::<f32>().map_err(|e| backend(&e))
+}
+
+/// A float tensor of f32 `values` on `device`. On burn-flex it is made from the values as they
+/// are: burn's `Tensor::from_data` first converts the data to the device's float type, and that
+/// conversion (every element type to every other, for a value the compiler cannot see) is some
+/// 110 KB of the CPU modules' code, where nothing ever needs converting (every tensor the
+/// detector makes is f32, burn-flex's float type). Other backends take burn's path.
+pub fn float_tensor<const D: usize>(values: Vec<f32>, shape: [usize; D], device: &Device) -> Tensor<D> {
+    let data = TensorData::new(values, shape);
+    match device.as_dispatch() {
+        #[cfg(feature = "flex")]
+        burn::backend::DispatchDevice::Flex(_) => {
+            Tensor::from_primitive::<burn::backend::Flex>(burn::backend::flex::FlexTensor::from_data(data))
+        }
+        #[allow(unreachable_patterns)] // the CPU modules have no other device
+        _ => Tensor::from_data(data, device),
+    }
 }
 
 impl Network {

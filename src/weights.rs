@@ -18,7 +18,7 @@ use burn::tensor::{DType, Device, FloatDType, Tensor, TensorData, f16};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
-use crate::network::{Architecture, Network, Pooling};
+use crate::network::{Architecture, Network, Pooling, float_tensor};
 
 const MAGIC: &[u8; 8] = b"DSCPWTS2";
 
@@ -176,7 +176,7 @@ pub fn load(network: Network, tensors: Vec<(Vec<usize>, Vec<f32>)>) -> Result<Ne
                 match self.tensors.next() {
                     Some((shape, values)) if shape == expected => {
                         let grad = tensor.is_require_grad();
-                        Tensor::from_data(TensorData::new(values, shape), &tensor.device()).set_require_grad(grad)
+                        float_tensor(values, expected, &tensor.device()).set_require_grad(grad)
                     }
                     Some((shape, _)) => {
                         self.error =
