@@ -530,10 +530,12 @@ pub fn looks(width: usize, height: usize) -> usize {
     MAX_LOOKS.max(width * height / PIXELS_PER_LOOK)
 }
 
-/// Ink groups at least this fraction of the image's shorter side are proposed where no detection
-/// explains them ([`ink_proposals`]): a digit about as tall as the image, which no level of the
-/// pyramid sees whole (at its coarsest level it is still larger than the 12–30 px a level finds).
-pub const INK_PROPOSAL_SIDE: f32 = 0.45;
+/// Ink groups at least this tall or wide (pixels) are proposed where no detection explains them
+/// ([`ink_proposals`]): the smallest digit the detector is meant to find. Such a group is a digit
+/// no level of the pyramid saw whole (as tall as the image: at its coarsest level it is still
+/// larger than the 12–30 px a level finds) or one the heatmap missed at any size (a small, stout
+/// digit; a hand far from MNIST's); its two readings decide.
+pub const INK_PROPOSAL_LEAST: f32 = 14.0;
 /// Such a proposal is kept only where the FCN's cell is this sure it is a digit, and both readings
 /// name the same digit: it has no heatmap score to back it.
 pub const INK_OBJECTNESS: f32 = 0.9;
@@ -550,9 +552,10 @@ const GROUPING_FACTOR: usize = 4;
 /// Ink the detections left unexplained, as proposals: groups of connected strokes (on a copy of
 /// `image` shrunk [`GROUPING_FACTOR`] times by block maximum; strokes whose boxes come within a
 /// tenth of their size of each other grouped, leaving out those a detection's box mostly covers)
-/// at least [`INK_PROPOSAL_SIDE`] of the image's shorter side, that no detection's box mostly
-/// covers and that do not lie along an edge of the image ([`along_an_edge`]), each as a square
-/// box around it.
+/// at least [`INK_PROPOSAL_LEAST`] pixels tall or wide, that no detection's box mostly covers and
+/// that do not lie along an edge of the image ([`along_an_edge`]), each as a square box around
+/// it: the largest first, at most as many as [`looks`] allows (an image of scattered marks —
+/// a page of text — would otherwise ask for a reading of each).
 pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
     let f = GROUPING_FACTOR;
     let small = image.level(f, Downscale::Max);
@@ -581,17 +584,20 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
         groups[i] = union(groups[i], groups[j]);
         groups.swap_remove(j);
     }
-    let least = INK_PROPOSAL_SIDE * image.width.min(image.height) as f32;
-    groups
+    let mut proposals: Vec<Detection> = groups
         .into_iter()
         .map(pixels)
-        .filter(|g| (g[2] - g[0]).max(g[3] - g[1]) >= least)
+        .filter(|g| (g[2] - g[0]).max(g[3] - g[1]) >= INK_PROPOSAL_LEAST)
         .filter(|g| !explained(*g) && !along_an_edge(*g, image.width, image.height))
         .map(|g| {
             let side = (g[2] - g[0]).max(g[3] - g[1]);
             Detection { digit: 0, score: 1.0, x: (g[0] + g[2]) / 2.0, y: (g[1] + g[3]) / 2.0, w: side, h: side }
         })
-        .collect()
+        .collect();
+    // The largest first (ties in reading order: the same list whatever the grouping's order).
+    proposals.sort_by(|a, b| b.w.total_cmp(&a.w).then(a.y.total_cmp(&b.y)).then(a.x.total_cmp(&b.x)));
+    proposals.truncate(looks(image.width, image.height));
+    proposals
 }
 
 /// Whether an ink group's box (`[x0, y0, x1, y1]` in a `width`×`height` image) lies along an edge
@@ -603,11 +609,18 @@ fn along_an_edge(g: [f32; 4], width: usize, height: usize) -> bool {
 }
 
 /// An ink proposal ([`ink_proposals`]) after its two readings: kept, with the digit they agree
-/// on and the score √(objectness), only where the FCN's cell's objectness is at least
+/// on and the score √(objectness), only where the ink its cut-out read is at least
+/// [`INK_PROPOSAL_LEAST`] tall or wide, the FCN's cell's objectness is at least
 /// [`INK_OBJECTNESS`] ([`INK_OBJECTNESS_SURE`] where the classifier gives the digit at least
 /// [`INK_SURE`]), the classifier's most likely digit is the FCN's, and it has half the averaged
 /// vote.
 pub fn accept_proposal(cut: &CutOut, classifier: &[f32; CLASSES], fcn: &[f32; CLASSES]) -> Option<Detection> {
+    // The ink the cut-out read must be as large as the group proposed: a speck cut out of a
+    // larger group (a fragment of a page's printed margin line) is no digit.
+    let [x0, y0, x1, y1] = cut.ink;
+    if (x1 - x0).max(y1 - y0) < INK_PROPOSAL_LEAST {
+        return None;
+    }
     let objectness = 1.0 - fcn[BACKGROUND];
     let best = |p: &[f32; CLASSES]| (0..BACKGROUND).max_by(|&a, &b| p[a].total_cmp(&p[b]));
     let digit = best(classifier)?;
@@ -904,9 +917,36 @@ mod tests {
         // A detection whose box covers most of it explains it.
         let covering = Detection { digit: 1, score: 0.9, x: 75.0, y: 80.0, w: 40.0, h: 120.0 };
         assert!(ink_proposals(&img, &[covering]).is_empty());
-        // Under 0.45 of the shorter side (72 px here): not proposed.
-        let img = image(200, 160, &[(60, 20, 70, 80)]);
+        // A mark under 14 px (the smallest digit): not proposed.
+        let img = image(200, 160, &[(60, 20, 66, 32)]);
         assert!(ink_proposals(&img, &[]).is_empty());
+    }
+
+    #[test]
+    fn ink_of_a_small_digit_that_no_detection_explains_is_proposed_and_so_many_at_most() {
+        // A 16-px-tall mark: the size of the smallest digits the detector is meant to find.
+        let img = image(200, 160, &[(60, 20, 66, 36)]);
+        assert_eq!(ink_proposals(&img, &[]).len(), 1);
+        // A page of 40 such marks, 6 px wide and 16 tall, 40 px apart in 5 rows of 8, one of
+        // them 24 px tall and one 32: the largest first, no more than `looks` of them.
+        let marks: Vec<(usize, usize, usize, usize)> = (0..40)
+            .map(|i| {
+                let (x, y) = (20 + 40 * (i % 8), 20 + 40 * (i / 8));
+                let tall = match i {
+                    30 => 32,
+                    7 => 24,
+                    _ => 16,
+                };
+                (x, y, x + 6, y + tall)
+            })
+            .collect();
+        let img = image(340, 220, &marks);
+        let proposals = ink_proposals(&img, &[]);
+        assert!(looks(340, 220) < 40);
+        assert_eq!(proposals.len(), looks(340, 220), "{proposals:?}");
+        // In whole blocks of 4 px: 260..268 × 140..172, then 300..308 × 20..44.
+        assert_eq!((proposals[0].x, proposals[0].y, proposals[0].h), (264.0, 156.0, 32.0), "{proposals:?}");
+        assert_eq!((proposals[1].x, proposals[1].y, proposals[1].h), (304.0, 32.0, 24.0), "{proposals:?}");
     }
 
     #[test]
@@ -966,6 +1006,11 @@ mod tests {
         spread[7] = 0.29;
         spread[BACKGROUND] = 0.02;
         assert!(accept_proposal(&cut, &spread, &spread).is_none());
+        // Sure readings of a speck: ink under 14 px both ways is no digit; 14 px tall is one.
+        let speck = CutOut { ink: [10.0, 20.0, 12.0, 30.0], ..cut.clone() };
+        assert!(accept_proposal(&speck, &reading(1, 0.99), &reading(1, 0.99)).is_none(), "a speck");
+        let small = CutOut { ink: [10.0, 20.0, 14.0, 34.0], ..cut };
+        assert_eq!(accept_proposal(&small, &reading(1, 0.99), &reading(1, 0.99)).map(|d| d.digit), Some(1));
     }
 
     #[test]
