@@ -584,7 +584,7 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
         groups[i] = union(groups[i], groups[j]);
         groups.swap_remove(j);
     }
-    let mut proposals: Vec<Detection> = groups
+    let mut left: Vec<Detection> = groups
         .into_iter()
         .map(pixels)
         .filter(|g| (g[2] - g[0]).max(g[3] - g[1]) >= INK_PROPOSAL_LEAST)
@@ -594,9 +594,16 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
             Detection { digit: 0, score: 1.0, x: (g[0] + g[2]) / 2.0, y: (g[1] + g[3]) / 2.0, w: side, h: side }
         })
         .collect();
-    // The largest first (ties in reading order: the same list whatever the grouping's order).
-    proposals.sort_by(|a, b| b.w.total_cmp(&a.w).then(a.y.total_cmp(&b.y)).then(a.x.total_cmp(&b.x)));
-    proposals.truncate(looks(image.width, image.height));
+    // The largest first, ties in the grouping's order: a selection, not a sort (a sort of these
+    // would be 8 KB of the module's code for a list that is seldom longer than the cap).
+    let cap = looks(image.width, image.height);
+    let mut proposals = Vec::with_capacity(cap.min(left.len()));
+    while proposals.len() < cap {
+        let Some(i) = (0..left.len()).reduce(|i, j| if left[j].w > left[i].w { j } else { i }) else {
+            break;
+        };
+        proposals.push(left.remove(i));
+    }
     proposals
 }
 
