@@ -512,6 +512,11 @@ fn corners(d: &Detection) -> [f32; 4] {
     [d.x - d.w / 2.0, d.y - d.h / 2.0, d.x + d.w / 2.0, d.y + d.h / 2.0]
 }
 
+/// The longer side of a box (`[x0, y0, x1, y1]`).
+fn longer_side(b: [f32; 4]) -> f32 {
+    (b[2] - b[0]).max(b[3] - b[1])
+}
+
 /// The area two boxes (`[x0, y0, x1, y1]`) share.
 pub fn intersection(a: [f32; 4], b: [f32; 4]) -> f32 {
     (a[2].min(b[2]) - a[0].max(b[0])).max(0.0) * (a[3].min(b[3]) - a[1].max(b[1])).max(0.0)
@@ -587,10 +592,10 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
     let mut left: Vec<Detection> = groups
         .into_iter()
         .map(pixels)
-        .filter(|g| (g[2] - g[0]).max(g[3] - g[1]) >= INK_PROPOSAL_LEAST)
+        .filter(|&g| longer_side(g) >= INK_PROPOSAL_LEAST)
         .filter(|g| !explained(*g) && !along_an_edge(*g, image.width, image.height))
         .map(|g| {
-            let side = (g[2] - g[0]).max(g[3] - g[1]);
+            let side = longer_side(g);
             Detection { digit: 0, score: 1.0, x: (g[0] + g[2]) / 2.0, y: (g[1] + g[3]) / 2.0, w: side, h: side }
         })
         .collect();
@@ -624,8 +629,7 @@ fn along_an_edge(g: [f32; 4], width: usize, height: usize) -> bool {
 pub fn accept_proposal(cut: &CutOut, classifier: &[f32; CLASSES], fcn: &[f32; CLASSES]) -> Option<Detection> {
     // The ink the cut-out read must be as large as the group proposed: a speck cut out of a
     // larger group (a fragment of a page's printed margin line) is no digit.
-    let [x0, y0, x1, y1] = cut.ink;
-    if (x1 - x0).max(y1 - y0) < INK_PROPOSAL_LEAST {
+    if longer_side(cut.ink) < INK_PROPOSAL_LEAST {
         return None;
     }
     let objectness = 1.0 - fcn[BACKGROUND];
