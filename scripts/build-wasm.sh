@@ -68,6 +68,40 @@ sizes() {
   done
 }
 
+# wasm-bindgen and wasm-opt of a module (`$1`, from cargo's output copied to `$2`), then its stamp
+# (`$3`, `$4`). wasm-opt is binaryen compiled to wasm, run by Node on one core: each module's runs
+# in the background while the next module compiles (cargo's fat LTO also leaves a core idle), and
+# the WebGPU module, whose wasm-opt takes longest, is built first when every module is.
+post() {
+  local name="$1" wasm="$2" stamp_file="$3" stamp="$4"
+  local features="${FEATURES[$name]}" out="www/$name"
+  local file="$out/$(stem "$name")"
+  rm -rf "$out" && mkdir -p "$out"
+  wasm-bindgen --target web --out-dir "$out" --out-name "$(stem "$name")" "$wasm"
+  # The features rustc's wasm32 target emits; all are in current browsers (relaxed SIMD only in
+  # the module built for it).
+  local relaxed=""
+  [ "${features#*relaxed-simd}" = "$features" ] || relaxed="--enable-relaxed-simd"
+  [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" "${passes[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int \
+    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd $relaxed \
+    -o "${file}_bg.wasm" "${file}_bg.wasm"
+  rm -f "$out/.gitignore" "$out/package.json" "${file}_bg.wasm.d.ts" "$wasm"
+  sizes "$name" "$out"
+  echo "$stamp" > "$stamp_file"
+}
+
+if [ $# -eq 0 ]; then
+  first="" rest=""
+  for name in $MODULES; do
+    case "${FEATURES[$name]}" in *webgpu*) first="$first $name" ;; *) rest="$rest $name" ;; esac
+  done
+  MODULES="${first# }${rest}"
+  MODULES="${MODULES# }"
+fi
+
+staging="$TARGET_DIR/wasm-staging/$(pwd -P | sha256sum | cut -c1-16)"
+mkdir -p "$staging"
+pending=()
 for name in $MODULES; do
   features="${FEATURES[$name]}"
   out="www/$name"
@@ -94,17 +128,23 @@ for name in $MODULES; do
     sizes "$name" "$out"
     continue
   fi
-  rm -rf "$out" && mkdir -p "$out" "$(dirname "$stamp_file")"
+  mkdir -p "$(dirname "$stamp_file")"
   rm -f "$stamp_file"
-  wasm-bindgen --target web --out-dir "$out" --out-name "$(stem "$name")" "$wasm"
-  # The features rustc's wasm32 target emits; all are in current browsers (relaxed SIMD only in
-  # the module built for it).
-  relaxed=""
-  [ "${features#*relaxed-simd}" = "$features" ] || relaxed="--enable-relaxed-simd"
-  [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" "${passes[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int \
-    --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd $relaxed \
-    -o "${file}_bg.wasm" "${file}_bg.wasm"
-  rm -f "$out/.gitignore" "$out/package.json" "${file}_bg.wasm.d.ts"
-  sizes "$name" "$out"
-  echo "$stamp" > "$stamp_file"
+  # The next module's cargo build overwrites cargo's output: this one's goes on from a copy.
+  cp "$wasm" "$staging/$name.wasm"
+  post "$name" "$staging/$name.wasm" "$stamp_file" "$stamp" > "$staging/$name.log" 2>&1 &
+  pending+=("$name:$!")
+  echo "$name: wasm-bindgen and wasm-opt under way"
 done
+failed=0
+for job in "${pending[@]}"; do
+  name="${job%%:*}"
+  if wait "${job##*:}"; then
+    cat "$staging/$name.log"
+  else
+    cat "$staging/$name.log" >&2
+    echo "build-wasm: wasm-bindgen or wasm-opt failed for $name" >&2
+    failed=1
+  fi
+done
+exit $failed
