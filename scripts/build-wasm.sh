@@ -69,11 +69,12 @@ sizes() {
 }
 
 # wasm-bindgen and wasm-opt of a module (`$1`, from cargo's output copied to `$2`), then its stamp
-# (`$3`, `$4`). wasm-opt is binaryen compiled to wasm, run by Node on one core: each module's runs
+# (`$3`, `$4`); the rest of the arguments are wasm-opt's passes. wasm-opt is binaryen compiled to wasm, run by Node on one core: each module's runs
 # in the background while the next module compiles (cargo's fat LTO also leaves a core idle), and
 # the WebGPU module, whose wasm-opt takes longest, is built first when every module is.
 post() {
   local name="$1" wasm="$2" stamp_file="$3" stamp="$4"
+  shift 4
   local features="${FEATURES[$name]}" out="www/$name"
   local file="$out/$(stem "$name")"
   rm -rf "$out" && mkdir -p "$out"
@@ -82,7 +83,7 @@ post() {
   # the module built for it).
   local relaxed=""
   [ "${features#*relaxed-simd}" = "$features" ] || relaxed="--enable-relaxed-simd"
-  [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" "${passes[@]}" --enable-bulk-memory --enable-nontrapping-float-to-int \
+  [ "${DIGITSCOPE_WASM_OPT:-1}" = 0 ] || "$WASM_OPT" "$@" --enable-bulk-memory --enable-nontrapping-float-to-int \
     --enable-sign-ext --enable-mutable-globals --enable-reference-types --enable-multivalue --enable-simd $relaxed \
     -o "${file}_bg.wasm" "${file}_bg.wasm"
   rm -f "$out/.gitignore" "$out/package.json" "${file}_bg.wasm.d.ts" "$wasm"
@@ -132,7 +133,7 @@ for name in $MODULES; do
   rm -f "$stamp_file"
   # The next module's cargo build overwrites cargo's output: this one's goes on from a copy.
   cp "$wasm" "$staging/$name.wasm"
-  post "$name" "$staging/$name.wasm" "$stamp_file" "$stamp" > "$staging/$name.log" 2>&1 &
+  post "$name" "$staging/$name.wasm" "$stamp_file" "$stamp" "${passes[@]}" > "$staging/$name.log" 2>&1 &
   pending+=("$name:$!")
   echo "$name: wasm-bindgen and wasm-opt under way"
 done
