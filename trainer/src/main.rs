@@ -6,7 +6,8 @@
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
-//! trainer scene-pngs -o DIR [--count N]          (the first scenes of every set, with truths)
+//!                [--scene-seed N] [--wrong DIR]  (another draw of every set; the scenes read wrong, as PNGs)
+//! trainer scene-pngs -o DIR [--count N] [--scene-seed N]  (the first scenes of every set, with truths)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
 //! trainer export-sample -o OUT.bin [--count N]   (MNIST test digits for the website)
@@ -69,6 +70,10 @@ struct Args {
     verify: Option<VerifyOptions>,
     decoding: Option<Decoding>,
     sets: Vec<SceneSet>,
+    /// `scenes`, `scene-pngs`: the seed the scene sets are drawn with ([`SCENE_SEED`] unless set).
+    scene_seed: u64,
+    /// `scenes --wrong DIR`: every scene with a false, misread or missed digit written there.
+    wrong: Option<PathBuf>,
     downscale: Option<Downscale>,
     from: Option<PathBuf>,
     rounds: usize,
@@ -101,6 +106,8 @@ fn parse() -> Result<Args, String> {
         verify: None,
         decoding: None,
         sets: SceneSet::ALL.to_vec(),
+        scene_seed: SCENE_SEED,
+        wrong: None,
         downscale: None,
         from: None,
         rounds: 2,
@@ -175,6 +182,8 @@ fn parse() -> Result<Args, String> {
                 let v = value()?;
                 args.downscale = Some(Downscale::from_name(&v)?);
             }
+            "--scene-seed" => args.scene_seed = value()?.parse().map_err(|_| "--scene-seed needs an integer")?,
+            "--wrong" => args.wrong = Some(value()?.into()),
             "--sets" => {
                 let v = value()?;
                 args.sets = v.split(',').map(SceneSet::from_name).collect::<Result<_, _>>()?;
@@ -201,6 +210,9 @@ fn composite_found(detector: &Detector, mnist: &mnist::Split) -> Result<(usize, 
     let (_, detections) = detector.detect(&scene)?;
     Ok((components, score(&detections, &truths).true_positives))
 }
+
+/// The seed of the scene sets that `make scenes` and the README's figures use.
+const SCENE_SEED: u64 = 2026;
 
 /// Where `make fashion` puts Fashion-MNIST (Debian's dataset-fashion-mnist, gunzipped).
 const FASHION_DIR: &str = "data/fashion-mnist";
@@ -404,8 +416,11 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
     let test = mnist::load_test(&args.mnist)?;
     let fashion = load_fashion(&args.fashion, "t10k")?;
     let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
-    let sets: Vec<(SceneSet, Vec<_>)> =
-        args.sets.iter().map(|&set| (set, (0..args.count).map(|i| scene(set, &sources, 2026, i)).collect())).collect();
+    let sets: Vec<(SceneSet, Vec<_>)> = args
+        .sets
+        .iter()
+        .map(|&set| (set, (0..args.count).map(|i| scene(set, &sources, args.scene_seed, i)).collect()))
+        .collect();
     let buckets = digitscope_trainer::scenes::HEIGHT_BUCKETS;
     let bucket_names: Vec<String> = buckets.iter().map(|(lo, hi)| format!("R {lo}–{hi} px")).collect();
     println!("| weights | set | scenes | precision | recall | F1 | FP/img | {} |", bucket_names.join(" | "));
@@ -449,18 +464,31 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
             (_, Some(v)) => {
                 format!("{stem} (second look at {}, {}, 1s {})", v.min_score, v.min_objectness, v.min_score_one)
             }
-            _ => stem,
+            _ => stem.clone(),
         };
         // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).
         let mut confusion = [[0usize; 12]; 10];
+        let mut wrong = match &args.wrong {
+            Some(dir) => {
+                std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+                let path = dir.join(format!("{stem}.txt"));
+                Some(std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?)
+            }
+            None => None,
+        };
         for (set, scenes) in &sets {
             let mut total = digitscope::scene::Score::default();
             let mut by_height = vec![(0usize, 0usize); buckets.len()];
-            for s in scenes {
+            for (index, s) in scenes.iter().enumerate() {
                 // As a user's upload: the ink's direction decided from the image.
                 let image = s.image.clone().with_ink(Ink::Auto);
                 let (_, detections) = detector.detect(&image)?;
                 let (score, outcomes) = assess(&detections, &s.truths);
+                if let (Some(file), Some(dir)) = (wrong.as_mut(), &args.wrong)
+                    && (score.false_positives > 0 || outcomes.iter().any(|o| *o != Outcome::Found))
+                {
+                    write_wrong(file, dir, &stem, *set, index, s, &detections, &outcomes)?;
+                }
                 total.add(score);
                 for (t, outcome) in s.truths.iter().zip(&outcomes) {
                     let column = match outcome {
@@ -522,6 +550,45 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// One scene that `weights` read wrong (`scenes --wrong DIR`): the scene as `DIR/<weights>-<set>-<index>.png`,
+/// and a line in `DIR/<weights>.txt` with every digit's box and what became of it, then every
+/// detection (digit, score, box), so that the false ones can be told from the right.
+#[allow(clippy::too_many_arguments)]
+fn write_wrong(
+    file: &mut std::fs::File,
+    dir: &Path,
+    weights: &str,
+    set: SceneSet,
+    index: usize,
+    scene: &digitscope_trainer::scenes::Scene,
+    detections: &[digitscope::Detection],
+    outcomes: &[Outcome],
+) -> Result<(), Box<dyn Error>> {
+    use std::io::Write;
+    let name = format!("{weights}-{}-{index}", set.name());
+    let path = dir.join(format!("{name}.png"));
+    write_png(&path, scene.image.width, scene.image.height, &scene.image.to_gray8())?;
+    let truths: Vec<String> = scene
+        .truths
+        .iter()
+        .zip(outcomes)
+        .map(|(t, o)| {
+            let what = match o {
+                Outcome::Found => "found".to_string(),
+                Outcome::ReadAs(d) => format!("read as {d}"),
+                Outcome::Missed => "missed".to_string(),
+            };
+            format!("{} at {},{}–{},{} {what}", t.digit, t.x0, t.y0, t.x1, t.y1)
+        })
+        .collect();
+    let found: Vec<String> = detections
+        .iter()
+        .map(|d| format!("{} {:.3} at {:.0},{:.0} {:.0}×{:.0}", d.digit, d.score, d.x, d.y, d.w, d.h))
+        .collect();
+    writeln!(file, "{name}.png: digits [{}]; detections [{}]", truths.join("; "), found.join("; "))?;
+    Ok(())
+}
+
 /// Writes the first scenes of every set as PNGs into `-o DIR` (to look at).
 fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("scene-pngs needs -o DIR")?;
@@ -531,7 +598,7 @@ fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     let sources = Sources { digits: &test, fashion: Some(&fashion), mined: &[] };
     for set in SceneSet::ALL {
         for i in 0..args.count.min(20) {
-            let s = scene(set, &sources, 2026, i);
+            let s = scene(set, &sources, args.scene_seed, i);
             let path = out.join(format!("{}-{i}.png", set.name()));
             write_png(&path, s.image.width, s.image.height, &s.image.to_gray8())?;
             let truths: Vec<String> =

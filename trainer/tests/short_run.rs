@@ -111,9 +111,14 @@ fn bad_usage_exits_2_with_one_line_and_a_failed_run_exits_1() {
             std::process::Command::new(env!("CARGO_BIN_EXE_trainer")).args(args).output().expect("the trainer runs");
         (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
     };
-    for args in
-        [&["bogus"][..], &["train", "--widen-head", "7"], &["train", "--widen-trunk", "16,x"], &["train", "--seed"]]
-    {
+    for args in [
+        &["bogus"][..],
+        &["train", "--widen-head", "7"],
+        &["train", "--widen-trunk", "16,x"],
+        &["train", "--seed"],
+        &["scenes", "--scene-seed", "x"],
+        &["scenes", "--wrong"],
+    ] {
         let (code, stderr) = run(args);
         assert_eq!(code, Some(2), "{args:?}: {stderr}");
         assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
