@@ -468,11 +468,12 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         };
         // Rows: the true digit; columns: found, read as 0–9, missed (all sets with digits).
         let mut confusion = [[0usize; 12]; 10];
-        let mut wrong = match &args.wrong {
+        // `--wrong DIR`: the folder and its listing for these weights.
+        let mut wrong = match args.wrong.as_deref() {
             Some(dir) => {
                 std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
                 let path = dir.join(format!("{stem}.txt"));
-                Some(std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?)
+                Some((dir, std::fs::File::create(&path).map_err(|e| format!("{}: {e}", path.display()))?))
             }
             None => None,
         };
@@ -484,10 +485,10 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
                 let image = s.image.clone().with_ink(Ink::Auto);
                 let (_, detections) = detector.detect(&image)?;
                 let (score, outcomes) = assess(&detections, &s.truths);
-                if let (Some(file), Some(dir)) = (wrong.as_mut(), &args.wrong)
+                if let Some(wrong) = wrong.as_mut()
                     && (score.false_positives > 0 || outcomes.iter().any(|o| *o != Outcome::Found))
                 {
-                    write_wrong(file, dir, &stem, *set, index, s, &detections, &outcomes)?;
+                    write_wrong(wrong, &stem, *set, index, s, &detections, &outcomes)?;
                 }
                 total.add(score);
                 for (t, outcome) in s.truths.iter().zip(&outcomes) {
@@ -550,13 +551,12 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
-/// One scene that `weights` read wrong (`scenes --wrong DIR`): the scene as `DIR/<weights>-<set>-<index>.png`,
-/// and a line in `DIR/<weights>.txt` with every digit's box and what became of it, then every
-/// detection (digit, score, box), so that the false ones can be told from the right.
-#[allow(clippy::too_many_arguments)]
+/// One scene that `weights` read wrong (`scenes --wrong DIR`; `wrong` is the folder and its
+/// listing): the scene as `DIR/<weights>-<set>-<index>.png`, and a line in `DIR/<weights>.txt`
+/// with every digit's box and what became of it, then every detection (digit, score, box), so
+/// that the false ones can be told from the right.
 fn write_wrong(
-    file: &mut std::fs::File,
-    dir: &Path,
+    (dir, file): &mut (&Path, std::fs::File),
     weights: &str,
     set: SceneSet,
     index: usize,
@@ -578,7 +578,7 @@ fn write_wrong(
                 Outcome::ReadAs(d) => format!("read as {d}"),
                 Outcome::Missed => "missed".to_string(),
             };
-            format!("{} at {},{}–{},{} {what}", t.digit, t.x0, t.y0, t.x1, t.y1)
+            format!("{} {what}", truth_text(t))
         })
         .collect();
     let found: Vec<String> = detections
@@ -587,6 +587,11 @@ fn write_wrong(
         .collect();
     writeln!(file, "{name}.png: digits [{}]; detections [{}]", truths.join("; "), found.join("; "))?;
     Ok(())
+}
+
+/// A digit of a scene as `scene-pngs` and `scenes --wrong` list it: the digit and its box.
+fn truth_text(t: &digitscope::scene::Truth) -> String {
+    format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)
 }
 
 /// Writes the first scenes of every set as PNGs into `-o DIR` (to look at).
@@ -601,8 +606,7 @@ fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
             let s = scene(set, &sources, args.scene_seed, i);
             let path = out.join(format!("{}-{i}.png", set.name()));
             write_png(&path, s.image.width, s.image.height, &s.image.to_gray8())?;
-            let truths: Vec<String> =
-                s.truths.iter().map(|t| format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)).collect();
+            let truths: Vec<String> = s.truths.iter().map(truth_text).collect();
             println!("{}-{i}: {}", set.name(), truths.join("; "));
         }
     }
