@@ -106,7 +106,7 @@ fn around(detection: &Detection, half: f32, width: usize, height: usize) -> (Ran
 
 /// The pixels `cut` (made by [`cut_out`] for `detection` in a `width`×`height` image) depends
 /// on: its [`window`], or where its strokes ran on past the window's edge, the wider window
-/// in which they were judged a piece of a larger drawing or not ([`PART_WIDTH`]).
+/// in which they were judged a piece of a larger drawing or read whole ([`PART_WIDTH`]).
 pub fn reads(detection: &Detection, cut: &CutOut, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
     match cut.runs_on {
         false => window(detection, width, height),
@@ -142,13 +142,45 @@ const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;
 /// window 1.25× the detection's box whose own boxes reach its middle fifth, then any other
 /// stroke lying at least half inside their union (a 5's flag, a broken stroke). Strokes of a
 /// neighbouring digit that merely enter the window are left out, as is everything else in it.
+/// Where the strokes run on past the window's edge they are traced again in a window
+/// [`PART_WIDTH`] box sides wide: reaching further than [`PART_HEIGHT`] sides down or
+/// [`PART_WIDTH`] across, the detection is a piece of a larger drawing ([`CutOut::part`]);
+/// ending within, the cut-out is made again around all of them (see [`reads`]).
 pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
     let (rows, cols) = window(detection, image.width, image.height);
+    let first = cut_in(image, detection, &rows, &cols, 1.0)?;
+    if !first.runs_on {
+        return Some(first);
+    }
+    match whole(image, detection) {
+        None => Some(first),
+        Some(Whole::Part) => Some(CutOut { part: true, ..first }),
+        // The strokes end within the wider window: the digit is all of them — a large digit
+        // whose box the heatmap found smaller than its ink is read whole, not as the piece of
+        // it that the window held (the top of a 9 read as a 4, of a 3 as a 2).
+        Some(Whole::Within(rows, cols)) => {
+            let scale = rows.len().max(cols.len()) as f32 / detection.w.max(detection.h);
+            Some(
+                cut_in(image, detection, &rows, &cols, scale.max(1.0)).map_or(first, |c| CutOut { runs_on: true, ..c }),
+            )
+        }
+    }
+}
+
+/// [`cut_out`] in the window `rows` × `cols`, traced shrunk as a box `scale` times the
+/// detection's would be; `part` left false.
+fn cut_in(
+    image: &GrayImage,
+    detection: &Detection,
+    rows: &Range<usize>,
+    cols: &Range<usize>,
+    scale: f32,
+) -> Option<CutOut> {
     let (x0, y0, w, h) = (cols.start, rows.start, cols.len(), rows.len());
     if w == 0 || h == 0 {
         return None;
     }
-    let traced = Traced::new(image, detection, &rows, &cols, 1.0);
+    let traced = Traced::new(image, detection, rows, cols, scale);
     let (f, strokes) = (traced.f, &traced.strokes);
     let mut kept: Vec<bool> = strokes.boxes.iter().map(|b| traced.reaches(b)).collect();
     let u = strokes.boxes.iter().zip(&kept).filter(|(_, k)| **k).map(|(b, _)| *b).reduce(union)?;
@@ -172,7 +204,6 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
         || (all[1] == 0 && y0 > 0)
         || (all[2] + 1 == traced.shrunk.width && x0 + w < image.width)
         || (all[3] + 1 == traced.shrunk.height && y0 + h < image.height);
-    let part = runs_on && part_of_more(image, detection);
     let digit = traced.shrunk.digit(&strokes.label, &kept, all);
     // The ink's box in image pixels (a shrunk block's pixels all count, up to the window's end).
     let ink = [
@@ -189,7 +220,7 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
         mnist: Downscale::Stroke.from_box(digit.resampled(SIDE, mass, SIDE as f32 / 2.0, scale)),
         canvas: Downscale::Stroke.from_box(digit.resampled(CANVAS, box_centre, CANVAS_CENTRE, scale)),
         ink,
-        part,
+        part: false,
         runs_on,
     })
 }
@@ -240,27 +271,41 @@ pub const PART_HEIGHT: f32 = 2.0;
 /// See [`PART_HEIGHT`].
 pub const PART_WIDTH: f32 = 3.0;
 
-/// Whether the strokes reaching the middle of `detection`'s box, traced in a window
-/// [`PART_WIDTH`] box sides wide, span more than [`PART_HEIGHT`] sides down or [`PART_WIDTH`]
-/// across: the detection is then a piece (a loop, a stroke) of a larger drawing. The window is
-/// traced shrunk as a box [`PART_WIDTH`] times as large would be ([`SHRINK_SIDE`]): only the
-/// strokes' extent counts here. (Against shrinking it as the box itself: natively a live stroke
-/// about 4 % faster, 4.1–4.25 → 3.96–4.05 ms; the scene figures the same to the last digit at 300
-/// and 500 a set.)
-fn part_of_more(image: &GrayImage, detection: &Detection) -> bool {
+/// What the strokes of a detection whose cut-out runs on past its window are ([`whole`]).
+enum Whole {
+    /// A piece (a loop, a stroke) of a larger drawing.
+    Part,
+    /// A digit larger than its window: the rows and columns around all its strokes.
+    Within(Range<usize>, Range<usize>),
+}
+
+/// The strokes reaching the middle of `detection`'s box, traced in a window [`PART_WIDTH`] box
+/// sides wide: a [`Whole::Part`] where they span more than [`PART_HEIGHT`] sides down or
+/// [`PART_WIDTH`] across, else the window around them. The window is traced shrunk as a box
+/// [`PART_WIDTH`] times as large would be ([`SHRINK_SIDE`]): only the strokes' extent counts
+/// here. (Against shrinking it as the box itself: natively a live stroke about 4 % faster,
+/// 4.1–4.25 → 3.96–4.05 ms; the scene figures the same to the last digit at 300 and 500 a set.)
+/// `None` where no stroke reaches the middle.
+fn whole(image: &GrayImage, detection: &Detection) -> Option<Whole> {
     let side = detection.w.max(detection.h);
     let (rows, cols) = part_window(detection, image.width, image.height);
     if rows.is_empty() || cols.is_empty() {
-        return false;
+        return None;
     }
     let traced = Traced::new(image, detection, &rows, &cols, PART_WIDTH);
-    let side = side / traced.f as f32;
-    traced.strokes.boxes.iter().filter(|b| traced.reaches(b)).copied().reduce(union).is_some_and(|u| {
-        ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side
-    })
+    let f = traced.f;
+    let side = side / f as f32;
+    let u = traced.strokes.boxes.iter().filter(|b| traced.reaches(b)).copied().reduce(union)?;
+    if ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side {
+        return Some(Whole::Part);
+    }
+    // The strokes' box in image pixels, a shrunk block wider on every side, within the window.
+    let (x0, y0) = (cols.start + u[0].saturating_sub(1) * f, rows.start + u[1].saturating_sub(1) * f);
+    let (x1, y1) = ((cols.start + (u[2] + 2) * f).min(cols.end), (rows.start + (u[3] + 2) * f).min(rows.end));
+    Some(Whole::Within(y0..y1.max(y0), x0..x1.max(x0)))
 }
 
-/// The window [`part_of_more`] traces: [`PART_WIDTH`] box sides wide.
+/// The window [`whole`] traces: [`PART_WIDTH`] box sides wide.
 fn part_window(detection: &Detection, width: usize, height: usize) -> (Range<usize>, Range<usize>) {
     around(detection, 0.5 * PART_WIDTH * detection.w.max(detection.h) + 1.0, width, height)
 }
@@ -797,6 +842,24 @@ mod tests {
         assert!(cut_out(&img, &at(350.0, 350.0, 100.0)).unwrap().part);
         let img = image(700, 700, &[(350, 305, 351, 395), (353, 300, 354, 400)]);
         assert!(!cut_out(&img, &at(350.0, 350.0, 100.0)).unwrap().part);
+    }
+
+    #[test]
+    fn a_digit_larger_than_its_detections_window_is_cut_out_whole() {
+        // A 7 of 80 × 120 px (a bar and a stem) whose detection is a 60-px box on its top half,
+        // as a coarse level finds a digit larger than its cells: the window (75 px) holds a
+        // piece, but the strokes end within twice the box's height, so all of them are read.
+        let img = image(300, 300, &[(100, 60, 180, 66), (174, 60, 180, 180)]);
+        let d = at(140.0, 90.0, 60.0);
+        let cut = cut_out(&img, &d).unwrap();
+        assert!(!cut.part && cut.runs_on);
+        assert_eq!(cut.ink, [100.0, 60.0, 180.0, 180.0]);
+        // Every pixel it read lies in what `reads` says it depends on.
+        let (rows, cols) = reads(&d, &cut, 300, 300);
+        assert!(rows.start <= 60 && rows.end >= 180 && cols.start <= 100 && cols.end >= 180, "{rows:?} {cols:?}");
+        // The stem 70 px longer (190 px, over twice the box): a piece of a larger drawing.
+        let img = image(300, 300, &[(100, 60, 180, 66), (174, 60, 180, 250)]);
+        assert!(cut_out(&img, &d).unwrap().part);
     }
 
     #[test]

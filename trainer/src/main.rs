@@ -8,6 +8,7 @@
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
 //!                [--scene-seed N] [--wrong DIR]  (another draw of every set; the scenes read wrong, as PNGs)
 //! trainer scene-pngs -o DIR [--count N] [--scene-seed N]  (the first scenes of every set, with truths)
+//! trainer tall WEIGHTS.dsw... [--count N] [--heights 60,150,250,300] [--pen 8]  (one digit alone on the pad, drawn tall)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
 //! trainer export-sample -o OUT.bin [--count N]   (MNIST test digits for the website)
@@ -30,8 +31,8 @@ use digitscope::pngio::write_png;
 use digitscope::scene::{Outcome, assess, notebook_composite, score};
 use digitscope::verify::VerifyOptions;
 use digitscope::weights;
-use digitscope::{Detector, Named, Pooling};
-use digitscope_trainer::scenes::{SceneSet, Sources, scene};
+use digitscope::{Detector, GrayImage, Named, Pooling};
+use digitscope_trainer::scenes::{SceneSet, Sources, Warp, scene};
 use digitscope_trainer::{
     DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense,
 };
@@ -84,6 +85,10 @@ struct Args {
     widen_head: Option<usize>,
     /// `--widen-trunk W,W,…`: the trunk's convolutions widened to these channels before training.
     widen_trunk: Option<Vec<usize>>,
+    /// `tall --heights`: the digits' ink heights, pixels.
+    heights: Vec<f32>,
+    /// `tall --pen`: the pen's width, pixels.
+    pen: f32,
 }
 
 fn parse() -> Result<Args, String> {
@@ -116,6 +121,8 @@ fn parse() -> Result<Args, String> {
         hand_looks: 0.0,
         widen_head: None,
         widen_trunk: None,
+        heights: vec![60.0, 150.0, 250.0, 300.0],
+        pen: 8.0,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -181,6 +188,21 @@ fn parse() -> Result<Args, String> {
             "--downscale" => {
                 let v = value()?;
                 args.downscale = Some(Downscale::from_name(&v)?);
+            }
+            "--heights" => {
+                let v = value()?;
+                let heights: Result<Vec<f32>, _> = v.split(',').map(str::parse).collect();
+                args.heights = heights
+                    .ok()
+                    .filter(|h| h.iter().all(|&h| (14.0..=336.0).contains(&h)))
+                    .ok_or(format!("--heights takes pixels from 14 to 336 like 150,250, not {v:?}"))?;
+            }
+            "--pen" => {
+                args.pen = value()?
+                    .parse()
+                    .ok()
+                    .filter(|p| (1.0..=32.0).contains(p))
+                    .ok_or("--pen needs a width from 1 to 32 pixels")?;
             }
             "--scene-seed" => args.scene_seed = value()?.parse().map_err(|_| "--scene-seed needs an integer")?,
             "--wrong" => args.wrong = Some(value()?.into()),
@@ -594,6 +616,55 @@ fn truth_text(t: &digitscope::scene::Truth) -> String {
     format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)
 }
 
+/// One MNIST test digit alone, centred on the site's 448×336 pad and drawn along its skeleton
+/// `--heights` pixels tall with a `--pen`-pixel pen (8: the pad's default), as someone draws one
+/// digit the size of the pad: for each weights file and height, how many of the first
+/// `--count` test digits are found and named right (one detection, the right digit), and which
+/// are not (`index:true→detections`).
+fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
+    if args.positional.is_empty() {
+        return Err("tall needs at least one WEIGHTS.dsw".into());
+    }
+    let test = mnist::load_test(&args.mnist)?;
+    let (w, h) = (448, 336);
+    let count = args.count.min(test.labels.len());
+    println!("| weights | ink height | pen | right | share | not right (test index: digit → detections) |");
+    println!("|---|---:|---:|---:|---:|---|");
+    for file in &args.positional {
+        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        let detector = Detector::from_weights(&bytes, Device::flex()).and_then(Detector::with_direct_kernels)?;
+        let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
+        for &height in &args.heights {
+            let mut wrong = Vec::new();
+            for i in 0..count {
+                let patch = digitscope_trainer::scenes::pen_digit(test.image(i), height, args.pen, &Warp::none());
+                let (ox, oy) = ((w as isize - patch.w as isize) / 2, (h as isize - patch.h as isize) / 2);
+                let mut pixels = vec![0f32; w * h];
+                for (y, row) in patch.px.chunks_exact(patch.w).enumerate() {
+                    for (x, &v) in row.iter().enumerate() {
+                        let (px, py) = (x as isize + ox, y as isize + oy);
+                        if (0..w as isize).contains(&px) && (0..h as isize).contains(&py) {
+                            let p = &mut pixels[py as usize * w + px as usize];
+                            *p = p.max(v);
+                        }
+                    }
+                }
+                let image = GrayImage::from_f32(w, h, pixels)?.with_ink(Ink::Auto);
+                let (_, found) = detector.detect(&image)?;
+                if !(found.len() == 1 && found[0].digit == test.labels[i]) {
+                    let read: Vec<String> = found.iter().map(|d| format!("{} ({:.2})", d.digit, d.score)).collect();
+                    let read = if read.is_empty() { "none".to_string() } else { read.join(" + ") };
+                    wrong.push(format!("{i}: {} → {read}", test.labels[i]));
+                }
+            }
+            let right = count - wrong.len();
+            let share = right as f64 / count.max(1) as f64;
+            println!("| {stem} | {height} | {} | {right}/{count} | {share:.3} | {} |", args.pen, wrong.join("; "));
+        }
+    }
+    Ok(())
+}
+
 /// Writes the first scenes of every set as PNGs into `-o DIR` (to look at).
 fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("scene-pngs needs -o DIR")?;
@@ -768,6 +839,7 @@ fn main() -> ExitCode {
         "composite" => run_composite(&args),
         "scenes" => run_scenes(&args),
         "scene-pngs" => run_scene_pngs(&args),
+        "tall" => run_tall(&args),
         "export-sample" => run_export_sample(&args),
         "export-strokes" => run_export_strokes(&args),
         "export-tf" => run_export_tf(&args),
