@@ -144,6 +144,9 @@ scenes: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/scenes.dsw --count 500
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw --count 500 --decoding components
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --no-verify
+	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --sets pad --drawing
+	$(CARGO) run --release -p digitscope-trainer -- tall weights/default.dsw --count 200
+	$(CARGO) run --release -p digitscope-trainer -- tall weights/default.dsw --count 200 --drawing
 
 composite: mnist
 	$(CARGO) run --release -p digitscope-trainer -- composite -o samples/notebook-composite.png

@@ -339,12 +339,23 @@ impl Detector {
     ///
     /// The image's page is flattened first ([`GrayImage::flattened`]: a no-op on a clean page).
     pub async fn detect_async(&self, image: &GrayImage) -> Result<(Heatmap, Vec<Detection>)> {
-        self.detect_looking_async(image, true).await
+        self.detect_looking_async(image, true, self.drawing()).await
+    }
+
+    /// Whether the options say the images are drawings ([`verify::VerifyOptions::drawing`]).
+    pub fn drawing(&self) -> bool {
+        self.options.verify.is_some_and(|v| v.drawing)
     }
 
     /// [`Detector::detect_async`]; `look_again: false` leaves out the second look (the heatmap's
-    /// detections as decoded, whatever the options say).
-    pub async fn detect_looking_async(&self, image: &GrayImage, look_again: bool) -> Result<(Heatmap, Vec<Detection>)> {
+    /// detections as decoded, whatever the options say); `drawing`: the image is a drawing
+    /// ([`verify::VerifyOptions::drawing`], whatever the options say).
+    pub async fn detect_looking_async(
+        &self,
+        image: &GrayImage,
+        look_again: bool,
+        drawing: bool,
+    ) -> Result<(Heatmap, Vec<Detection>)> {
         let image = &image.flattened();
         let shapes = self.shapes(image.width, image.height);
         let mut probs = Vec::with_capacity(shapes.len());
@@ -355,7 +366,7 @@ impl Detector {
         if !look_again {
             return Ok((heatmap, detections));
         }
-        Ok((heatmap, self.verify_async(image, detections).await?))
+        Ok((heatmap, self.verify_cached_async(image, detections, &[], None, drawing).await?.0))
     }
 
     /// The readings of cut-outs: the classifier's probabilities for their [`verify::SIDE`]²
@@ -407,7 +418,7 @@ impl Detector {
     /// its own ink, its box made tight around it, or dropped. Unchanged where the options ask
     /// for no second look; a detection with no ink to cut out stays as it is.
     pub async fn verify_async(&self, image: &GrayImage, detections: Vec<Detection>) -> Result<Vec<Detection>> {
-        Ok(self.verify_cached_async(image, detections, &[], None).await?.0)
+        Ok(self.verify_cached_async(image, detections, &[], None, self.drawing()).await?.0)
     }
 
     /// [`Detector::verify_async`], reusing what a live drawing's last call read (`known`): a
@@ -420,6 +431,7 @@ impl Detector {
         detections: Vec<Detection>,
         known: &[verify::Reading],
         change: Option<&Change>,
+        drawing: bool,
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
         if self.options.verify.is_none() {
             return Ok((detections, Vec::new()));
@@ -427,7 +439,7 @@ impl Detector {
         let items = propose(image, detections, known, change);
         let new: Vec<verify::CutOut> = unread(&items).cloned().collect();
         let readings = self.read_cut_outs_async(&new).await?;
-        self.settle_cached_async(image, items, readings, known, change).await
+        self.settle_cached_async(image, items, readings, known, change, drawing).await
     }
 
     /// The second half of [`Detector::verify_async`]: `readings` are those of the proposals'
@@ -440,10 +452,12 @@ impl Detector {
         readings: Vec<verify::Readings>,
         known: &[verify::Reading],
         change: Option<&Change>,
+        drawing: bool,
     ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
         let Some(options) = self.options.verify else {
             return Ok((items.into_iter().map(|p| p.0).collect(), Vec::new()));
         };
+        let options = verify::VerifyOptions { drawing, ..options };
         let mut fresh = readings.into_iter();
         let mut next = |seen: Option<verify::Readings>| match seen {
             Some(r) => Ok(r),
@@ -476,7 +490,7 @@ impl Detector {
                 Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
-            out.extend(verify::accept_proposal(&cut, &classifier, &fcn));
+            out.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing));
             kept.push((d, cut, classifier, fcn));
         }
         verify::drop_pieces(&mut out);
@@ -488,16 +502,24 @@ impl Detector {
     /// [`Detector::finish_jobs_async`] does, and the detections proposed with their cut-outs
     /// ([`Proposals::unread`]), which any worker reads ([`Detector::read_cut_outs_async`]) before
     /// [`Detector::settle_async`] ends it. The same result as one worker's.
-    pub fn propose_jobs(&self, page: Page, jobs: &[Job], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Proposals)> {
+    /// `drawing`: the image is a drawing ([`verify::VerifyOptions::drawing`], whatever the
+    /// options say), kept for [`Detector::settle_async`].
+    pub fn propose_jobs(
+        &self,
+        page: Page,
+        jobs: &[Job],
+        probs: Vec<Vec<f32>>,
+        drawing: bool,
+    ) -> Result<(Heatmap, Proposals)> {
         let image = page.flattened().into_owned();
         let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
         let items = propose(&image, detections, &[], None);
-        Ok((heatmap, Proposals { image, items }))
+        Ok((heatmap, Proposals { image, items, drawing }))
     }
 
     /// Ends a [`Detector::propose_jobs`] with the readings of its unread cut-outs, in order.
     pub async fn settle_async(&self, proposals: Proposals, readings: Vec<verify::Readings>) -> Result<Vec<Detection>> {
-        Ok(self.settle_cached_async(&proposals.image, proposals.items, readings, &[], None).await?.0)
+        Ok(self.settle_cached_async(&proposals.image, proposals.items, readings, &[], None, proposals.drawing).await?.0)
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
@@ -523,21 +545,22 @@ impl Detector {
 
     /// Assembles a pooled detection of `page` from the jobs of every part and their
     /// probabilities, in any order, and (`look_again`) looks at each detection again
-    /// ([`verify`]): the same result as [`Detector::detect_looking_async`]. Jobs that leave a
-    /// cell uncovered are an error.
+    /// ([`verify`]; `drawing` as there): the same result as [`Detector::detect_looking_async`].
+    /// Jobs that leave a cell uncovered are an error.
     pub async fn finish_jobs_async(
         &self,
         page: Page<'_>,
         jobs: &[Job],
         probs: Vec<Vec<f32>>,
         look_again: bool,
+        drawing: bool,
     ) -> Result<(Heatmap, Vec<Detection>)> {
         let image = &*page.flattened();
         let (heatmap, detections) = self.assemble_jobs(image.width, image.height, jobs, probs)?;
         if !look_again {
             return Ok((heatmap, detections));
         }
-        Ok((heatmap, self.verify_async(image, detections).await?))
+        Ok((heatmap, self.verify_cached_async(image, detections, &[], None, drawing).await?.0))
     }
 
     /// The parts of a pooled detection of a `width`×`height` image assembled and decoded.
@@ -575,11 +598,13 @@ impl Detector {
     /// level's input is compared with the last call's (kept in `live`), and each layer of the
     /// direct kernels recomputes only the outputs that see a changed pixel
     /// ([`DirectNet::update`]). The result is the same, bit for bit, as a full detection. Other
-    /// engines (and pooling) recompute everything; a different size starts afresh.
+    /// engines (and pooling) recompute everything; a different size starts afresh. `drawing`
+    /// as for [`Detector::detect_looking_async`].
     pub async fn detect_live_async(
         &self,
         image: &GrayImage,
         live: &mut Live,
+        drawing: bool,
     ) -> Result<(Heatmap, Vec<Detection>, Recomputed)> {
         let image = image.flattened();
         let shapes = self.shapes(image.width, image.height);
@@ -587,7 +612,7 @@ impl Detector {
         let same = live.levels.len() == shapes.len() && live.levels.iter().zip(&shapes).all(|(l, s)| l.shape == *s);
         let Some(direct) = direct else {
             *live = Live::default();
-            let (heatmap, detections) = self.detect_async(&image).await?;
+            let (heatmap, detections) = self.detect_looking_async(&image, true, drawing).await?;
             let total = shapes.iter().map(|s| s.rows() * s.cols()).sum();
             return Ok((heatmap, detections, Recomputed { cells: total, total }));
         };
@@ -606,7 +631,7 @@ impl Detector {
             let (heatmap, detections) = self.finish(&shapes, probs)?;
             let nothing = (0..0, 0..0);
             let (detections, readings) =
-                self.verify_cached_async(&image, detections, &live.readings, Some(&nothing)).await?;
+                self.verify_cached_async(&image, detections, &live.readings, Some(&nothing), drawing).await?;
             live.readings = readings;
             return Ok((heatmap, detections, done));
         };
@@ -665,7 +690,7 @@ impl Detector {
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
         let changed = (rows, cols);
         let (detections, readings) =
-            self.verify_cached_async(&image, detections, &live.readings, Some(&changed)).await?;
+            self.verify_cached_async(&image, detections, &live.readings, Some(&changed), drawing).await?;
         live.levels = kept;
         live.image = Some(image);
         live.readings = readings;
@@ -710,6 +735,8 @@ pub struct Proposals {
     /// The flattened image.
     image: GrayImage,
     items: Vec<Proposal>,
+    /// Whether the image is a drawing ([`verify::VerifyOptions::drawing`]).
+    drawing: bool,
 }
 
 impl Proposals {

@@ -118,7 +118,8 @@ impl Detector {
     /// Detects digits in RGBA or gray bytes, or float intensities (see
     /// [`GrayImage::from_pixels`]); options `ink` (`"auto"` default, `"light"`, `"dark"`) or
     /// `invert`, `secondLook` (`false`: the heatmap's detections as decoded, without the second
-    /// look at each one; live calls always look), and `live` (a drawing that changes a little between calls: only what changed
+    /// look at each one; live calls always look), `drawing` (`true`: the image is pen strokes on a
+    /// blank pad, where a lone straight upright stroke is a 1 — the element's own drawings), and `live` (a drawing that changes a little between calls: only what changed
     /// since the last live call is recomputed, [`Core::detect_live_async`]; the result's
     /// `recomputed` says how much). The input is copied first: the caller may transfer its
     /// buffer right after.
@@ -217,12 +218,12 @@ impl Detector {
     ) -> Promise {
         let start = performance_now();
         let input = pooled_input(&pixels, width, height, &options, &jobs, &probs, &self.kept);
-        let look = look_again(&options);
+        let (look, drawing) = (look_again(&options), is_drawing(&options));
         let session = self.session.clone();
         future_to_promise(async move {
             let (jobs, probs, image, flattened) = input.map_err(js_error)?;
             let page = Page::new(&image, flattened);
-            let work = async |core: &Core| core.finish_jobs_async(page, &jobs, probs.clone(), look).await;
+            let work = async |core: &Core| core.finish_jobs_async(page, &jobs, probs.clone(), look, drawing).await;
             let (heatmap, detections) = Session::run(&session, work).await.map_err(js_error)?;
             let engine = session.borrow().backend.engine;
             Ok(result_object(&heatmap, &detections, engine, performance_now() - start))
@@ -247,11 +248,12 @@ impl Detector {
         probs: js_sys::Array,
     ) -> Promise {
         let input = pooled_input(&pixels, width, height, &options, &jobs, &probs, &self.kept);
+        let drawing = is_drawing(&options);
         let (session, proposed, next_key) = (self.session.clone(), self.proposed.clone(), self.next_key.clone());
         future_to_promise(async move {
             let (jobs, probs, image, flattened) = input.map_err(js_error)?;
             let page = Page::new(&image, flattened);
-            let work = async |core: &Core| core.propose_jobs(page, &jobs, probs.clone());
+            let work = async |core: &Core| core.propose_jobs(page, &jobs, probs.clone(), drawing);
             let (heatmap, proposals) = Session::run(&session, work).await.map_err(js_error)?;
             let (mut mnist, mut canvas) = (Vec::new(), Vec::new());
             let mut count = 0;
@@ -422,12 +424,12 @@ impl Detector {
         let start = performance_now();
         let image = read_image(&pixels, w, h, &options, ink);
         let (session, live) = (self.session.clone(), self.live.clone());
-        let look = look_again(&options);
+        let (look, drawing) = (look_again(&options), is_drawing(&options));
         future_to_promise(async move {
             let image = image.map_err(js_error)?;
             let recomputed = std::cell::Cell::new(None);
             let work = async |core: &Core| match mode {
-                Mode::Detect => core.detect_looking_async(&image, look).await,
+                Mode::Detect => core.detect_looking_async(&image, look, drawing).await,
                 Mode::Heatmap => Ok((core.heatmap_async(&image).await?, Vec::new())),
                 Mode::Rows(height, ref pixels, ref rows) => {
                     Ok((core.heatmap_rows_async(&image, height, pixels.clone(), rows.clone()).await?, Vec::new()))
@@ -435,7 +437,7 @@ impl Detector {
                 Mode::Live => {
                     // Taken out while it runs: a call that overlaps it starts afresh.
                     let mut kept = live.take();
-                    let (heatmap, detections, done) = core.detect_live_async(&image, &mut kept).await?;
+                    let (heatmap, detections, done) = core.detect_live_async(&image, &mut kept, drawing).await?;
                     live.replace(kept);
                     recomputed.set(Some(done));
                     Ok((heatmap, detections))
@@ -456,6 +458,13 @@ impl Detector {
 /// detections as decoded); anything else keeps it.
 fn look_again(options: &JsValue) -> bool {
     get(options, "secondLook").as_bool() != Some(false)
+}
+
+/// The `drawing` option: `true` says the image is a drawing, pen strokes on a blank pad
+/// ([`crate::verify::VerifyOptions::drawing`]: a lone straight upright stroke is a 1); anything
+/// else, an image.
+fn is_drawing(options: &JsValue) -> bool {
+    get(options, "drawing").as_bool() == Some(true)
 }
 
 /// The caller's pixels as the model's image, copied now (the caller may transfer its buffer right

@@ -131,7 +131,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
                 probs.extend(pollster(detector.run_jobs_async(Page::Given(&image), part)));
             }
             let (pooled, pooled_found) =
-                pollster(detector.finish_jobs_async(Page::Given(&image), &jobs, probs.clone(), true));
+                pollster(detector.finish_jobs_async(Page::Given(&image), &jobs, probs.clone(), true, false));
             assert!(pooled.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "{parts} parts");
             assert!(same_detections(&pooled_found, &found), "{parts} parts: {pooled_found:?} vs {found:?}");
             // As a pool's coordinator does it: the page flattened once, by its own part, and kept.
@@ -139,11 +139,11 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
             let own = pollster(detector.run_jobs_async(Page::Flattened(&flat), &plan[0]));
             assert_eq!(own, pollster(detector.run_jobs_async(Page::Given(&image), &plan[0])));
             let (kept, kept_found) =
-                pollster(detector.finish_jobs_async(Page::Flattened(&flat), &jobs, probs.clone(), true));
+                pollster(detector.finish_jobs_async(Page::Flattened(&flat), &jobs, probs.clone(), true, false));
             assert_eq!(kept, pooled);
             assert!(same_detections(&kept_found, &found), "{parts} parts, page kept");
             // The second look shared out too: cut-outs read in two halves (by two workers).
-            let (proposed_map, proposals) = detector.propose_jobs(Page::Given(&image), &jobs, probs).unwrap();
+            let (proposed_map, proposals) = detector.propose_jobs(Page::Given(&image), &jobs, probs, false).unwrap();
             assert_eq!(proposed_map, pooled);
             let cuts: Vec<_> = proposals.unread().cloned().collect();
             let (first, second) = cuts.split_at(cuts.len() / 2);
@@ -164,7 +164,7 @@ fn a_pool_of_any_size_gives_the_detection_of_one() {
     let jobs: Vec<_> = plan[0].clone();
     let image = common::sparse_ink(200, 100, 1);
     let probs = pollster(detector.run_jobs_async(Page::Given(&image), &jobs));
-    let mut future = std::pin::pin!(detector.finish_jobs_async(Page::Given(&image), &jobs, probs, true));
+    let mut future = std::pin::pin!(detector.finish_jobs_async(Page::Given(&image), &jobs, probs, true, false));
     let std::task::Poll::Ready(Err(error)) =
         future.as_mut().poll(&mut std::task::Context::from_waker(std::task::Waker::noop()))
     else {
@@ -185,7 +185,7 @@ fn live_updates_equal_a_full_detection_after_every_stroke() {
     for (i, &(a, b, r)) in strokes.iter().enumerate() {
         stroke(&mut image, a, b, r);
         let (heatmap, found) = detector.detect(&image).unwrap();
-        let (live_heatmap, live_found, done) = pollster(detector.detect_live_async(&image, &mut live));
+        let (live_heatmap, live_found, done) = pollster(detector.detect_live_async(&image, &mut live, false));
         assert!(live_heatmap.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "stroke {i}");
         assert!(same_detections(&live_found, &found), "stroke {i}");
         assert!(done.cells <= done.total);
@@ -197,11 +197,11 @@ fn live_updates_equal_a_full_detection_after_every_stroke() {
     assert!(partial >= 3, "only {partial} of {} updates were partial", strokes.len());
     let blank = GrayImage::blank(448, 336);
     let (heatmap, _) = detector.detect(&blank).unwrap();
-    let (live_heatmap, _, _) = pollster(detector.detect_live_async(&blank, &mut live));
+    let (live_heatmap, _, _) = pollster(detector.detect_live_async(&blank, &mut live, false));
     assert_eq!(live_heatmap.probs, heatmap.probs);
     // Another size starts afresh.
     let other = common::sparse_ink(100, 90, 3);
-    let (_, _, done) = pollster(detector.detect_live_async(&other, &mut live));
+    let (_, _, done) = pollster(detector.detect_live_async(&other, &mut live, false));
     assert_eq!(done.cells, done.total);
 }
 
@@ -232,7 +232,7 @@ fn live_detections_equal_a_full_detection_on_a_long_scribble() {
             at = if random() < 0.7 { to } else { (random() * 448.0, random() * 336.0) };
             if scribble == 27 {
                 let (_, found) = detector.detect(&image).unwrap();
-                let (_, live_found, _) = pollster(detector.detect_live_async(&image, &mut live));
+                let (_, live_found, _) = pollster(detector.detect_live_async(&image, &mut live, false));
                 assert!(same_detections(&live_found, &found), "stroke {i}: {live_found:?} live, {found:?} in full");
             }
         }

@@ -240,3 +240,29 @@ fn a_closed_output_pipe_is_a_one_line_error_not_a_panic() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(!stderr.contains("panicked"));
 }
+
+#[test]
+fn a_tall_straight_stroke_is_a_1_with_drawing_and_nothing_without() {
+    // One stroke 8 px wide from (200, 28) to (240, 308) on the site's 448×336 pad: a 1 drawn
+    // that tall with the pad's default pen, which the network reads as a line.
+    let (w, h) = (448usize, 336usize);
+    let mut pad = vec![0u8; w * h];
+    for (i, p) in pad.iter_mut().enumerate() {
+        let (x, y) = ((i % w) as f32 + 0.5, (i / w) as f32 + 0.5);
+        let t = ((y - 28.0) / 280.0).clamp(0.0, 1.0);
+        let (cx, cy) = (200.0 + 40.0 * t, 28.0 + 280.0 * t);
+        if ((x - cx).powi(2) + (y - cy).powi(2)).sqrt() <= 4.0 {
+            *p = 255;
+        }
+    }
+    let path = temp("tall-one.png");
+    write_png(&path, w, h, &pad).unwrap();
+    let digits = |extra: &[&str]| {
+        let out = digitscope(&[&["detect", path.to_str().unwrap(), "--json"], extra].concat());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["detections"].as_array().unwrap().iter().map(|d| d["digit"].as_u64().unwrap()).collect::<Vec<_>>()
+    };
+    assert_eq!(digits(&[]), Vec::<u64>::new(), "an image: a line");
+    assert_eq!(digits(&["--drawing"]), [1], "a drawing: a 1");
+}

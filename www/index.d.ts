@@ -101,6 +101,12 @@ export interface DetectOptions {
    * Live calls always look.
    */
   secondLook?: boolean;
+  /**
+   * detect only: the image is a drawing — pen strokes on a blank pad, as the element's own — so
+   * a lone straight stroke within 45° of upright is a 1 however faint the network finds it (in a
+   * photo or a scan such a stroke is as often a line or an edge: leave it off for pictures).
+   */
+  drawing?: boolean;
 }
 
 export interface Detector {

@@ -1,11 +1,13 @@
 //! `digitscope`: detect digits in PNG images, or draw the class heatmap.
 //!
 //! ```text
-//! digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
-//! digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]
+//! digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
+//! digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]
 //! ```
 //!
-//! `--cpu`: the FCN on the project's direct CPU kernels (default) or on burn-flex.
+//! `--cpu`: the FCN on the project's direct CPU kernels (default) or on burn-flex. `--drawing`:
+//! the images are drawings (pen strokes on a blank pad), where a lone straight upright stroke is
+//! a 1 (see `VerifyOptions::drawing`).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -16,8 +18,8 @@ use digitscope::pngio::{read_png, write_png};
 use digitscope::render::render;
 use digitscope::{Detector, Named, Pooling};
 
-const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex]
-       digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex]";
+const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
+       digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]";
 
 #[derive(Default)]
 struct Args {
@@ -32,6 +34,8 @@ struct Args {
     scale: Option<usize>,
     /// Run the FCN on burn-flex instead of the direct kernels.
     burn: bool,
+    /// The images are drawings.
+    drawing: bool,
 }
 
 fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
@@ -41,6 +45,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         match arg.as_str() {
             "--json" => args.json = true,
             "--probs" => args.probs = true,
+            "--drawing" => args.drawing = true,
             "--invert" => args.ink = Ink::Dark,
             "--ink" => {
                 let v = value("--ink")?;
@@ -95,7 +100,10 @@ fn run(args: Args) -> Result<(), String> {
         Some(p) => detector.with_pooling(p),
         None => detector,
     };
-    let detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
+    let mut detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
+    if let Some(verify) = detector.options.verify.as_mut() {
+        verify.drawing = args.drawing;
+    }
     for file in &args.files {
         let image = read_png(file, args.ink).map_err(|e| e.to_string())?;
         let (heatmap, detections) = detector.detect(&image).map_err(|e| e.to_string())?;

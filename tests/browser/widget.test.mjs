@@ -87,6 +87,13 @@ describe('the static site', () => {
     }, [3, 7]);
   });
 
+  test('a 1 drawn as one slanted stroke 280 px tall with the default pen is found', async () => {
+    // A bare 1 that tall with a pen that thin is a line to the network (which reads lines in
+    // pictures as background): the pad's own strokes are read as a drawing, where it is a 1.
+    const one = { digit: 1, strokes: [[[0, 0], [4, 7], [8, 14], [12, 21], [16, 28]]] };
+    await drawAndDetect((page, box) => drawDigitTall(page, box, one, 190, 28, 280), [1]);
+  });
+
   test('strokes are live updates and a pool of workers shares a detection: both equal one full detection bit for bit', async () => {
     const { context, page, assertClean } = await open(`${server.url}/index.html`);
     await settled(page);

@@ -7,8 +7,9 @@
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
 //!                [--scene-seed N] [--wrong DIR]  (another draw of every set; the scenes read wrong, as PNGs)
+//!                [--drawing]  (every scene read as a drawing: a lone straight upright stroke is a 1)
 //! trainer scene-pngs -o DIR [--count N] [--scene-seed N]  (the first scenes of every set, with truths)
-//! trainer tall WEIGHTS.dsw... [--count N] [--heights 60,150,250,300] [--pen 8]  (one digit alone on the pad, drawn tall)
+//! trainer tall WEIGHTS.dsw... [--count N] [--heights 60,150,250,300] [--pen 8] [--drawing]  (one digit alone on the pad, drawn tall)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
 //! trainer export-sample -o OUT.bin [--count N]   (MNIST test digits for the website)
@@ -89,6 +90,8 @@ struct Args {
     heights: Vec<f32>,
     /// `tall --pen`: the pen's width, pixels.
     pen: f32,
+    /// `scenes`, `tall --drawing`: the images read as drawings (`VerifyOptions::drawing`).
+    drawing: bool,
 }
 
 fn parse() -> Result<Args, String> {
@@ -123,6 +126,7 @@ fn parse() -> Result<Args, String> {
         widen_trunk: None,
         heights: vec![60.0, 150.0, 250.0, 300.0],
         pen: 8.0,
+        drawing: false,
     };
     while let Some(arg) = argv.next() {
         let mut value = || argv.next().ok_or(format!("{arg} needs a value"));
@@ -135,6 +139,7 @@ fn parse() -> Result<Args, String> {
             "--fashion" => args.fashion = value()?.into(),
             "--decoding" => args.decoding = Some(Decoding::from_name(&value()?)?),
             "--no-verify" => args.no_verify = true,
+            "--drawing" => args.drawing = true,
             "--verify" => {
                 let v = value()?;
                 let bad =
@@ -145,7 +150,7 @@ fn parse() -> Result<Args, String> {
                     return Err(bad());
                 }
                 let min_score_one = one.first().copied().unwrap_or(VerifyOptions::default().min_score_one);
-                args.verify = Some(VerifyOptions { min_score, min_objectness, min_score_one });
+                args.verify = Some(VerifyOptions { min_score, min_objectness, min_score_one, drawing: false });
             }
             "--min-score" => args.min_score = Some(value()?.parse().map_err(|_| "--min-score needs a number")?),
             "--from" => args.from = Some(value()?.into()),
@@ -477,12 +482,16 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         if args.no_verify {
             detector.options.verify = None;
         }
+        if let Some(verify) = detector.options.verify.as_mut() {
+            verify.drawing = args.drawing;
+        }
         // Rows are named after the file (`weights/small.dsw` → `small`): two files of one recipe
         // (the shipped f16 default and its f32 source, a retrained candidate) stay apart.
         let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
         let label = match (args.decoding, args.verify) {
             (Some(Decoding::Components), _) => format!("{stem} (components)"),
             _ if args.no_verify => format!("{stem} (heatmap only)"),
+            _ if args.drawing => format!("{stem} (as drawings)"),
             (_, Some(v)) => {
                 format!("{stem} (second look at {}, {}, 1s {})", v.min_score, v.min_objectness, v.min_score_one)
             }
@@ -620,7 +629,7 @@ fn truth_text(t: &digitscope::scene::Truth) -> String {
 /// `--heights` pixels tall with a `--pen`-pixel pen (8: the pad's default), as someone draws one
 /// digit the size of the pad: for each weights file and height, how many of the first
 /// `--count` test digits are found and named right (one detection, the right digit), and which
-/// are not (`index:true→detections`).
+/// are not (`index:true→detections`). `--drawing`: read as the site's pad reads its own drawings.
 fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     if args.positional.is_empty() {
         return Err("tall needs at least one WEIGHTS.dsw".into());
@@ -632,8 +641,12 @@ fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     println!("|---|---:|---:|---:|---:|---|");
     for file in &args.positional {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-        let detector = Detector::from_weights(&bytes, Device::flex()).and_then(Detector::with_direct_kernels)?;
+        let mut detector = Detector::from_weights(&bytes, Device::flex()).and_then(Detector::with_direct_kernels)?;
+        if let Some(verify) = detector.options.verify.as_mut() {
+            verify.drawing = args.drawing;
+        }
         let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
+        let stem = if args.drawing { format!("{stem} (as drawings)") } else { stem };
         for &height in &args.heights {
             let mut wrong = Vec::new();
             for i in 0..count {

@@ -337,7 +337,9 @@ export class DigitDetector extends HTMLElement {
       const pixels = this.canvas.getContext('2d', { willReadFrequently: true }).getImageData(0, 0, width, height).data;
       const live = !this.fullNext;
       this.fullNext = false;
-      const result = await client.detect(pixels, width, height, { invert: this.darkInk, live });
+      // Strokes alone are a drawing (a lone upright stroke is a 1); on a picture, an image.
+      const drawing = !this.baseImage;
+      const result = await client.detect(pixels, width, height, { invert: this.darkInk, live, drawing });
       if (client !== this.client) { this.dirty = true; return; }
       this.shownGeneration = generation;
       this.show(result);
