@@ -206,6 +206,30 @@ fn live_updates_equal_a_full_detection_after_every_stroke() {
 }
 
 #[test]
+fn live_updates_of_a_drawing_equal_a_full_detection_of_it() {
+    // The 7 and the 3, then a 1 drawn as one straight stroke 270 px tall with a 4-px pen: a
+    // line to the network, a 1 in a drawing. Read as drawings, live and in full, after every
+    // stroke.
+    let image_mode = embedded();
+    let mut drawing = embedded();
+    drawing.options.verify.as_mut().unwrap().drawing = true;
+    let mut image = GrayImage::blank(448, 336);
+    let mut live = Live::default();
+    let one = ((400.0, 30.0), (420.0, 300.0), 2.0);
+    for (i, &(a, b, r)) in common::SEVEN_AND_THREE.iter().chain([&one]).enumerate() {
+        stroke(&mut image, a, b, r);
+        let (heatmap, found) = drawing.detect(&image).unwrap();
+        let (live_heatmap, live_found, _) = pollster(image_mode.detect_live_async(&image, &mut live, true));
+        assert!(live_heatmap.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()), "stroke {i}");
+        assert!(same_detections(&live_found, &found), "stroke {i}: {live_found:?} live, {found:?} in full");
+    }
+    // The tall stroke is a 1 in the drawing and nothing in the picture.
+    let tall = |found: &[digitscope::Detection]| found.iter().filter(|d| d.digit == 1 && d.h > 200.0).count();
+    assert_eq!(tall(&drawing.detect(&image).unwrap().1), 1);
+    assert_eq!(tall(&image_mode.detect(&image).unwrap().1), 0);
+}
+
+#[test]
 fn live_detections_equal_a_full_detection_on_a_long_scribble() {
     // Pen strokes of 10–130 px, most starting where the last one ended, a pen of 1–7 px: the
     // 28th scribble of this generator once made a detection whose strokes ran on past its
