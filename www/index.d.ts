@@ -75,7 +75,9 @@ export interface DetectorOptions {
   /**
    * DetectorClient and <digit-detector> only: at most this many workers share a detection
    * (default: the machine's cores, at most 4; 1: no pool). No SharedArrayBuffer or
-   * cross-origin isolation is needed; results equal one worker's bit for bit.
+   * cross-origin isolation is needed; results equal one worker's bit for bit. With more than 2,
+   * the first detections of each image size time all of them against 2 and keep the faster
+   * (Safari reports 4 cores on machines with 2).
    */
   workers?: number;
 }

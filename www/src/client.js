@@ -21,6 +21,45 @@ function poolSize(workers) {
   return Math.max(1, Math.min(wanted, cores, 16));
 }
 
+/**
+ * How many of a pool's `max` workers share the work of one image size (`key`). WebKit reports 4
+ * cores on any machine with fewer than 8 (a fingerprinting clamp), and 4 workers on 2 cores are
+ * slower than one (measured: 90 against 57 ms a detection): so where the pool has more than 2,
+ * its first detections of a size alternate between all of them and 2, twice each, and the
+ * faster (by its quickest run) is kept for that size. Every count gives the same result, bit for
+ * bit; only the time differs.
+ */
+export class PoolChooser {
+  constructor(max) {
+    this.max = max;
+    this.timings = new Map();
+  }
+
+  /** The counts tried: all the workers, and 2 where there are more. */
+  candidates() {
+    return this.max > 2 ? [this.max, 2] : [this.max];
+  }
+
+  /** The count to use for the next job of `key`. */
+  count(key) {
+    const times = this.timings.get(key) ?? new Map();
+    const tried = (c) => times.get(c)?.length ?? 0;
+    const candidates = this.candidates();
+    const least = candidates.reduce((a, c) => (tried(c) < tried(a) ? c : a));
+    if (tried(least) < 2) return least;
+    const best = (c) => Math.min(...times.get(c));
+    return candidates.reduce((a, c) => (best(c) < best(a) ? c : a));
+  }
+
+  /** A job of `key` on `count` workers took `ms`. */
+  record(key, count, ms) {
+    if (!this.timings.has(key)) this.timings.set(key, new Map());
+    const times = this.timings.get(key);
+    const kept = times.get(count) ?? [];
+    if (kept.length < 2) times.set(count, [...kept, ms]);
+  }
+}
+
 export class DetectorClient {
   /**
    * Starts the worker and creates the wasm detector in it. `options.baseUrl`: where the package's
@@ -28,7 +67,9 @@ export class DetectorClient {
    * see the package README); `options.workerUrl`: a worker script of one's own that imports the
    * package's `src/worker.js`; `options.workers`: at most this many workers share a detection
    * (default: the machine's cores, at most 4; they need no SharedArrayBuffer — each runs its own
-   * wasm instance on a band of the image — and give the same result, bit for bit, as one); the
+   * wasm instance on a band of the image — and give the same result, bit for bit, as one; with
+   * more than 2, the first detections of each image size time all of them against 2 and keep
+   * the faster: `PoolChooser`); the
    * other options go to `createDetector`.
    */
   constructor(options = {}) {
@@ -112,6 +153,7 @@ export class DetectorClient {
   startPool() {
     if (this.poolSize < 2 || this.backend?.name !== 'cpu' || this.backend?.cpu !== 'direct') return;
     this.helpers = Array.from({ length: this.poolSize - 1 }, () => new DetectorClient(this.helperOptions));
+    this.chooser = new PoolChooser(this.poolSize);
     // A helper that cannot start leaves the work to the others.
     for (const helper of this.helpers) helper.ready.catch(() => this.stopPool());
   }
@@ -168,12 +210,13 @@ export class DetectorClient {
   }
 
   /**
-   * This worker and its helpers, once all are ready, and the plan for them of the image `key`
-   * names: `ask(parts)`'s answer, kept for the next call.
+   * This worker and as many of its helpers as the chooser gives for `key` (see `PoolChooser`),
+   * once all are ready, and the plan for them of the image `key` names: `ask(parts)`'s answer,
+   * kept for the next call.
    */
   async poolPlan(key, ask) {
     await Promise.all(this.helpers.map((h) => h.ready));
-    const workers = [this, ...this.helpers];
+    const workers = [this, ...this.helpers].slice(0, this.chooser.count(key));
     const planKey = `${key}×${workers.length}`;
     if (!this.plans.has(planKey)) this.plans.set(planKey, await ask(workers.length));
     return { workers, plan: this.plans.get(planKey) };
@@ -202,7 +245,9 @@ export class DetectorClient {
       classes.set(part.classes, first * cols);
     });
     const { stride, originX, originY, backend } = parts[0];
-    return { width, height, stride, rows, cols, originX, originY, detections: [], backend, ms: performance.now() - start, probs, classes, workers: count };
+    const ms = performance.now() - start;
+    this.chooser.record(`heatmap ${height}`, workers.length, ms);
+    return { width, height, stride, rows, cols, originX, originY, detections: [], backend, ms, probs, classes, workers: count };
   }
 
   /** The ink `ink: 'auto'` finds in these pixels: 'light' or 'dark' (the detector's own rule). */
@@ -245,6 +290,7 @@ export class DetectorClient {
     }
     result.ms = performance.now() - start;
     result.workers = workers.length;
+    this.chooser.record(`${width}×${height}`, workers.length, result.ms);
     return result;
   }
 
