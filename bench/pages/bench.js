@@ -164,7 +164,8 @@ function addStroke(px, w, h, i, { length = 40, pen = 8 } = {}) {
 /**
  * Live drawing: a w×h pad holding a drawing (30 strokes: 40-px segments, an `o.pen`-px pen, by
  * default 8 px, the pad's default); each run adds one more stroke and runs `detect(…, { live:
- * true })` in this thread (the wasm call alone, as in the element's worker). Also a full
+ * true, drawing: true })` in this thread (the wasm call alone, as in the element's worker,
+ * which reads its own strokes as a drawing). Also a full
  * `detect` of the same pads, and whether the last live heatmap equals the full one bit for bit.
  */
 async function live(options, side, o) {
@@ -173,17 +174,17 @@ async function live(options, side, o) {
   const pen = o.pen ?? 8;
   const px = new Float32Array(w * h);
   for (let k = 0; k < 30; k++) addStroke(px, w, h, 1000 + k, { pen });
-  await detector.detect(px, w, h, { ink: 'light', live: true });
+  await detector.detect(px, w, h, { ink: 'light', live: true, drawing: true });
   let i = 0, cells = 0, total = 0;
   const update = async () => {
     addStroke(px, w, h, i++, { pen });
-    const r = await detector.detect(px, w, h, { ink: 'light', live: true });
+    const r = await detector.detect(px, w, h, { ink: 'light', live: true, drawing: true });
     cells += r.recomputed.cells;
     total += r.recomputed.total;
     return r.probs;
   };
   const liveRuns = await timeRuns(update, o.warmup, o.runs);
-  const full = await timeRuns(async () => (await detector.detect(px, w, h, { ink: 'light' })).probs, o.warmup, o.runs);
+  const full = await timeRuns(async () => (await detector.detect(px, w, h, { ink: 'light', drawing: true })).probs, o.warmup, o.runs);
   const same = liveRuns.probs.length === full.probs.length && liveRuns.probs.every((v, k) => Object.is(v, full.probs[k]));
   return { live: liveRuns.ms, full: full.ms, recomputed: cells / total, sameAsFull: same, backend: detector.backend };
 }
