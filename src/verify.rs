@@ -499,12 +499,13 @@ pub const LEAN_ELONGATION: f32 = 2.0;
 /// ink is not elongated enough to have an axis ([`LEAN_ELONGATION`]) or there is none.
 pub fn lean(image: &GrayImage) -> Option<f32> {
     let (along, across, angle) = axes(image)?;
-    (along > 0.0 && along >= LEAN_ELONGATION * LEAN_ELONGATION * across).then_some(angle)
+    let elongation = (LEAN_ELONGATION * LEAN_ELONGATION) as f64;
+    (along > 0.0 && along >= elongation * across).then_some(angle)
 }
 
 /// The second moments of the ink of `image` about its centre of mass along its principal axis
 /// and across it, and the axis's angle from the vertical (degrees, 0–90); `None` without ink.
-fn axes(image: &GrayImage) -> Option<(f32, f32, f32)> {
+fn axes(image: &GrayImage) -> Option<(f64, f64, f32)> {
     let (cx, cy) = image.centre_of_mass()?;
     let (mut xx, mut yy, mut xy) = (0.0f64, 0.0f64, 0.0f64);
     for (i, &v) in image.pixels.iter().enumerate() {
@@ -518,13 +519,16 @@ fn axes(image: &GrayImage) -> Option<(f32, f32, f32)> {
     let half_trace = (xx + yy) / 2.0;
     let spread = (half_trace * half_trace - (xx * yy - xy * xy)).max(0.0).sqrt();
     // The axis's angle from the x axis, folded to 0–90° from the vertical.
-    let angle = 90.0 - (0.5 * (2.0 * xy).atan2(xx - yy)).to_degrees().abs();
-    Some(((half_trace + spread) as f32, (half_trace - spread) as f32, angle as f32))
+    let angle = 90.0 - (0.5 * (2.0 * xy).atan2(xx - yy)).to_degrees().abs() as f32;
+    Some((half_trace + spread, half_trace - spread, angle))
 }
 
 /// In a drawing, ink at least this many times longer along its axis than across (the square
-/// root of its second moments' ratio, in the classifier's cut-out) is a straight stroke. A bare
-/// 1 drawn with any pen measures about 6, a 1 with a flag or a foot 3–5, a 7 and a 4 under 3.
+/// root of its second moments' ratio, in the classifier's cut-out) is a straight stroke.
+/// Measured on the first 1,000 MNIST test digits drawn along their skeleton with an 8-px pen, 60
+/// or 250 px tall, cut out at their true box: the 1s' median 6.7 and 6.1 (125 of 126 at 4 or
+/// more), the other digits' medians 1.3–2.2 and 90th percentiles at most 3.4 (at 4 or more: 4 of
+/// 107 threes and 1 of 94 nines, which keep their reading unless it is mostly background).
 pub const STRAIGHT: f32 = 4.0;
 
 /// The two readings of `cut` as the second look uses them: as read, or — in a drawing, where
@@ -540,7 +544,8 @@ pub fn as_drawn(
     drawing: bool,
 ) -> ([f32; CLASSES], [f32; CLASSES]) {
     let straight = drawing
-        && axes(&cut.mnist).is_some_and(|(along, across, _)| along > 0.0 && along >= STRAIGHT * STRAIGHT * across);
+        && axes(&cut.mnist)
+            .is_some_and(|(along, across, _)| along > 0.0 && along >= (STRAIGHT * STRAIGHT) as f64 * across);
     let given = |p: &[f32; CLASSES]| {
         let mut p = *p;
         if straight {
