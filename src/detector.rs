@@ -77,6 +77,15 @@ impl Detector {
         self.direct.is_some()
     }
 
+    /// Reads its images as drawings or not ([`verify::VerifyOptions::drawing`]; nothing to set
+    /// where the options ask for no second look).
+    pub fn with_drawing(mut self, drawing: bool) -> Self {
+        if let Some(verify) = self.options.verify.as_mut() {
+            verify.drawing = drawing;
+        }
+        self
+    }
+
     /// Overrides the FCN pooling the weights file asks for.
     pub fn with_pooling(mut self, pooling: Pooling) -> Self {
         self.pooling = pooling;

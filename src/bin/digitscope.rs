@@ -100,10 +100,8 @@ fn run(args: Args) -> Result<(), String> {
         Some(p) => detector.with_pooling(p),
         None => detector,
     };
-    let mut detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
-    if let Some(verify) = detector.options.verify.as_mut() {
-        verify.drawing = args.drawing;
-    }
+    let detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
+    let detector = detector.with_drawing(args.drawing);
     for file in &args.files {
         let image = read_png(file, args.ink).map_err(|e| e.to_string())?;
         let (heatmap, detections) = detector.detect(&image).map_err(|e| e.to_string())?;

@@ -32,8 +32,8 @@ use digitscope::pngio::write_png;
 use digitscope::scene::{Outcome, assess, notebook_composite, score};
 use digitscope::verify::VerifyOptions;
 use digitscope::weights;
-use digitscope::{Detector, GrayImage, Named, Pooling};
-use digitscope_trainer::scenes::{SceneSet, Sources, Warp, scene};
+use digitscope::{Detector, Named, Pooling};
+use digitscope_trainer::scenes::{Canvas, SceneSet, Sources, Warp, scene};
 use digitscope_trainer::{
     DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense,
 };
@@ -482,9 +482,7 @@ fn run_scenes(args: &Args) -> Result<(), Box<dyn Error>> {
         if args.no_verify {
             detector.options.verify = None;
         }
-        if let Some(verify) = detector.options.verify.as_mut() {
-            verify.drawing = args.drawing;
-        }
+        detector = detector.with_drawing(args.drawing);
         // Rows are named after the file (`weights/small.dsw` → `small`): two files of one recipe
         // (the shipped f16 default and its f32 source, a retrained candidate) stay apart.
         let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
@@ -641,28 +639,18 @@ fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     println!("|---|---:|---:|---:|---:|---|");
     for file in &args.positional {
         let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-        let mut detector = Detector::from_weights(&bytes, Device::flex()).and_then(Detector::with_direct_kernels)?;
-        if let Some(verify) = detector.options.verify.as_mut() {
-            verify.drawing = args.drawing;
-        }
+        let detector = Detector::from_weights(&bytes, Device::flex())
+            .and_then(Detector::with_direct_kernels)?
+            .with_drawing(args.drawing);
         let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
         let stem = if args.drawing { format!("{stem} (as drawings)") } else { stem };
         for &height in &args.heights {
             let mut wrong = Vec::new();
             for i in 0..count {
                 let patch = digitscope_trainer::scenes::pen_digit(test.image(i), height, args.pen, &Warp::none());
-                let (ox, oy) = ((w as isize - patch.w as isize) / 2, (h as isize - patch.h as isize) / 2);
-                let mut pixels = vec![0f32; w * h];
-                for (y, row) in patch.px.chunks_exact(patch.w).enumerate() {
-                    for (x, &v) in row.iter().enumerate() {
-                        let (px, py) = (x as isize + ox, y as isize + oy);
-                        if (0..w as isize).contains(&px) && (0..h as isize).contains(&py) {
-                            let p = &mut pixels[py as usize * w + px as usize];
-                            *p = p.max(v);
-                        }
-                    }
-                }
-                let image = GrayImage::from_f32(w, h, pixels)?.with_ink(Ink::Auto);
+                let mut pad = Canvas::new(w, h);
+                pad.paste(&patch, (w as isize - patch.w as isize) / 2, (h as isize - patch.h as isize) / 2, 1.0, false);
+                let image = pad.into_image().with_ink(Ink::Auto);
                 let (_, found) = detector.detect(&image)?;
                 if !(found.len() == 1 && found[0].digit == test.labels[i]) {
                     let read: Vec<String> = found.iter().map(|d| format!("{} ({:.2})", d.digit, d.score)).collect();

@@ -212,20 +212,21 @@ export class DetectorClient {
   /**
    * This worker and as many of its helpers as the chooser gives for `key` (see `PoolChooser`),
    * once all are ready, and the plan for them of the image `key` names: `ask(parts)`'s answer,
-   * kept for the next call.
+   * kept for the next call; `took(ms)` tells the chooser how long the job took.
    */
   async poolPlan(key, ask) {
     await Promise.all(this.helpers.map((h) => h.ready));
     const workers = [this, ...this.helpers].slice(0, this.chooser.count(key));
     const planKey = `${key}×${workers.length}`;
     if (!this.plans.has(planKey)) this.plans.set(planKey, await ask(workers.length));
-    return { workers, plan: this.plans.get(planKey) };
+    const took = (ms) => this.chooser.record(key, workers.length, ms);
+    return { workers, plan: this.plans.get(planKey), took };
   }
 
   /** One heatmap shared out over this worker and its helpers, in bands (see `heatmap`). */
   async heatmapPooled(pixels, width, height, options, perPixel) {
     const start = performance.now();
-    const { workers, plan: bands } = await this.poolPlan(`heatmap ${height}`,
+    const { workers, plan: bands, took } = await this.poolPlan(`heatmap ${height}`,
       async (parts) => (await this.request({ type: 'heatmapBands', height, parts })).bands);
     const count = bands.length / 4;
     // Each worker is sent a copy of its band's pixel rows alone (transferred, not cloned again).
@@ -246,7 +247,7 @@ export class DetectorClient {
     });
     const { stride, originX, originY, backend } = parts[0];
     const ms = performance.now() - start;
-    this.chooser.record(`heatmap ${height}`, workers.length, ms);
+    took(ms);
     return { width, height, stride, rows, cols, originX, originY, detections: [], backend, ms, probs, classes, workers: count };
   }
 
@@ -259,7 +260,7 @@ export class DetectorClient {
   /** One detection shared out over this worker and its helpers (see `detect`). */
   async detectPooled(pixels, width, height, options) {
     const start = performance.now();
-    const { workers, plan } = await this.poolPlan(`${width}×${height}`,
+    const { workers, plan, took } = await this.poolPlan(`${width}×${height}`,
       async (parts) => (await this.request({ type: 'plan', width, height, parts })).plan);
     // This worker keeps the image its part reads, for the propose (or finish) that follows.
     const kept = this.nextId;
@@ -290,7 +291,7 @@ export class DetectorClient {
     }
     result.ms = performance.now() - start;
     result.workers = workers.length;
-    this.chooser.record(`${width}×${height}`, workers.length, result.ms);
+    took(result.ms);
     return result;
   }
 
