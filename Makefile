@@ -144,7 +144,7 @@ scenes: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw weights/scenes.dsw --count 500
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/small.dsw weights/small-shift.dsw weights/deep-shift.dsw --count 500 --decoding components
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --no-verify
-	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --sets pad --drawing
+	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --sets pad,number --drawing
 	$(CARGO) run --release -p digitscope-trainer -- tall weights/default.dsw --count 200
 	$(CARGO) run --release -p digitscope-trainer -- tall weights/default.dsw --count 200 --drawing
 

@@ -82,7 +82,57 @@ pub struct CutOut {
     /// Whether strokes ran on past an edge of the window, so that [`CutOut::part`] was judged
     /// in the wider window of [`reads`].
     pub runs_on: bool,
+    /// The fences it was cut out within ([`Fences`]): a cut-out depends on them as on its
+    /// pixels.
+    pub fences: Fences,
 }
+
+/// The centres (x, image pixels) of the nearest other detections written beside a detection in
+/// its row, left and right ([`beside`]): where its strokes run on into a neighbour's (digits of
+/// a number that touch), the cut-out stops between them ([`cut_out_beside`]).
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Beside {
+    /// The nearest on the left.
+    pub left: Option<f32>,
+    /// The nearest on the right.
+    pub right: Option<f32>,
+}
+
+/// The other detections of `all` written beside `detection` in its row: boxes of about its size
+/// ([`BESIDE_ALIKE`]), centres within a third of the larger box's height up or down, at least
+/// [`BESIDE_LEAST`] of the larger box's width and at most [`PART_WIDTH`] / 2 of `detection`'s
+/// side across; the nearest on each side.
+pub fn beside(detection: &Detection, all: &[Detection]) -> Beside {
+    let side = detection.w.max(detection.h);
+    let mut out = Beside::default();
+    for d in all {
+        let (dx, dy) = (d.x - detection.x, d.y - detection.y);
+        let (h, w) = (detection.h.max(d.h), detection.w.max(d.w));
+        let alike = d.w.max(d.h) <= BESIDE_ALIKE * side && side <= BESIDE_ALIKE * d.w.max(d.h);
+        if !(alike && dy.abs() <= h / 3.0 && dx.abs() >= BESIDE_LEAST * w && dx.abs() <= 0.5 * PART_WIDTH * side) {
+            continue;
+        }
+        let nearer = |o: Option<f32>| o.is_none_or(|x| (x - detection.x).abs() > dx.abs());
+        if dx < 0.0 && nearer(out.left) {
+            out.left = Some(d.x);
+        } else if dx > 0.0 && nearer(out.right) {
+            out.right = Some(d.x);
+        }
+    }
+    out
+}
+
+/// Digits of a number are written about one size: a neighbour's box side is at most this many
+/// times the detection's, and at least its inverse ([`beside`]).
+pub const BESIDE_ALIKE: f32 = 2.0;
+
+/// How far apart (share of the larger box's width) two detections' centres are at least to be
+/// two digits side by side ([`beside`]).
+pub const BESIDE_LEAST: f32 = 0.3;
+
+/// Strokes running on into a neighbour's are cut between them only where the ink is at least
+/// this many times as wide as tall: two digits side by side, not one wide digit.
+pub const BESIDE_WIDE: f32 = 1.2;
 
 /// What the network reads in a cut-out: the classifier's and the FCN cell's 11 probabilities.
 pub type Readings = ([f32; CLASSES], [f32; CLASSES]);
@@ -152,12 +202,61 @@ const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;
 /// [`PART_WIDTH`] across, the detection is a piece of a larger drawing ([`CutOut::part`]);
 /// ending within, the cut-out is made again around all of them (see [`reads`]).
 pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
+    cut_out_beside(image, detection, Beside::default())
+}
+
+/// [`cut_out`] for a detection with neighbours `beside` it in its row ([`beside`]): where its
+/// strokes, at least [`BESIDE_WIDE`] times as wide as tall, run on past the column of least ink
+/// between its centre and a neighbour's (searched in the middle half between them), what lies
+/// past that column is the neighbour's and is left out — digits of a number that touch.
+pub fn cut_out_beside(image: &GrayImage, detection: &Detection, beside: Beside) -> Option<CutOut> {
+    cut_out_fenced(image, detection, Fences::beside(beside))
+}
+
+/// Ink at least this many times as wide as tall that was read as no digit may be two digits
+/// written touching, which neither the heatmap nor [`cut_out_beside`] told apart: [`halves`]
+/// (0.75 and 1.1 gave the `number` set the same F1 within 0.003).
+pub const SPLIT_WIDE: f32 = 0.9;
+
+/// ... and whose FCN cell gave it at least this objectness (1 − P(background)): two digits
+/// merged read as something like one (0.04–0.22 in the `number` set's misses), a scribble as
+/// surely nothing. Without this bar, the browser benchmark's pad of random strokes had its
+/// failing proposals cut in two at every live stroke: natively 1.3× its time, for 0.004 of the
+/// `number` set's F1.
+pub const SPLIT_OBJECTNESS: f32 = 0.02;
+
+/// Where `cut` (made for `detection`), at least [`SPLIT_WIDE`] times as wide as tall and not a
+/// piece of a larger drawing, was read as no digit (`fcn`: its FCN cell's probabilities) but not
+/// surely background ([`SPLIT_OBJECTNESS`]): its ink cut in two at the column of least ink in
+/// its middle quarter, as two neighbours' would be ([`cut_out_beside`]) — a detection at the
+/// middle of each half (the height's side, or half the width where that is more) and the fences
+/// to cut it out within ([`cut_out_within`]). `None` otherwise.
+pub fn halves(detection: &Detection, cut: &CutOut, fcn: &[f32; CLASSES]) -> Option<[(Detection, Fences); 2]> {
+    let [x0, y0, x1, y1] = cut.ink;
+    let (w, h) = (x1 - x0, y1 - y0);
+    if cut.part || !(w >= SPLIT_WIDE * h && h > 0.0) || !at_least(1.0 - fcn[BACKGROUND], SPLIT_OBJECTNESS) {
+        return None;
+    }
+    let side = (w / 2.0).max(h);
+    let at = |x: f32| Detection { x, y: (y0 + y1) / 2.0, w: side, h: side, ..*detection };
+    let (l, r) = (x0 + 0.25 * w, x0 + 0.75 * w);
+    let fences = |left, right| Fences { beside: Beside { left, right }, wide: SPLIT_WIDE };
+    Some([(at(l), fences(None, Some(r))), (at(r), fences(Some(l), None))])
+}
+
+/// [`cut_out`] within `fences` ([`Fences::beside`] for a detection's neighbours, [`halves`]).
+pub fn cut_out_within(image: &GrayImage, detection: &Detection, fences: Fences) -> Option<CutOut> {
+    cut_out_fenced(image, detection, fences)
+}
+
+/// [`cut_out_beside`] within `fences`.
+fn cut_out_fenced(image: &GrayImage, detection: &Detection, fences: Fences) -> Option<CutOut> {
     let (rows, cols) = window(detection, image.width, image.height);
-    let first = cut_in(image, detection, &rows, &cols, 1.0)?;
+    let first = cut_in(image, detection, &rows, &cols, 1.0, fences)?;
     if !first.runs_on {
         return Some(first);
     }
-    match whole(image, detection) {
+    match whole(image, detection, fences) {
         None => Some(first),
         Some(Whole::Part) => Some(CutOut { part: true, ..first }),
         // The strokes end within the wider window: the digit is all of them — a large digit
@@ -166,7 +265,8 @@ pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
         Some(Whole::Within(rows, cols)) => {
             let scale = rows.len().max(cols.len()) as f32 / detection.w.max(detection.h);
             Some(
-                cut_in(image, detection, &rows, &cols, scale.max(1.0)).map_or(first, |c| CutOut { runs_on: true, ..c }),
+                cut_in(image, detection, &rows, &cols, scale.max(1.0), fences)
+                    .map_or(first, |c| CutOut { runs_on: true, ..c }),
             )
         }
     }
@@ -180,6 +280,7 @@ fn cut_in(
     rows: &Range<usize>,
     cols: &Range<usize>,
     scale: f32,
+    fences: Fences,
 ) -> Option<CutOut> {
     let (x0, y0, w, h) = (cols.start, rows.start, cols.len(), rows.len());
     if w == 0 || h == 0 {
@@ -203,6 +304,9 @@ fn cut_in(
     if strokes.areas.iter().zip(&kept).filter(|(_, k)| **k).map(|(a, _)| a).sum::<usize>() * f * f < 4 {
         return None;
     }
+    // Digits side by side that touch: the ink past the column of least ink between this one and
+    // a neighbour is the neighbour's.
+    let all = fenced(&traced, &kept, all, (x0, f), detection.x, fences)?;
     // Strokes that run on past an edge of the window (one the image does not end at) may be
     // part of a larger drawing: traced again in a wider window, they are judged by their extent.
     let runs_on = (all[0] == 0 && x0 > 0)
@@ -227,7 +331,75 @@ fn cut_in(
         ink,
         part: false,
         runs_on,
+        fences,
     })
+}
+
+/// The neighbours a cut-out is fenced from ([`cut_out_beside`], [`halves`]), and how many times
+/// as wide as tall its ink must be for a fence to cut it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Fences {
+    /// The neighbours' centres.
+    pub beside: Beside,
+    /// [`BESIDE_WIDE`] for a detection's neighbours, [`SPLIT_WIDE`] for [`halves`]; 0 without
+    /// neighbours.
+    pub wide: f32,
+}
+
+impl Fences {
+    /// The fences of a detection among the neighbours `beside` it ([`cut_out_beside`]).
+    pub fn beside(beside: Beside) -> Self {
+        Self { beside, wide: if beside == Beside::default() { 0.0 } else { BESIDE_WIDE } }
+    }
+}
+
+/// The kept strokes' box `all` (shrunk pixels of `traced`, whose column `i` is image columns
+/// `x0 + f·i …`) narrowed to the columns between the fences [`cut_out_beside`] puts toward the
+/// neighbours `beside` the detection centred at `x`, and made tight around the kept ink left in
+/// it; `all` itself where no fence cuts it; `None` where no ink is left.
+fn fenced(
+    traced: &Traced,
+    kept: &[bool],
+    all: [usize; 4],
+    (x0, f): (usize, usize),
+    x: f32,
+    Fences { beside, wide }: Fences,
+) -> Option<[usize; 4]> {
+    let (width, height) = (all[2] - all[0] + 1, all[3] - all[1] + 1);
+    if beside == Beside::default() || (width as f32) < wide * height as f32 {
+        return Some(all);
+    }
+    let shrunk = &traced.shrunk;
+    let label = &traced.strokes.label;
+    let is_kept = |i: usize| label[i] != u32::MAX && kept[label[i] as usize];
+    let column = |c: usize| (all[1]..=all[3]).filter(|&r| is_kept(r * shrunk.width + c)).count();
+    // Image x to a shrunk column (clamped to the kept box).
+    let to_col = |v: f32| (((v - x0 as f32) / f as f32).floor().max(0.0) as usize).clamp(all[0], all[2]);
+    // The column of least kept ink in the middle half between the centre and a neighbour's.
+    let least = |n: f32| {
+        let (a, b) = (to_col(x + 0.25 * (n - x)), to_col(x + 0.75 * (n - x)));
+        (a.min(b)..=a.max(b)).min_by_key(|&c| (column(c), (2 * c).abs_diff(a + b)))
+    };
+    let (mut lo, mut hi) = (all[0], all[2]);
+    if let Some(c) = beside.left.and_then(least).filter(|&c| c > all[0]) {
+        lo = c + 1;
+    }
+    if let Some(c) = beside.right.and_then(least).filter(|&c| c < all[2]) {
+        hi = c.saturating_sub(1);
+    }
+    if (lo, hi) == (all[0], all[2]) {
+        return Some(all);
+    }
+    // Tight around the kept ink between the fences.
+    let mut b: Option<[usize; 4]> = None;
+    for r in all[1]..=all[3] {
+        for c in lo..=hi.max(lo) {
+            if c <= hi && is_kept(r * shrunk.width + c) {
+                b = Some(b.map_or([c, r, c, r], |b| union(b, [c, r, c, r])));
+            }
+        }
+    }
+    b
 }
 
 /// A detection's window is traced at about this many pixels a box side at most: larger ones are
@@ -291,7 +463,7 @@ enum Whole {
 /// here. (Against shrinking it as the box itself: natively a live stroke about 4 % faster,
 /// 4.1–4.25 → 3.96–4.05 ms; the scene figures the same to the last digit at 300 and 500 a set.)
 /// `None` where no stroke reaches the middle.
-fn whole(image: &GrayImage, detection: &Detection) -> Option<Whole> {
+fn whole(image: &GrayImage, detection: &Detection, fences: Fences) -> Option<Whole> {
     let side = detection.w.max(detection.h);
     let (rows, cols) = part_window(detection, image.width, image.height);
     if rows.is_empty() || cols.is_empty() {
@@ -300,7 +472,9 @@ fn whole(image: &GrayImage, detection: &Detection) -> Option<Whole> {
     let traced = Traced::new(image, detection, &rows, &cols, PART_WIDTH);
     let f = traced.f;
     let side = side / f as f32;
-    let u = traced.strokes.boxes.iter().filter(|b| traced.reaches(b)).copied().reduce(union)?;
+    let reaching: Vec<bool> = traced.strokes.boxes.iter().map(|b| traced.reaches(b)).collect();
+    let u = traced.strokes.boxes.iter().zip(&reaching).filter(|(_, r)| **r).map(|(b, _)| *b).reduce(union)?;
+    let u = fenced(&traced, &reaching, u, (cols.start, f), detection.x, fences)?;
     if ((u[3] - u[1] + 1) as f32) > PART_HEIGHT * side || ((u[2] - u[0] + 1) as f32) > PART_WIDTH * side {
         return Some(Whole::Part);
     }
@@ -645,6 +819,13 @@ pub const INK_SURE: f32 = 0.85;
 /// The ink is grouped on a copy shrunk this many times (each pixel the maximum of its block).
 const GROUPING_FACTOR: usize = 4;
 
+/// Ink outside every detection's box that the shrinking had joined to a detection's is proposed
+/// where it stands at least this share of that detection's height ([`ink_proposals`]).
+pub const REMAINDER_TALL: f32 = 0.6;
+/// ... and does not lie within unexplained ink more than this many times as tall as the
+/// detections beside it (a large digit of which a piece was found, proposed whole).
+pub const REMAINDER_WITHIN: f32 = 1.5;
+
 /// Ink the detections left unexplained, as proposals: groups of connected strokes (on a copy of
 /// `image` shrunk [`GROUPING_FACTOR`] times by block maximum; strokes whose boxes come within a
 /// tenth of their size of each other grouped, leaving out those a detection's box mostly covers)
@@ -668,6 +849,51 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
     // Strokes a detection explains (mostly inside its box) are left out before grouping, so
     // that a digit drawn close to a found one is proposed alone, not grouped with it.
     let mut groups: Vec<[usize; 4]> = small.strokes().boxes.into_iter().filter(|&b| !explained(pixels(b))).collect();
+    // A digit written so close beside a found one that the shrinking joins their strokes (a 1
+    // a few pixels after a 3) is explained with it: the ink outside the detections' boxes,
+    // grouped again, gives it back where it stands as tall as the digit beside it
+    // ([`REMAINDER_TALL`]) — not a piece of that digit its box left out (a 5's flag).
+    if !found.is_empty() {
+        let mut rest = small.clone();
+        let sw = rest.width;
+        for d in found {
+            let [x0, y0, x1, y1] = corners(d);
+            // The blocks whose middle lies in the box.
+            let block = |v: f32| ((v - (f as f32 - 1.0) / 2.0) / f as f32).max(0.0);
+            let (bx0, by0) = (block(x0).ceil() as usize, block(y0).ceil() as usize);
+            let (bx1, by1) =
+                (((block(x1) + 1.0).floor() as usize).min(sw), ((block(y1) + 1.0).floor() as usize).min(rest.height));
+            for by in by0..by1 {
+                if bx0 < bx1 {
+                    rest.pixels[by * sw + bx0..by * sw + bx1].fill(0.0);
+                }
+            }
+        }
+        let inside = |a: [usize; 4], b: [usize; 4]| b[0] <= a[0] && b[1] <= a[1] && a[2] <= b[2] && a[3] <= b[3];
+        let beside_found = |g: [f32; 4]| {
+            let r = f as f32;
+            found.iter().filter(move |d| {
+                let c = corners(d);
+                c[0] - r <= g[2] && g[0] <= c[2] + r && c[1] - r <= g[3] && g[1] <= c[3] + r
+            })
+        };
+        let tall = |b: [usize; 4]| {
+            let g = pixels(b);
+            beside_found(g).next().is_some() && beside_found(g).all(|d| g[3] - g[1] >= REMAINDER_TALL * d.h)
+        };
+        // Not within ink left unexplained that stands much taller than the detections beside it
+        // ([`REMAINDER_WITHIN`]): a large digit whose piece was found is proposed whole, not
+        // around the hole its piece leaves.
+        let larger = |b: [usize; 4]| {
+            let most = beside_found(pixels(b)).map(|d| d.h).fold(0.0, f32::max);
+            groups.iter().any(|&g| inside(b, g) && pixels(g)[3] - pixels(g)[1] > REMAINDER_WITHIN * most)
+        };
+        let rest: Vec<[usize; 4]> =
+            rest.strokes().boxes.into_iter().filter(|&b| !explained(pixels(b)) && tall(b) && !larger(b)).collect();
+        // Ink holding such a digit is grouped as the digits it holds, not whole.
+        groups.retain(|&g| !rest.iter().any(|&b| inside(b, g)));
+        groups.extend(rest);
+    }
     let near = |a: [usize; 4], b: [usize; 4]| {
         let reach = |g: [usize; 4]| ((g[2] - g[0]).max(g[3] - g[1]) / 10).max(1);
         let r = reach(a).max(reach(b));
@@ -896,6 +1122,68 @@ mod tests {
         assert!(!cut_out(&img, &at(350.0, 350.0, 100.0)).unwrap().part);
     }
 
+    /// Two 30×40 rings (two 0s of a number) side by side, joined by a 4-px bridge at mid-height:
+    /// one stroke.
+    fn touching_zeros() -> GrayImage {
+        let ring = |x0: usize| {
+            [(x0, 60, x0 + 30, 64), (x0, 96, x0 + 30, 100), (x0, 60, x0 + 4, 100), (x0 + 26, 60, x0 + 30, 100)]
+        };
+        let mut rects: Vec<(usize, usize, usize, usize)> = ring(100).into_iter().chain(ring(134)).collect();
+        rects.push((130, 78, 134, 82));
+        image(300, 160, &rects)
+    }
+
+    #[test]
+    fn a_digit_touching_its_neighbour_is_cut_out_without_it() {
+        let img = touching_zeros();
+        let (left, right) = (at(115.0, 80.0, 44.0), at(149.0, 80.0, 44.0));
+        // Alone, the left 0's strokes run on into the right one's: both are cut out.
+        assert_eq!(cut_out(&img, &left).unwrap().ink, [100.0, 60.0, 164.0, 100.0]);
+        // Beside its neighbour, it stops at the bridge (the column of least ink between them).
+        let found = beside(&left, &[left.clone(), right.clone()]);
+        assert_eq!(found, Beside { left: None, right: Some(149.0) });
+        let cut = cut_out_beside(&img, &left, found).unwrap();
+        assert!(cut.ink[0] == 100.0 && (130.0..=134.0).contains(&cut.ink[2]), "{:?}", cut.ink);
+        let cut = cut_out_beside(&img, &right, beside(&right, &[left.clone(), right.clone()])).unwrap();
+        assert!(cut.ink[2] == 164.0 && (130.0..=134.0).contains(&cut.ink[0]), "{:?}", cut.ink);
+        // Not a neighbour: a box 3× the size, another row, the same place.
+        let big = at(149.0, 80.0, 132.0);
+        let below = at(149.0, 100.0, 44.0);
+        let same = at(120.0, 80.0, 44.0);
+        assert_eq!(beside(&left, &[big, below, same]), Beside::default());
+        // One wide digit is not fenced: a 0 70 px wide and 40 tall whose neighbour is close
+        // enough to fence is cut, one 40 wide and 40 tall (ring of the same ink) is not.
+        let square =
+            image(300, 160, &[(100, 60, 140, 64), (100, 96, 140, 100), (100, 60, 104, 100), (136, 60, 140, 100)]);
+        let d = at(120.0, 80.0, 44.0);
+        let cut = cut_out_beside(&square, &d, Beside { left: None, right: Some(140.0) }).unwrap();
+        assert_eq!(cut.ink, [100.0, 60.0, 140.0, 100.0]);
+    }
+
+    #[test]
+    fn ink_read_as_no_digit_and_wide_is_cut_in_two_halves() {
+        let img = touching_zeros();
+        let whole = cut_out(&img, &at(132.0, 80.0, 64.0)).unwrap();
+        assert_eq!(whole.ink, [100.0, 60.0, 164.0, 100.0]);
+        // Read as no digit, but not surely nothing.
+        let mut fcn = [0.0; CLASSES];
+        fcn[BACKGROUND] = 0.9;
+        let [(l, lf), (r, rf)] = halves(&at(132.0, 80.0, 64.0), &whole, &fcn).unwrap();
+        assert!(l.x < 132.0 && r.x > 132.0);
+        let (left, right) = (cut_out_within(&img, &l, lf).unwrap(), cut_out_within(&img, &r, rf).unwrap());
+        assert!(left.ink[0] == 100.0 && (130.0..=134.0).contains(&left.ink[2]), "{:?}", left.ink);
+        assert!(right.ink[2] == 164.0 && (130.0..=134.0).contains(&right.ink[0]), "{:?}", right.ink);
+        assert_eq!(left.fences.wide, SPLIT_WIDE);
+        // Taller than wide: no halves; a piece of a larger drawing: none either.
+        let one = image(300, 160, &[(100, 20, 110, 140)]);
+        let cut = cut_out(&one, &at(105.0, 80.0, 120.0)).unwrap();
+        assert!(halves(&at(105.0, 80.0, 120.0), &cut, &fcn).is_none());
+        assert!(halves(&at(132.0, 80.0, 64.0), &CutOut { part: true, ..whole.clone() }, &fcn).is_none());
+        // Surely nothing (a scribble): not cut either.
+        fcn[BACKGROUND] = 0.99;
+        assert!(halves(&at(132.0, 80.0, 64.0), &whole, &fcn).is_none());
+    }
+
     #[test]
     fn a_digit_larger_than_its_detections_window_is_cut_out_whole() {
         // A 7 of 80 × 120 px (a bar and a stem) whose detection is a 60-px box on its top half,
@@ -1005,6 +1293,7 @@ mod tests {
             ink: [10.0, 20.0, 30.0, 60.0],
             part: false,
             runs_on: false,
+            fences: Fences::default(),
         };
         let d = Detection { digit: 1, score: 0.64, x: 22.0, y: 41.0, w: 56.0, h: 56.0 };
         let mut classifier = [0.0; CLASSES];
@@ -1064,6 +1353,7 @@ mod tests {
             ink: [0.0, 0.0, 18.0, 18.0],
             part: false,
             runs_on: false,
+            fences: Fences::default(),
         };
         let d = Detection { digit: 1, score: 0.9, x: 9.0, y: 9.0, w: 18.0, h: 18.0 };
         let read_as = |digit: usize| {
@@ -1144,6 +1434,29 @@ mod tests {
     }
 
     #[test]
+    fn a_digit_written_touching_close_beside_a_found_one_is_proposed_alone() {
+        // A found digit (60..110 × 20..140) and, 2 px to its right, a bar as tall: the grouping's
+        // 4-px blocks join them into one group, which the detection's box mostly covers.
+        let img = image(200, 160, &[(60, 20, 110, 30), (100, 20, 110, 140), (112, 20, 122, 140)]);
+        let found = Detection { digit: 7, score: 0.9, x: 85.0, y: 80.0, w: 50.0, h: 120.0 };
+        let proposals = ink_proposals(&img, std::slice::from_ref(&found));
+        assert_eq!(proposals.len(), 1, "{proposals:?}");
+        // The bar alone, in whole blocks of 4 px: 112..124 × 20..140.
+        assert_eq!((proposals[0].x, proposals[0].y, proposals[0].h), (118.0, 80.0, 120.0));
+        // A short stroke there (a piece of the digit its box left out, under 0.6 of its height):
+        // not proposed.
+        let img = image(200, 160, &[(60, 20, 110, 30), (100, 20, 110, 140), (112, 20, 122, 80)]);
+        assert!(ink_proposals(&img, std::slice::from_ref(&found)).is_empty());
+        // A large digit of which only a piece was found (a box a third of its height): proposed
+        // whole, not around the piece.
+        let ring = [(40, 10, 160, 16), (40, 144, 160, 150), (40, 10, 46, 150), (154, 10, 160, 150)];
+        let piece = Detection { digit: 1, score: 0.9, x: 43.0, y: 80.0, w: 8.0, h: 46.0 };
+        let proposed = ink_proposals(&image(200, 160, &ring), &[piece]);
+        assert_eq!(proposed.len(), 1, "{proposed:?}");
+        assert_eq!((proposed[0].x, proposed[0].h), (100.0, 144.0));
+    }
+
+    #[test]
     fn ink_along_an_edge_of_the_image_is_not_proposed() {
         // Tall bars touching the left and the right side (a sheet's edges), a wide one along the
         // bottom: borders, not digits.
@@ -1175,6 +1488,7 @@ mod tests {
             ink: [0.0, 0.0, 100.0, 200.0],
             part: false,
             runs_on: false,
+            fences: Fences::default(),
         };
         let reading = |digit: usize, p: f32| {
             let mut r = [0.0; CLASSES];
@@ -1215,6 +1529,7 @@ mod tests {
             ink: [0.0; 4],
             part: false,
             runs_on: false,
+            fences: Fences::default(),
         };
         assert_eq!(window(&d, 448, 336), (55..106, 75..126));
         assert!(touches(&d, &cut, size, &(100..101), &(120..130)), "its corner");

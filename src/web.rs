@@ -307,6 +307,7 @@ impl Detector {
                     ink: [0.0; 4],
                     part: false,
                     runs_on: false,
+                    fences: verify::Fences::default(),
                 })
                 .collect();
             let work = async |core: &Core| core.read_cut_outs_async(&cuts).await;

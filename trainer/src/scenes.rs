@@ -488,11 +488,17 @@ pub enum SceneSet {
     /// `ruled` as a scanner app gives it: the page made white (no light, no grain), the
     /// printed lines and the ink left as they are.
     Scan,
+    /// A number written on the pad, 448×336: 2–5 digits of one height (24–200 px) side by side
+    /// in a row, as people write one — gaps between their inks of −6 % to +30 % of the height
+    /// (about a fifth of the digits touch or cross the one before), baselines ±6 %, one pen of
+    /// 2–16 px (at most a quarter of the height), a mild other hand (slant ±12°, rotation ±5°,
+    /// aspect ±10 %).
+    Number,
 }
 
 impl SceneSet {
     /// All sets.
-    pub const ALL: [SceneSet; 11] = [
+    pub const ALL: [SceneSet; 12] = [
         SceneSet::SeedLike,
         SceneSet::MultiScale,
         SceneSet::Negatives,
@@ -504,6 +510,7 @@ impl SceneSet {
         SceneSet::Desk,
         SceneSet::Ruled,
         SceneSet::Scan,
+        SceneSet::Number,
     ];
 }
 
@@ -791,6 +798,10 @@ pub fn scene(set: SceneSet, sources: &Sources, seed: u64, index: usize) -> Scene
                 .collect();
             compose(&mut rng, w, h, &patches, 4)
         }
+        SceneSet::Number => {
+            let n = 2 + rng.below(4);
+            number(&mut rng, digits, n)
+        }
         SceneSet::Hands => {
             let n = 3 + rng.below(4);
             let patches: Vec<(Canvas, u8)> = (0..n)
@@ -940,6 +951,63 @@ fn compose(rng: &mut Rng, w: usize, h: usize, patches: &[(Canvas, u8)], gap: isi
     let mut truths = Vec::new();
     for (i, x, y) in place_rects(rng, w, h, &sizes, gap) {
         add_digit(&mut canvas, &mut truths, &patches[i].0, x, y, patches[i].1, false);
+    }
+    Scene { image: canvas.into_image(), truths }
+}
+
+/// A [`SceneSet::Number`] scene: `n` digits drawn from `digits`, written in a row on the pad,
+/// one height for all, as many as fit its width.
+fn number(rng: &mut Rng, digits: &Split, n: usize) -> Scene {
+    let (w, h) = (448usize, 336usize);
+    // The tallest height whose row fits the pad (digits about 0.7 of their height wide).
+    let most = 200.0f32.min((w - 16) as f32 / (n as f32 * 0.85));
+    let height = 24.0 * (most / 24.0).powf(rng.uniform());
+    let pen = (2.0 + 14.0 * rng.uniform()).min(height / 4.0).max(1.5);
+    struct Written {
+        patch: Canvas,
+        digit: u8,
+        /// Ink box: x0, y0, x1, y1 (inclusive).
+        ink: (usize, usize, usize, usize),
+    }
+    let written: Vec<Written> = (0..n)
+        .filter_map(|_| {
+            let warp = Warp::random(rng, 12f32.to_radians(), 5f32.to_radians(), 0.10, 1.0);
+            let i = rng.below(digits.len());
+            let patch = pen_digit(digits.image(i), height, pen, &warp);
+            let ink = patch.ink_box(0.1)?;
+            Some(Written { patch, digit: digits.labels[i], ink })
+        })
+        .collect();
+    let gaps: Vec<f32> = (0..written.len()).map(|_| height * (-0.06 + 0.36 * rng.uniform())).collect();
+    // The digits that fit the pad's width in a row (the first always does).
+    let (mut row, mut fit) = (0.0f32, 0);
+    for (k, d) in written.iter().enumerate() {
+        let more = (d.ink.2 - d.ink.0 + 1) as f32 + if k > 0 { gaps[k] } else { 0.0 };
+        if k > 0 && row + more > (w - 8) as f32 {
+            break;
+        }
+        (row, fit) = (row + more, k + 1);
+    }
+    let mut canvas = Canvas::new(w, h);
+    let mut truths = Vec::new();
+    let mut x = 4.0 + rng.uniform() * (w as f32 - 8.0 - row).max(0.0);
+    let base = height / 2.0 + 4.0 + rng.uniform() * (h as f32 - height - 8.0).max(0.0);
+    for (k, d) in written.iter().take(fit).enumerate() {
+        if k > 0 {
+            x += gaps[k];
+        }
+        let (x0, y0, x1, y1) = d.ink;
+        let y = base + height * (rng.uniform() * 0.12 - 0.06) - (y0 + y1) as f32 / 2.0;
+        add_digit(
+            &mut canvas,
+            &mut truths,
+            &d.patch,
+            (x - x0 as f32).round() as isize,
+            y.round() as isize,
+            d.digit,
+            false,
+        );
+        x += (x1 - x0 + 1) as f32;
     }
     Scene { image: canvas.into_image(), truths }
 }

@@ -28,6 +28,15 @@ fn scenes_are_deterministic_and_their_truths_hold_ink() {
                 SceneSet::Negatives | SceneSet::Clutter => assert!(a.truths.is_empty()),
                 SceneSet::SeedLike => assert!((5..=7).contains(&a.truths.len()), "{:?}", a.truths),
                 SceneSet::Pad => assert!((1..=4).contains(&a.truths.len()), "{:?}", a.truths),
+                // 2–5 digits, those past the pad's width left out (the first always fits): in one
+                // row, left to right, each starting after the one before starts.
+                SceneSet::Number => {
+                    assert!((1..=5).contains(&a.truths.len()), "{:?}", a.truths);
+                    assert!(a.truths.windows(2).all(|w| w[0].x0 < w[1].x0), "{:?}", a.truths);
+                    let middle = |t: &digitscope::scene::Truth| (t.y0 + t.y1) as f32 / 2.0;
+                    let height = a.truths.iter().map(|t| t.y1 - t.y0).max().unwrap_or(0) as f32;
+                    assert!(a.truths.windows(2).all(|w| (middle(&w[0]) - middle(&w[1])).abs() < 0.4 * height));
+                }
                 // Up to 6 digits: those that find no room are left out.
                 SceneSet::Hands | SceneSet::Paper => assert!((2..=6).contains(&a.truths.len()), "{:?}", a.truths),
                 _ => assert!((3..=6).contains(&a.truths.len()), "{:?}", a.truths),
