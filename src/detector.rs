@@ -492,6 +492,7 @@ impl Detector {
         if fresh.next().is_some() {
             return Err(Error::InvalidInput("more readings than cut-outs".into()));
         }
+        let first_ink = kept.len();
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
         // live drawing's proposal made again, its window untouched, as before).
         let extra: Vec<(Detection, Cut)> = verify::ink_proposals(image, &out)
@@ -508,35 +509,58 @@ impl Detector {
             out.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing));
             kept.push((d, cut, classifier, fcn));
         }
-        // A proposal read as no digit but not surely background, its ink about as wide as tall or
-        // wider: perhaps two digits written touching, read again as two halves
-        // ([`verify::halves`]), both kept if both are digits as the proposal would be (a
-        // scribble cut in two is not). Ink proposals are not cut: on the benchmark's pad of
+        // A proposal read as no digit but not surely background ([`verify::worth_another_look`])
+        // may be digits of a number written touching: cut out again fenced from the
+        // neighbours in its row ([`verify::beside`]), and kept if that reads as a digit;
+        // otherwise, its ink about as wide as tall or wider, cut into two halves
+        // ([`verify::halves`]), both kept if both are digits as the proposal would be (a scribble
+        // cut in two is not). Ink proposals are not looked at again: on the benchmark's pad of
         // scribble their one large group, read as nothing at each stroke, made a live stroke
         // some 15 % slower, for 0.008 of the `number` set's F1.
-        let halves: Vec<[(Detection, Cut); 2]> = unread
-            .iter()
-            .filter_map(|&i| verify::halves(&kept[i].0, &kept[i].1, &kept[i].3))
-            .filter_map(|[(l, lf), (r, rf)]| {
+        let proposed: Vec<Detection> = kept[..first_ink].iter().map(|r| r.0.clone()).collect();
+        let mut again: Vec<AnotherLook> = Vec::new();
+        for &i in unread.iter().filter(|&&i| verify::worth_another_look(&kept[i].1, &kept[i].3)) {
+            let (d, cut) = (&kept[i].0, &kept[i].1);
+            let fenced = Some(verify::beside(d, &proposed))
+                .filter(|b| *b != verify::Beside::default())
+                .and_then(|b| cut_for(image, d, verify::Fences::beside(b), known, change))
+                .filter(|(c, _)| c.ink != cut.ink)
+                .map(|c| (d.clone(), c));
+            let halves = verify::halves(d, cut).and_then(|[(l, lf), (r, rf)]| {
                 let (left, right) = (cut_for(image, &l, lf, known, change)?, cut_for(image, &r, rf, known, change)?);
                 Some([(l, left), (r, right)])
-            })
+            });
+            again.push((fenced, halves));
+        }
+        let new: Vec<verify::CutOut> = again
+            .iter()
+            .flat_map(|(fenced, halves)| fenced.iter().chain(halves.iter().flatten()))
+            .filter(|(_, (_, seen))| seen.is_none())
+            .map(|(_, (cut, _))| cut.clone())
             .collect();
-        let new: Vec<verify::CutOut> =
-            halves.iter().flatten().filter(|(_, (_, seen))| seen.is_none()).map(|(_, (cut, _))| cut.clone()).collect();
         let mut fresh = self.read_cut_outs_async(&new).await?.into_iter();
-        for pair in halves {
-            let mut found = Vec::with_capacity(2);
-            for (d, (cut, seen)) in pair {
-                let (classifier, fcn) = match seen {
-                    Some(r) => r,
-                    None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
-                };
-                found.extend(verify::combine(&d, &cut, &classifier, &fcn, &options));
-                kept.push((d, cut, classifier, fcn));
+        let mut read = |(d, (cut, seen)): (Detection, Cut), kept: &mut Vec<verify::Reading>| {
+            let (classifier, fcn) = match seen {
+                Some(r) => r,
+                None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
+            };
+            let found = verify::combine(&d, &cut, &classifier, &fcn, &options);
+            kept.push((d, cut, classifier, fcn));
+            Ok::<_, Error>(found)
+        };
+        for (fenced, halves) in again {
+            let fenced = match fenced {
+                Some(f) => read(f, &mut kept)?,
+                None => None,
+            };
+            let mut pair = Vec::with_capacity(2);
+            for half in halves.into_iter().flatten() {
+                pair.extend(read(half, &mut kept)?);
             }
-            if found.len() == 2 {
-                out.extend(found);
+            match fenced {
+                Some(found) => out.push(found),
+                None if pair.len() == 2 => out.extend(pair),
+                None => {}
             }
         }
         verify::drop_pieces(&mut out);
@@ -836,16 +860,18 @@ fn propose(
 ) -> Vec<Proposal> {
     detections.sort_by(|a, b| b.score.total_cmp(&a.score));
     detections.truncate(verify::looks(image.width, image.height));
-    let beside: Vec<verify::Beside> = detections.iter().map(|d| verify::beside(d, &detections)).collect();
     detections
         .into_iter()
-        .zip(beside)
-        .map(|(d, beside)| {
-            let cut = cut_for(image, &d, verify::Fences::beside(beside), known, change);
+        .map(|d| {
+            let cut = cut_for(image, &d, verify::Fences::default(), known, change);
             (d, cut)
         })
         .collect()
 }
+
+/// A proposal looked at again ([`Detector::verify_async`]'s second half): fenced from its
+/// neighbours, and as two halves.
+type AnotherLook = (Option<(Detection, Cut)>, Option<[(Detection, Cut); 2]>);
 
 /// A proposal's cut-out within `fences` (its neighbours', [`verify::cut_out_within`]), and the
 /// readings `known` already has for it: a live drawing's last call's, where a proposal with the

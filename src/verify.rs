@@ -218,23 +218,30 @@ pub fn cut_out_beside(image: &GrayImage, detection: &Detection, beside: Beside) 
 /// (0.75 and 1.1 gave the `number` set the same F1 within 0.003).
 pub const SPLIT_WIDE: f32 = 0.9;
 
-/// ... and whose FCN cell gave it at least this objectness (1 − P(background)): two digits
-/// merged read as something like one (0.04–0.22 in the `number` set's misses), a scribble as
-/// surely nothing. Without this bar, the browser benchmark's pad of random strokes had its
-/// failing proposals cut in two at every live stroke: natively 1.3× its time, for 0.004 of the
-/// `number` set's F1.
+/// A detection read as no digit whose FCN cell still gave it at least this objectness
+/// (1 − P(background)) is looked at again as digits of a number written touching
+/// ([`worth_another_look`]): two digits merged read as something like one (0.04–0.22 in the
+/// `number` set's misses), a scribble as surely nothing. Without this bar, the browser
+/// benchmark's pad of random strokes had its failing proposals cut in two at every live stroke:
+/// natively 1.3× its time, for 0.004 of the `number` set's F1.
 pub const SPLIT_OBJECTNESS: f32 = 0.02;
 
-/// Where `cut` (made for `detection`), at least [`SPLIT_WIDE`] times as wide as tall and not a
-/// piece of a larger drawing, was read as no digit (`fcn`: its FCN cell's probabilities) but not
-/// surely background ([`SPLIT_OBJECTNESS`]): its ink cut in two at the column of least ink in
-/// its middle quarter, as two neighbours' would be ([`cut_out_beside`]) — a detection at the
-/// middle of each half (the height's side, or half the width where that is more) and the fences
-/// to cut it out within ([`cut_out_within`]). `None` otherwise.
-pub fn halves(detection: &Detection, cut: &CutOut, fcn: &[f32; CLASSES]) -> Option<[(Detection, Fences); 2]> {
+/// Whether a detection whose `cut` (not a piece of a larger drawing) was read as no digit, its
+/// FCN cell's probabilities `fcn`, is looked at again: cut out fenced from its neighbours, or in
+/// [`halves`] ([`SPLIT_OBJECTNESS`]).
+pub fn worth_another_look(cut: &CutOut, fcn: &[f32; CLASSES]) -> bool {
+    !cut.part && at_least(1.0 - fcn[BACKGROUND], SPLIT_OBJECTNESS)
+}
+
+/// Where `cut` (made for `detection`) is at least [`SPLIT_WIDE`] times as wide as tall and not a
+/// piece of a larger drawing: its ink cut in two at the column of least ink in its middle
+/// quarter, as two neighbours' would be ([`cut_out_beside`]) — a detection at the middle of each
+/// half (the height's side, or half the width where that is more) and the fences to cut it out
+/// within ([`cut_out_within`]). `None` otherwise.
+pub fn halves(detection: &Detection, cut: &CutOut) -> Option<[(Detection, Fences); 2]> {
     let [x0, y0, x1, y1] = cut.ink;
     let (w, h) = (x1 - x0, y1 - y0);
-    if cut.part || !(w >= SPLIT_WIDE * h && h > 0.0) || !at_least(1.0 - fcn[BACKGROUND], SPLIT_OBJECTNESS) {
+    if cut.part || !(w >= SPLIT_WIDE * h && h > 0.0) {
         return None;
     }
     let side = (w / 2.0).max(h);
@@ -822,6 +829,9 @@ const GROUPING_FACTOR: usize = 4;
 /// Ink outside every detection's box that the shrinking had joined to a detection's is proposed
 /// where it stands at least this share of that detection's height ([`ink_proposals`]).
 pub const REMAINDER_TALL: f32 = 0.6;
+/// ... and stands in its row: its middle within this share of that detection's height of the
+/// detection's (not the lower piece of a 7 whose stem has a gap).
+pub const REMAINDER_ROW: f32 = 0.25;
 /// ... and does not lie within unexplained ink more than this many times as tall as the
 /// detections beside it (a large digit of which a piece was found, proposed whole).
 pub const REMAINDER_WITHIN: f32 = 1.5;
@@ -879,7 +889,8 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
         };
         let tall = |b: [usize; 4]| {
             let g = pixels(b);
-            beside_found(g).next().is_some() && beside_found(g).all(|d| g[3] - g[1] >= REMAINDER_TALL * d.h)
+            let row = |d: &Detection| (0.5 * (g[1] + g[3]) - d.y).abs() <= REMAINDER_ROW * d.h;
+            beside_found(g).next().is_some() && beside_found(g).all(|d| g[3] - g[1] >= REMAINDER_TALL * d.h && row(d))
         };
         // Not within ink left unexplained that stands much taller than the detections beside it
         // ([`REMAINDER_WITHIN`]): a large digit whose piece was found is proposed whole, not
@@ -1168,7 +1179,8 @@ mod tests {
         // Read as no digit, but not surely nothing.
         let mut fcn = [0.0; CLASSES];
         fcn[BACKGROUND] = 0.9;
-        let [(l, lf), (r, rf)] = halves(&at(132.0, 80.0, 64.0), &whole, &fcn).unwrap();
+        assert!(worth_another_look(&whole, &fcn));
+        let [(l, lf), (r, rf)] = halves(&at(132.0, 80.0, 64.0), &whole).unwrap();
         assert!(l.x < 132.0 && r.x > 132.0);
         let (left, right) = (cut_out_within(&img, &l, lf).unwrap(), cut_out_within(&img, &r, rf).unwrap());
         assert!(left.ink[0] == 100.0 && (130.0..=134.0).contains(&left.ink[2]), "{:?}", left.ink);
@@ -1177,11 +1189,12 @@ mod tests {
         // Taller than wide: no halves; a piece of a larger drawing: none either.
         let one = image(300, 160, &[(100, 20, 110, 140)]);
         let cut = cut_out(&one, &at(105.0, 80.0, 120.0)).unwrap();
-        assert!(halves(&at(105.0, 80.0, 120.0), &cut, &fcn).is_none());
-        assert!(halves(&at(132.0, 80.0, 64.0), &CutOut { part: true, ..whole.clone() }, &fcn).is_none());
-        // Surely nothing (a scribble): not cut either.
+        assert!(halves(&at(105.0, 80.0, 120.0), &cut).is_none());
+        let part = CutOut { part: true, ..whole.clone() };
+        assert!(halves(&at(132.0, 80.0, 64.0), &part).is_none() && !worth_another_look(&part, &fcn));
+        // Surely nothing (a scribble): not looked at again.
         fcn[BACKGROUND] = 0.99;
-        assert!(halves(&at(132.0, 80.0, 64.0), &whole, &fcn).is_none());
+        assert!(!worth_another_look(&whole, &fcn));
     }
 
     #[test]
