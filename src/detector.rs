@@ -495,6 +495,9 @@ impl Detector {
         let first_ink = kept.len();
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
         // live drawing's proposal made again, its window untouched, as before).
+        // The detections sure enough that ink written beside them in their row is held to a
+        // digit's bar, not an ink proposal's ([`verify::INK_OBJECTNESS_BESIDE`]).
+        let sure: Vec<Detection> = out.iter().filter(|d| d.score >= verify::BESIDE_SURE).cloned().collect();
         let extra: Vec<(Detection, Cut)> = verify::ink_proposals(image, &out)
             .into_iter()
             .filter_map(|d| cut_for(image, &d, verify::Fences::default(), known, change).map(|cut| (d, cut)))
@@ -506,7 +509,8 @@ impl Detector {
                 Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
-            out.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing));
+            let beside = verify::beside(&d, &sure) != verify::Beside::default();
+            out.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside));
             kept.push((d, cut, classifier, fcn));
         }
         // A proposal read as no digit but not surely background ([`verify::worth_another_look`])
