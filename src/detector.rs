@@ -493,11 +493,11 @@ impl Detector {
             return Err(Error::InvalidInput("more readings than cut-outs".into()));
         }
         let first_ink = kept.len();
-        // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
-        // live drawing's proposal made again, its window untouched, as before).
         // The detections sure enough that ink written beside them in their row is held to a
         // digit's bar, not an ink proposal's ([`verify::INK_OBJECTNESS_BESIDE`]).
         let sure: Vec<Detection> = out.iter().filter(|d| d.score >= verify::BESIDE_SURE).cloned().collect();
+        // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
+        // live drawing's proposal made again, its window untouched, as before).
         let extra: Vec<(Detection, Cut)> = verify::ink_proposals(image, &out)
             .into_iter()
             .filter_map(|d| cut_for(image, &d, verify::Fences::default(), known, change).map(|cut| (d, cut)))
@@ -873,8 +873,8 @@ fn propose(
         .collect()
 }
 
-/// A proposal looked at again ([`Detector::verify_async`]'s second half): fenced from its
-/// neighbours, and as two halves.
+/// A proposal read as no digit, looked at again (in `settle_cached_async`): its cut-out fenced
+/// from its neighbours, and its two halves.
 type AnotherLook = (Option<(Detection, Cut)>, Option<[(Detection, Cut); 2]>);
 
 /// A proposal's cut-out within `fences` (its neighbours', [`verify::cut_out_within`]), and the
