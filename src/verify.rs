@@ -89,7 +89,7 @@ pub struct CutOut {
 
 /// The centres (x, image pixels) of the nearest other detections written beside a detection in
 /// its row, left and right ([`beside`]): where its strokes run on into a neighbour's (digits of
-/// a number that touch), the cut-out stops between them ([`cut_out_beside`]).
+/// a number that touch), the cut-out stops between them ([`cut_out_within`]).
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Beside {
     /// The nearest on the left.
@@ -202,19 +202,11 @@ const CANVAS_CENTRE: f32 = (STRIDE * CELL + STRIDE - 1) as f32 + 0.5;
 /// [`PART_WIDTH`] across, the detection is a piece of a larger drawing ([`CutOut::part`]);
 /// ending within, the cut-out is made again around all of them (see [`reads`]).
 pub fn cut_out(image: &GrayImage, detection: &Detection) -> Option<CutOut> {
-    cut_out_beside(image, detection, Beside::default())
-}
-
-/// [`cut_out`] for a detection with neighbours `beside` it in its row ([`beside`]): where its
-/// strokes, at least [`BESIDE_WIDE`] times as wide as tall, run on past the column of least ink
-/// between its centre and a neighbour's (searched in the middle half between them), what lies
-/// past that column is the neighbour's and is left out — digits of a number that touch.
-pub fn cut_out_beside(image: &GrayImage, detection: &Detection, beside: Beside) -> Option<CutOut> {
-    cut_out_fenced(image, detection, Fences::beside(beside))
+    cut_out_within(image, detection, Fences::default())
 }
 
 /// Ink at least this many times as wide as tall that was read as no digit may be two digits
-/// written touching, which neither the heatmap nor [`cut_out_beside`] told apart: [`halves`]
+/// written touching, which neither the heatmap nor [`cut_out_within`] told apart: [`halves`]
 /// (0.75 and 1.1 gave the `number` set the same F1 within 0.003).
 pub const SPLIT_WIDE: f32 = 0.9;
 
@@ -235,7 +227,7 @@ pub fn worth_another_look(cut: &CutOut, fcn: &[f32; CLASSES]) -> bool {
 
 /// Where `cut` (made for `detection`) is at least [`SPLIT_WIDE`] times as wide as tall and not a
 /// piece of a larger drawing: its ink cut in two at the column of least ink in its middle
-/// quarter, as two neighbours' would be ([`cut_out_beside`]) — a detection at the middle of each
+/// quarter, as two neighbours' would be ([`cut_out_within`]) — a detection at the middle of each
 /// half (the height's side, or half the width where that is more) and the fences to cut it out
 /// within ([`cut_out_within`]). `None` otherwise.
 pub fn halves(detection: &Detection, cut: &CutOut) -> Option<[(Detection, Fences); 2]> {
@@ -251,13 +243,12 @@ pub fn halves(detection: &Detection, cut: &CutOut) -> Option<[(Detection, Fences
     Some([(at(l), fences(None, Some(r))), (at(r), fences(Some(l), None))])
 }
 
-/// [`cut_out`] within `fences` ([`Fences::beside`] for a detection's neighbours, [`halves`]).
+/// [`cut_out`] within `fences`: [`Fences::beside`] for a detection with neighbours beside it in
+/// its row ([`beside`]), or [`halves`]. Where its strokes, at least [`Fences::wide`] times as
+/// wide as tall, run on past the column of least ink between its centre and a neighbour's
+/// (searched in the middle half between them), what lies past that column is the neighbour's
+/// and is left out — digits of a number that touch.
 pub fn cut_out_within(image: &GrayImage, detection: &Detection, fences: Fences) -> Option<CutOut> {
-    cut_out_fenced(image, detection, fences)
-}
-
-/// [`cut_out_beside`] within `fences`.
-fn cut_out_fenced(image: &GrayImage, detection: &Detection, fences: Fences) -> Option<CutOut> {
     let (rows, cols) = window(detection, image.width, image.height);
     let first = cut_in(image, detection, &rows, &cols, 1.0, fences)?;
     if !first.runs_on {
@@ -342,7 +333,7 @@ fn cut_in(
     })
 }
 
-/// The neighbours a cut-out is fenced from ([`cut_out_beside`], [`halves`]), and how many times
+/// The neighbours a cut-out is fenced from ([`cut_out_within`], [`halves`]), and how many times
 /// as wide as tall its ink must be for a fence to cut it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Fences {
@@ -354,14 +345,14 @@ pub struct Fences {
 }
 
 impl Fences {
-    /// The fences of a detection among the neighbours `beside` it ([`cut_out_beside`]).
+    /// The fences of a detection among the neighbours `beside` it ([`cut_out_within`]).
     pub fn beside(beside: Beside) -> Self {
         Self { beside, wide: if beside == Beside::default() { 0.0 } else { BESIDE_WIDE } }
     }
 }
 
 /// The kept strokes' box `all` (shrunk pixels of `traced`, whose column `i` is image columns
-/// `x0 + f·i …`) narrowed to the columns between the fences [`cut_out_beside`] puts toward the
+/// `x0 + f·i …`) narrowed to the columns between the fences [`cut_out_within`] puts toward the
 /// neighbours `beside` the detection centred at `x`, and made tight around the kept ink left in
 /// it; `all` itself where no fence cuts it; `None` where no ink is left.
 fn fenced(
@@ -400,10 +391,8 @@ fn fenced(
     // Tight around the kept ink between the fences.
     let mut b: Option<[usize; 4]> = None;
     for r in all[1]..=all[3] {
-        for c in lo..=hi.max(lo) {
-            if c <= hi && is_kept(r * shrunk.width + c) {
-                b = Some(b.map_or([c, r, c, r], |b| union(b, [c, r, c, r])));
-            }
+        for c in (lo..=hi).filter(|&c| is_kept(r * shrunk.width + c)) {
+            b = Some(b.map_or([c, r, c, r], |b| union(b, [c, r, c, r])));
         }
     }
     b
@@ -876,10 +865,10 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
     if !found.is_empty() {
         let mut rest = small.clone();
         let sw = rest.width;
+        // The blocks whose middle lies in a box: block `i`'s middle is at f·i + (f − 1) / 2.
+        let block = |v: f32| ((v - (f as f32 - 1.0) / 2.0) / f as f32).max(0.0);
         for d in found {
             let [x0, y0, x1, y1] = corners(d);
-            // The blocks whose middle lies in the box.
-            let block = |v: f32| ((v - (f as f32 - 1.0) / 2.0) / f as f32).max(0.0);
             let (bx0, by0) = (block(x0).ceil() as usize, block(y0).ceil() as usize);
             let (bx1, by1) =
                 (((block(x1) + 1.0).floor() as usize).min(sw), ((block(y1) + 1.0).floor() as usize).min(rest.height));
@@ -907,7 +896,11 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
         // around the hole its piece leaves.
         let larger = |b: [usize; 4]| {
             let most = beside_found(pixels(b)).map(|d| d.h).fold(0.0, f32::max);
-            groups.iter().any(|&g| inside(b, g) && pixels(g)[3] - pixels(g)[1] > REMAINDER_WITHIN * most)
+            let height = |g: [usize; 4]| {
+                let p = pixels(g);
+                p[3] - p[1]
+            };
+            groups.iter().any(|&g| inside(b, g) && height(g) > REMAINDER_WITHIN * most)
         };
         let rest: Vec<[usize; 4]> =
             rest.strokes().boxes.into_iter().filter(|&b| !explained(pixels(b)) && tall(b) && !larger(b)).collect();
@@ -1166,9 +1159,9 @@ mod tests {
         // Beside its neighbour, it stops at the bridge (the column of least ink between them).
         let found = beside(&left, &[left.clone(), right.clone()]);
         assert_eq!(found, Beside { left: None, right: Some(149.0) });
-        let cut = cut_out_beside(&img, &left, found).unwrap();
+        let cut = cut_out_within(&img, &left, Fences::beside(found)).unwrap();
         assert!(cut.ink[0] == 100.0 && (130.0..=134.0).contains(&cut.ink[2]), "{:?}", cut.ink);
-        let cut = cut_out_beside(&img, &right, beside(&right, &[left.clone(), right.clone()])).unwrap();
+        let cut = cut_out_within(&img, &right, Fences::beside(beside(&right, &[left.clone(), right.clone()]))).unwrap();
         assert!(cut.ink[2] == 164.0 && (130.0..=134.0).contains(&cut.ink[0]), "{:?}", cut.ink);
         // Not a neighbour: a box 3× the size, another row, the same place.
         let big = at(149.0, 80.0, 132.0);
@@ -1180,7 +1173,7 @@ mod tests {
         let square =
             image(300, 160, &[(100, 60, 140, 64), (100, 96, 140, 100), (100, 60, 104, 100), (136, 60, 140, 100)]);
         let d = at(120.0, 80.0, 44.0);
-        let cut = cut_out_beside(&square, &d, Beside { left: None, right: Some(140.0) }).unwrap();
+        let cut = cut_out_within(&square, &d, Fences::beside(Beside { left: None, right: Some(140.0) })).unwrap();
         assert_eq!(cut.ink, [100.0, 60.0, 140.0, 100.0]);
     }
 
