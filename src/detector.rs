@@ -476,6 +476,9 @@ impl Detector {
         let mut out = Vec::with_capacity(items.len());
         // The heatmap's proposals read as no digit, whose ink may be two digits written touching.
         let mut unread: Vec<usize> = Vec::new();
+        // Each detection read as a digit, by its place in `out` and its reading's in `kept`: its
+        // ink may be two digits side by side ([`verify::apart`]).
+        let mut found_at: Vec<(usize, usize)> = Vec::new();
         for (d, cut) in items {
             let Some((cut, seen)) = cut else {
                 out.push(d);
@@ -483,8 +486,9 @@ impl Detector {
             };
             let (classifier, fcn) = next(seen)?;
             let found = verify::combine(&d, &cut, &classifier, &fcn, &options);
-            if found.is_none() {
-                unread.push(kept.len());
+            match found {
+                None => unread.push(kept.len()),
+                Some(_) => found_at.push((out.len(), kept.len())),
             }
             out.extend(found);
             kept.push((d, cut, classifier, fcn));
@@ -510,7 +514,11 @@ impl Detector {
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
             let beside = verify::beside(&d, &sure) != verify::Beside::default();
-            out.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside));
+            let found = verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside);
+            if found.is_some() {
+                found_at.push((out.len(), kept.len()));
+            }
+            out.extend(found);
             kept.push((d, cut, classifier, fcn));
         }
         // A proposal read as no digit but not surely background ([`verify::worth_another_look`])
@@ -536,9 +544,25 @@ impl Detector {
             });
             again.push((fenced, halves));
         }
+        // A detection whose ink stands as two tall parts side by side ([`verify::apart`]): a 1
+        // written against a 3, two digits of a number that touch, read as one. Each part is cut
+        // out within a fence between them and read; both are kept in its place where both are
+        // sure digits ([`verify::read_apart`]).
+        let mut apart: Vec<(usize, [(Detection, Cut); 2])> = Vec::new();
+        for &(o, k) in &found_at {
+            let Some([(l, lf), (r, rf)]) = verify::apart(image, &kept[k].0, &kept[k].1) else {
+                continue;
+            };
+            if let (Some(left), Some(right)) =
+                (cut_for(image, &l, lf, known, change), cut_for(image, &r, rf, known, change))
+            {
+                apart.push((o, [(l, left), (r, right)]));
+            }
+        }
         let new: Vec<verify::CutOut> = again
             .iter()
             .flat_map(|(fenced, halves)| fenced.iter().chain(halves.iter().flatten()))
+            .chain(apart.iter().flat_map(|(_, parts)| parts.iter()))
             .filter(|(_, (_, seen))| seen.is_none())
             .map(|(_, (cut, _))| cut.clone())
             .collect();
@@ -550,22 +574,37 @@ impl Detector {
             };
             let found = verify::combine(&d, &cut, &classifier, &fcn, &options);
             kept.push((d, cut, classifier, fcn));
-            Ok::<_, Error>(found)
+            Ok::<_, Error>((found, classifier))
         };
         for (fenced, halves) in again {
             let fenced = match fenced {
-                Some(f) => read(f, &mut kept)?,
+                Some(f) => read(f, &mut kept)?.0,
                 None => None,
             };
             let mut pair = Vec::with_capacity(2);
             for half in halves.into_iter().flatten() {
-                pair.extend(read(half, &mut kept)?);
+                pair.extend(read(half, &mut kept)?.0);
             }
             match fenced {
                 Some(found) => out.push(found),
                 None if pair.len() == 2 => out.extend(pair),
                 None => {}
             }
+        }
+        let mut read_apart: Vec<(usize, [Detection; 2])> = Vec::new();
+        for (o, [left, right]) in apart {
+            let (left, right) = (read(left, &mut kept)?, read(right, &mut kept)?);
+            read_apart
+                .extend(verify::read_apart(&out[o], [(left.0, &left.1), (right.0, &right.1)]).map(|two| (o, two)));
+        }
+        if !read_apart.is_empty() {
+            let mut out_at: Vec<Option<Detection>> = out.into_iter().map(Some).collect();
+            let mut two = Vec::with_capacity(2 * read_apart.len());
+            for (o, parts) in read_apart {
+                out_at[o] = None;
+                two.extend(parts);
+            }
+            out = out_at.into_iter().flatten().chain(two).collect();
         }
         verify::drop_pieces(&mut out);
         out.sort_by(|a, b| b.score.total_cmp(&a.score));

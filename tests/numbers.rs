@@ -127,12 +127,13 @@ fn finished<T>(future: impl std::future::Future<Output = digitscope::Result<T>>)
 #[test]
 fn digits_of_a_number_written_touching_are_read_apart() {
     // Before the second look read touching neighbours apart (stop 45): 6 of 20 pairs whose inks
-    // meet, 2 of 20 whose strokes cross by 2 px; since: 15 and 8.
+    // meet, 2 of 20 whose strokes cross by 2 px; since: 15 and 8; since a digit read as one
+    // whose ink stands as two tall parts is read as two (stop 46): 17 and 13.
     let test = common::mnist_test();
     let detector = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
     let meeting = pairs_read_apart(&detector, &test, 0);
     let crossing = pairs_read_apart(&detector, &test, -2);
     println!("read as both their digits: {meeting} of 20 pairs whose inks meet, {crossing} of 20 crossing by 2 px");
-    assert!(meeting >= 14, "{meeting} of 20 pairs whose inks meet read as both their digits");
-    assert!(crossing >= 6, "{crossing} of 20 pairs crossing by 2 px read as both their digits");
+    assert!(meeting >= 16, "{meeting} of 20 pairs whose inks meet read as both their digits");
+    assert!(crossing >= 11, "{crossing} of 20 pairs crossing by 2 px read as both their digits");
 }
