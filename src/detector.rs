@@ -526,9 +526,9 @@ impl Detector {
         // neighbours in its row ([`verify::beside`]), and kept if that reads as a digit;
         // otherwise, its ink about as wide as tall or wider, cut into two halves
         // ([`verify::halves`]), both kept if both are digits as the proposal would be (a scribble
-        // cut in two is not). Ink proposals are not looked at again: on the benchmark's pad of
-        // scribble their one large group, read as nothing at each stroke, made a live stroke
-        // some 15 % slower, for 0.008 of the `number` set's F1.
+        // cut in two is not). Ink proposals read as no digit are not looked at again: on the
+        // benchmark's pad of scribble their one large group, read as nothing at each stroke,
+        // made a live stroke some 15 % slower, for 0.008 of the `number` set's F1.
         let proposed: Vec<Detection> = kept[..first_ink].iter().map(|r| r.0.clone()).collect();
         let mut again: Vec<AnotherLook> = Vec::new();
         for &i in unread.iter().filter(|&&i| verify::worth_another_look(&kept[i].1, &kept[i].3)) {
@@ -591,20 +591,19 @@ impl Detector {
                 None => {}
             }
         }
-        let mut read_apart: Vec<(usize, [Detection; 2])> = Vec::new();
+        let mut two: Vec<(usize, [Detection; 2])> = Vec::new();
         for (o, [left, right]) in apart {
             let (left, right) = (read(left, &mut kept)?, read(right, &mut kept)?);
-            read_apart
-                .extend(verify::read_apart(&out[o], [(left.0, &left.1), (right.0, &right.1)]).map(|two| (o, two)));
+            two.extend(verify::read_apart(&out[o], [(left.0, &left.1), (right.0, &right.1)]).map(|parts| (o, parts)));
         }
-        if !read_apart.is_empty() {
-            let mut out_at: Vec<Option<Detection>> = out.into_iter().map(Some).collect();
-            let mut two = Vec::with_capacity(2 * read_apart.len());
-            for (o, parts) in read_apart {
-                out_at[o] = None;
-                two.extend(parts);
-            }
-            out = out_at.into_iter().flatten().chain(two).collect();
+        if !two.is_empty() {
+            // Each whole read as two digits gives way to them.
+            let wholes: Vec<usize> = two.iter().map(|(o, _)| *o).collect();
+            out = (out.into_iter().enumerate())
+                .filter(|(i, _)| !wholes.contains(i))
+                .map(|(_, d)| d)
+                .chain(two.into_iter().flat_map(|(_, parts)| parts))
+                .collect();
         }
         verify::drop_pieces(&mut out);
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
@@ -933,8 +932,10 @@ fn cut_for(
         |cut: &verify::CutOut| change.is_some_and(|(rows, cols)| !verify::touches(d, cut, size, rows, cols));
     let same_box = |o: &Detection| [o.x, o.y, o.w, o.h].map(f32::to_bits) == [d.x, d.y, d.w, d.h].map(f32::to_bits);
     let same_neighbours = |cut: &verify::CutOut| {
-        let bits =
-            |f: verify::Fences| (f.beside.left.map(f32::to_bits), f.beside.right.map(f32::to_bits), f.wide.to_bits());
+        let bits = |f: verify::Fences| {
+            let beside = (f.beside.left.map(f32::to_bits), f.beside.right.map(f32::to_bits));
+            (beside, f.wide.to_bits(), f.at)
+        };
         bits(cut.fences) == bits(fences)
     };
     match known.iter().find(|r| same_box(&r.0) && same_neighbours(&r.1) && untouched(&r.1)) {
