@@ -296,20 +296,17 @@ pub fn apart(image: &GrayImage, detection: &Detection, cut: &CutOut) -> Option<[
             above[i] = ink;
         }
     }
-    let columns: Vec<(usize, usize, usize, usize)> =
-        (0..w).map(|i| (count[i] as usize, runs[i] as usize, top[i] as usize, bottom[i] as usize)).collect();
     // How tall the ink of the columns before each column stands, and of those after it.
-    let stand = |(top, bottom): (usize, usize), c: &(usize, usize, usize, usize)| (top.min(c.2), bottom.max(c.3));
-    let before: Vec<(usize, usize)> =
-        columns.iter().scan((h, 0), |a, c| Some(std::mem::replace(a, stand(*a, c)))).collect();
-    let mut after: Vec<(usize, usize)> =
-        columns.iter().rev().scan((h, 0), |a, c| Some(std::mem::replace(a, stand(*a, c)))).collect();
+    let stand = |(t, b): (u32, u32), i: usize| (t.min(top[i]), b.max(bottom[i]));
+    let before: Vec<(u32, u32)> = (0..w).scan((h as u32, 0), |a, i| Some(std::mem::replace(a, stand(*a, i)))).collect();
+    let mut after: Vec<(u32, u32)> =
+        (0..w).rev().scan((h as u32, 0), |a, i| Some(std::mem::replace(a, stand(*a, i)))).collect();
     after.reverse();
-    let tall = |(top, bottom): (usize, usize)| bottom > top && (bottom - top) as f32 >= APART_TALL * h as f32;
+    let tall = |(t, b): (u32, u32)| b > t && (b - t) as f32 >= APART_TALL * h as f32;
     let split = (1..w - 1)
-        .filter(|&i| columns[i].1 <= 1 && columns[i].0 as f32 <= APART_THIN * h as f32)
+        .filter(|&i| runs[i] <= 1 && count[i] as f32 <= APART_THIN * h as f32)
         .filter(|&i| tall(before[i]) && tall(after[i]))
-        .min_by_key(|&i| (columns[i].0, (2 * i).abs_diff(w)))?;
+        .min_by_key(|&i| (count[i], (2 * i).abs_diff(w)))?;
     let at = (x0 + split) as f32 + 0.5;
     let y = (y0 + y1) as f32 / 2.0;
     let side = h as f32;

@@ -10,7 +10,7 @@ use digitscope::{Detection, Detector};
 
 mod common;
 
-use common::stroke;
+use common::{finished, pollster, stroke};
 
 fn direct(bytes: &[u8], pooling: Pooling) -> Detector {
     Detector::from_weights(bytes, Device::flex()).unwrap().with_pooling(pooling).with_direct_kernels().unwrap()
@@ -262,20 +262,5 @@ fn live_detections_equal_a_full_detection_on_a_long_scribble() {
                 assert!(same_detections(&live_found, &found), "stroke {i}: {live_found:?} live, {found:?} in full");
             }
         }
-    }
-}
-
-/// The CPU engines complete without waiting: polling once finishes the future.
-fn pollster<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> T {
-    finished(future).unwrap()
-}
-
-/// [`pollster`], the result as it is.
-fn finished<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> digitscope::Result<T> {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(out) => out,
-        std::task::Poll::Pending => panic!("a CPU detection did not complete at once"),
     }
 }

@@ -54,40 +54,38 @@ fn pairs_read_apart(detector: &Detector, test: &digitscope::mnist::Split, gap: i
 /// MNIST test digits `a` and `b`, each 40 px tall, on a 160×96 image, `b`'s ink starting `gap`
 /// pixels after `a`'s ends; their truths.
 fn pair(test: &digitscope::mnist::Split, a: usize, b: usize, gap: isize) -> (GrayImage, [Truth; 2]) {
-    {
-        let ((da, ba), (db, bb)) = (doubled(test, a), doubled(test, b));
-        let mut image = GrayImage::blank(160, 96);
-        let (ax, ay) = (20isize, 20isize);
-        let bx = ax + ba[2] as isize + 1 + gap - bb[0] as isize;
-        let mut paste = |d: &GrayImage, ox: isize| {
-            for y in 0..56 {
-                for x in 0..56 {
-                    let (tx, ty) = (ox + x as isize, ay + y as isize);
-                    if tx >= 0 && ty >= 0 && (tx as usize) < 160 && (ty as usize) < 96 {
-                        let p = &mut image.pixels[ty as usize * 160 + tx as usize];
-                        *p = p.max(d.pixels[y * 56 + x]);
-                    }
+    let ((da, ba), (db, bb)) = (doubled(test, a), doubled(test, b));
+    let mut image = GrayImage::blank(160, 96);
+    let (ax, ay) = (20isize, 20isize);
+    let bx = ax + ba[2] as isize + 1 + gap - bb[0] as isize;
+    let mut paste = |d: &GrayImage, ox: isize| {
+        for y in 0..56 {
+            for x in 0..56 {
+                let (tx, ty) = (ox + x as isize, ay + y as isize);
+                if tx >= 0 && ty >= 0 && (tx as usize) < 160 && (ty as usize) < 96 {
+                    let p = &mut image.pixels[ty as usize * 160 + tx as usize];
+                    *p = p.max(d.pixels[y * 56 + x]);
                 }
             }
-        };
-        paste(&da, ax);
-        paste(&db, bx);
-        let truth = |digit: u8, b: [usize; 4], ox: isize| Truth {
-            digit,
-            x0: (ox + b[0] as isize) as usize,
-            y0: (ay + b[1] as isize) as usize,
-            x1: (ox + b[2] as isize) as usize,
-            y1: (ay + b[3] as isize) as usize,
-        };
-        let truths = [truth(test.labels[a], ba, ax), truth(test.labels[b], bb, bx)];
-        (image, truths)
-    }
+        }
+    };
+    paste(&da, ax);
+    paste(&db, bx);
+    let truth = |digit: u8, b: [usize; 4], ox: isize| Truth {
+        digit,
+        x0: (ox + b[0] as isize) as usize,
+        y0: (ay + b[1] as isize) as usize,
+        x1: (ox + b[2] as isize) as usize,
+        y1: (ay + b[3] as isize) as usize,
+    };
+    let truths = [truth(test.labels[a], ba, ax), truth(test.labels[b], bb, bx)];
+    (image, truths)
 }
 
 #[test]
 fn live_updates_of_a_number_written_touching_equal_a_full_detection() {
-    // Touching pairs (read apart only when looked at again: fenced from the neighbour, or in
-    // halves) drawn in from left to right, 8 columns at a time: live, the same detections as in
+    // Touching pairs (read apart only when looked at again: fenced from the neighbour, in
+    // halves, or cut apart where read as one digit) drawn in from left to right, 8 columns at a time: live, the same detections as in
     // full after every step.
     let test = common::mnist_test();
     let detector = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
@@ -101,7 +99,7 @@ fn live_updates_of_a_number_written_touching_equal_a_full_detection() {
                 image.pixels[row..row + end].copy_from_slice(&whole.pixels[row..row + end]);
             }
             let (heatmap, found) = detector.detect(&image).unwrap();
-            let (live_heatmap, live_found, _) = finished(detector.detect_live_async(&image, &mut live, false));
+            let (live_heatmap, live_found, _) = common::pollster(detector.detect_live_async(&image, &mut live, false));
             assert!(live_heatmap.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()));
             assert_eq!(live_found.len(), found.len(), "pair {a}, {b}, {end} columns: {live_found:?} live, {found:?}");
             for (l, f) in live_found.iter().zip(&found) {
@@ -111,16 +109,6 @@ fn live_updates_of_a_number_written_touching_equal_a_full_detection() {
                 );
             }
         }
-    }
-}
-
-/// The CPU engines complete without waiting: polling once finishes the future.
-fn finished<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> T {
-    let mut future = std::pin::pin!(future);
-    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
-    match future.as_mut().poll(&mut cx) {
-        std::task::Poll::Ready(out) => out.unwrap(),
-        std::task::Poll::Pending => panic!("a CPU detection did not complete at once"),
     }
 }
 

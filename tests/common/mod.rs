@@ -110,3 +110,18 @@ fn encoded(network: Network) -> Vec<u8> {
     };
     weights::encode(network, &info).unwrap()
 }
+
+/// The CPU engines complete without waiting: polling once finishes the future.
+pub fn pollster<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> T {
+    finished(future).unwrap()
+}
+
+/// [`pollster`], the result as it is.
+pub fn finished<T>(future: impl std::future::Future<Output = digitscope::Result<T>>) -> digitscope::Result<T> {
+    let mut future = std::pin::pin!(future);
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    match future.as_mut().poll(&mut cx) {
+        std::task::Poll::Ready(out) => out,
+        std::task::Poll::Pending => panic!("a CPU detection did not complete at once"),
+    }
+}
