@@ -205,9 +205,9 @@ pub struct Live {
     /// The flattened image of the last call.
     pub(crate) image: Option<GrayImage>,
     pub(crate) levels: Vec<LiveLevel>,
-    /// The last call's second looks ([`crate::verify`]): a detection whose cut-outs are the
-    /// same again is not read again.
-    pub(crate) readings: Vec<crate::verify::Reading>,
+    /// What the last call's second looks ([`crate::verify`]) read and scanned: a detection
+    /// whose cut-outs are the same again is not read again.
+    pub(crate) seen: crate::detector::Seen,
 }
 
 /// One level of a [`Live`] drawing.

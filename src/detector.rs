@@ -375,7 +375,7 @@ impl Detector {
         if !look_again {
             return Ok((heatmap, detections));
         }
-        Ok((heatmap, self.verify_cached_async(image, detections, &[], None, drawing).await?.0))
+        Ok((heatmap, self.verify_cached_async(image, detections, &Seen::default(), None, drawing).await?.0))
     }
 
     /// The readings of cut-outs: the classifier's probabilities for their [`verify::SIDE`]²
@@ -427,28 +427,29 @@ impl Detector {
     /// its own ink, its box made tight around it, or dropped. Unchanged where the options ask
     /// for no second look; a detection with no ink to cut out stays as it is.
     pub async fn verify_async(&self, image: &GrayImage, detections: Vec<Detection>) -> Result<Vec<Detection>> {
-        Ok(self.verify_cached_async(image, detections, &[], None, self.drawing()).await?.0)
+        Ok(self.verify_cached_async(image, detections, &Seen::default(), None, self.drawing()).await?.0)
     }
 
-    /// [`Detector::verify_async`], reusing what a live drawing's last call read (`known`): a
-    /// proposal made again whose window `change` (rows, columns of the image) does not touch
-    /// keeps its cut-out and readings; any cut-out that comes again keeps its readings. Also
-    /// returns this call's readings.
+    /// [`Detector::verify_async`], reusing what a live drawing's last call read and scanned
+    /// (`seen`): a proposal made again whose window `change` (rows, columns of the image) does
+    /// not touch keeps its cut-out and readings; any cut-out that comes again keeps its readings;
+    /// an ink box [`verify::apart`] scanned that `change` does not touch keeps its answer. Also
+    /// returns what this call read and scanned.
     async fn verify_cached_async(
         &self,
         image: &GrayImage,
         detections: Vec<Detection>,
-        known: &[verify::Reading],
+        seen: &Seen,
         change: Option<&Change>,
         drawing: bool,
-    ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
+    ) -> Result<(Vec<Detection>, Seen)> {
         if self.options.verify.is_none() {
-            return Ok((detections, Vec::new()));
+            return Ok((detections, Seen::default()));
         }
-        let items = propose(image, detections, known, change);
+        let items = propose(image, detections, &seen.readings, change);
         let new: Vec<verify::CutOut> = unread(&items).cloned().collect();
         let readings = self.read_cut_outs_async(&new).await?;
-        self.settle_cached_async(image, items, readings, known, change, drawing).await
+        self.settle_cached_async(image, items, readings, seen, change, drawing).await
     }
 
     /// The second half of [`Detector::verify_async`]: `readings` are those of the proposals'
@@ -459,13 +460,14 @@ impl Detector {
         image: &GrayImage,
         items: Vec<Proposal>,
         readings: Vec<verify::Readings>,
-        known: &[verify::Reading],
+        seen: &Seen,
         change: Option<&Change>,
         drawing: bool,
-    ) -> Result<(Vec<Detection>, Vec<verify::Reading>)> {
+    ) -> Result<(Vec<Detection>, Seen)> {
         let Some(options) = self.options.verify else {
-            return Ok((items.into_iter().map(|p| p.0).collect(), Vec::new()));
+            return Ok((items.into_iter().map(|p| p.0).collect(), Seen::default()));
         };
+        let known = &seen.readings[..];
         let options = verify::VerifyOptions { drawing, ..options };
         let mut fresh = readings.into_iter();
         let mut next = |seen: Option<verify::Readings>| match seen {
@@ -547,12 +549,33 @@ impl Detector {
         // A detection whose ink stands as two tall parts side by side ([`verify::apart`]): a 1
         // written against a 3, two digits of a number that touch, read as one. Each part is cut
         // out within a fence between them and read; both are kept in its place where both are
-        // sure digits ([`verify::read_apart`]).
+        // sure digits ([`verify::read_apart`]). An ink box the last call scanned and `change`
+        // does not touch keeps its answer (a live stroke rescans only what it drew into).
         let mut apart: Vec<(usize, [(Detection, Cut); 2])> = Vec::new();
+        let mut scanned: Vec<([usize; 4], Option<usize>)> = Vec::with_capacity(found_at.len());
         for &(o, k) in &found_at {
-            let Some([(l, lf), (r, rf)]) = verify::apart(image, &kept[k].0, &kept[k].1) else {
+            let Some(ink) = verify::apart_box(image, &kept[k].1) else {
                 continue;
             };
+            let untouched = |[x0, y0, x1, y1]: [usize; 4]| {
+                change.is_some_and(|(rows, cols)| {
+                    rows.is_empty()
+                        || cols.is_empty()
+                        || rows.end <= y0
+                        || y1 <= rows.start
+                        || cols.end <= x0
+                        || x1 <= cols.start
+                })
+            };
+            let column = match seen.aparts.iter().find(|(b, _)| *b == ink && untouched(ink)) {
+                Some(&(_, column)) => column,
+                None => verify::apart_column(image, ink),
+            };
+            scanned.push((ink, column));
+            let Some(column) = column else {
+                continue;
+            };
+            let [(l, lf), (r, rf)] = verify::apart_parts(&kept[k].0, ink, column);
             if let (Some(left), Some(right)) =
                 (cut_for(image, &l, lf, known, change), cut_for(image, &r, rf, known, change))
             {
@@ -607,7 +630,7 @@ impl Detector {
         }
         verify::drop_pieces(&mut out);
         out.sort_by(|a, b| b.score.total_cmp(&a.score));
-        Ok((out, kept))
+        Ok((out, Seen { readings: kept, aparts: scanned }))
     }
 
     /// A pooled detection with its second look shared out too: the parts assembled as
@@ -631,7 +654,10 @@ impl Detector {
 
     /// Ends a [`Detector::propose_jobs`] with the readings of its unread cut-outs, in order.
     pub async fn settle_async(&self, proposals: Proposals, readings: Vec<verify::Readings>) -> Result<Vec<Detection>> {
-        Ok(self.settle_cached_async(&proposals.image, proposals.items, readings, &[], None, proposals.drawing).await?.0)
+        Ok(self
+            .settle_cached_async(&proposals.image, proposals.items, readings, &Seen::default(), None, proposals.drawing)
+            .await?
+            .0)
     }
 
     /// A detection of a `width`×`height` image cut into `parts` lists of jobs of about equal
@@ -672,7 +698,7 @@ impl Detector {
         if !look_again {
             return Ok((heatmap, detections));
         }
-        Ok((heatmap, self.verify_cached_async(image, detections, &[], None, drawing).await?.0))
+        Ok((heatmap, self.verify_cached_async(image, detections, &Seen::default(), None, drawing).await?.0))
     }
 
     /// The parts of a pooled detection of a `width`×`height` image assembled and decoded.
@@ -742,9 +768,9 @@ impl Detector {
             let probs = live.levels.iter().map(|l| l.trace.probs.clone()).collect();
             let (heatmap, detections) = self.finish(&shapes, probs)?;
             let nothing = (0..0, 0..0);
-            let (detections, readings) =
-                self.verify_cached_async(&image, detections, &live.readings, Some(&nothing), drawing).await?;
-            live.readings = readings;
+            let (detections, seen) =
+                self.verify_cached_async(&image, detections, &live.seen, Some(&nothing), drawing).await?;
+            live.seen = seen;
             return Ok((heatmap, detections, done));
         };
         for (i, shape) in shapes.iter().enumerate() {
@@ -801,11 +827,11 @@ impl Detector {
         }
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
         let changed = (rows, cols);
-        let (detections, readings) =
-            self.verify_cached_async(&image, detections, &live.readings, Some(&changed), drawing).await?;
+        let (detections, seen) =
+            self.verify_cached_async(&image, detections, &live.seen, Some(&changed), drawing).await?;
         live.levels = kept;
         live.image = Some(image);
-        live.readings = readings;
+        live.seen = seen;
         Ok((heatmap, detections, done))
     }
 
@@ -887,6 +913,14 @@ impl<'a> Page<'a> {
 
 /// What changed since a live drawing's last call: rows, then columns of the image.
 type Change = (Range<usize>, Range<usize>);
+/// What a live drawing's last call looked at ([`Live`]), for the next to reuse: the second
+/// looks' readings, and the ink boxes [`verify::apart`] scanned with the column each parts at.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Seen {
+    readings: Vec<verify::Reading>,
+    aparts: Vec<([usize; 4], Option<usize>)>,
+}
+
 /// A proposal's cut-out and the readings already known for it.
 type Cut = (verify::CutOut, Option<verify::Readings>);
 /// A detection proposed for a second look and its cut-out (none: nothing to cut out).

@@ -786,7 +786,10 @@ impl GrayImage {
                 width * height
             )));
         }
-        if let Some(i) = pixels.iter().position(|v| !v.is_finite()) {
+        // (Counted over every pixel first, which vectorizes; the first one found only then.)
+        if pixels.iter().fold(false, |bad, v| bad | !v.is_finite())
+            && let Some(i) = pixels.iter().position(|v| !v.is_finite())
+        {
             return Err(Error::InvalidInput(format!("pixel {i} is {} (values must be finite)", pixels[i])));
         }
         Ok(Self { width, height, pixels })
@@ -969,6 +972,15 @@ impl GrayImage {
     /// block (the last row and column of blocks may be cut short).
     pub fn block_max(&self, rows: &Range<usize>, cols: &Range<usize>, f: usize) -> Self {
         let (w, h) = (cols.len().div_ceil(f), rows.len().div_ceil(f));
+        if f == 1 {
+            // Blocks of one pixel: the window itself (as the fold below makes it, row by row).
+            let mut pixels = Vec::with_capacity(w * h);
+            for row in rows.clone() {
+                pixels.extend_from_slice(&self.pixels[row * self.width + cols.start..row * self.width + cols.end]);
+            }
+            pixels.iter_mut().for_each(|v| *v = greater(f32::MIN, *v));
+            return Self { width: w, height: h, pixels };
+        }
         let mut out = Self { width: w, height: h, pixels: vec![f32::MIN; w * h] };
         // Each block row's lines folded into one (pixel by pixel: vectorized), then that line's
         // blocks into the shrunk row.

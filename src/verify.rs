@@ -265,8 +265,17 @@ pub const APART_SURE: f32 = 0.98;
 /// against a 3, two digits of a number that touch, which the heatmap and the cut-out took for
 /// one: the two parts, each a detection of the ink's height at its middle, with a fence at the
 /// column between them ([`Fences::at`]): the column that crosses the least ink, the one nearest
-/// the middle of those. `None` otherwise.
+/// the middle of those. `None` otherwise. In three steps, so that a live drawing scans an ink
+/// box that did not change only once ([`apart_box`], [`apart_column`], [`apart_parts`]).
 pub fn apart(image: &GrayImage, detection: &Detection, cut: &CutOut) -> Option<[(Detection, Fences); 2]> {
+    let ink = apart_box(image, cut)?;
+    Some(apart_parts(detection, ink, apart_column(image, ink)?))
+}
+
+/// The pixels [`apart`] scans for `cut`: its ink box in the image, `[x0, y0, x1, y1]` (`x1`,
+/// `y1` exclusive), where that ink is wide enough to be two digits ([`APART_WIDE`]) and not a
+/// piece of a larger drawing; `None` otherwise.
+pub fn apart_box(image: &GrayImage, cut: &CutOut) -> Option<[usize; 4]> {
     if cut.part {
         return None;
     }
@@ -276,13 +285,18 @@ pub fn apart(image: &GrayImage, detection: &Detection, cut: &CutOut) -> Option<[
         return None;
     }
     let (w, h) = (x1 - x0, y1 - y0);
-    if (w as f32) < APART_WIDE * h as f32 {
-        return None;
-    }
+    ((w as f32) >= APART_WIDE * h as f32).then_some([x0, y0, x1, y1])
+}
+
+/// The column (image x) at which the ink in `ink` ([`apart_box`]) stands as two tall parts, as
+/// [`apart`] finds it; it reads the image's pixels in that box alone.
+pub fn apart_column(image: &GrayImage, [x0, y0, x1, y1]: [usize; 4]) -> Option<usize> {
+    let (w, h) = (x1 - x0, y1 - y0);
     // Each column's ink: pixels and runs, and its top and bottom row (`h`, 0 without ink); read
     // row by row (the image's order), the previous row's ink kept per column, without branches
-    // (a live stroke reads every detection's ink again: in the browser a loop branching per
-    // pixel made this cost a stroke on the benchmark's pad some 0.4 ms, this one some 0.2).
+    // (in the browser a loop branching per pixel made this cost a live stroke on the
+    // benchmark's pad some 0.4 ms, this one some 0.2, before boxes a stroke does not touch
+    // kept their answer).
     let (mut count, mut runs, mut top, mut bottom) = (vec![0u32; w], vec![0u32; w], vec![h as u32; w], vec![0u32; w]);
     let mut above = vec![false; w];
     for y in 0..h {
@@ -307,12 +321,17 @@ pub fn apart(image: &GrayImage, detection: &Detection, cut: &CutOut) -> Option<[
         .filter(|&i| runs[i] <= 1 && count[i] as f32 <= APART_THIN * h as f32)
         .filter(|&i| tall(before[i]) && tall(after[i]))
         .min_by_key(|&i| (count[i], (2 * i).abs_diff(w)))?;
-    let at = (x0 + split) as f32 + 0.5;
+    Some(x0 + split)
+}
+
+/// The two parts [`apart`] makes of `detection` whose ink box `ink` parts at column `at`.
+pub fn apart_parts(detection: &Detection, [x0, y0, x1, y1]: [usize; 4], at: usize) -> [(Detection, Fences); 2] {
+    let at = at as f32 + 0.5;
     let y = (y0 + y1) as f32 / 2.0;
-    let side = h as f32;
+    let side = (y1 - y0) as f32;
     let piece = |a: f32, b: f32| Detection { x: (a + b) / 2.0, y, w: side, h: side, ..*detection };
     let fences = |left, right| Fences { beside: Beside { left, right }, wide: 0.0, at: true };
-    Some([(piece(x0 as f32, at), fences(None, Some(at))), (piece(at, x1 as f32), fences(Some(at), None))])
+    [(piece(x0 as f32, at), fences(None, Some(at))), (piece(at, x1 as f32), fences(Some(at), None))]
 }
 
 /// The two parts of a detection `whole` that [`apart`] cut, as their second look read them (each
@@ -607,42 +626,42 @@ impl GrayImage {
         for (row, line) in open.chunks_exact_mut(pw).skip(1).zip(self.pixels.chunks_exact(w.max(1))) {
             row[1..=w].iter_mut().zip(line).for_each(|(o, &v)| *o = at_least(v, INK));
         }
-        let mut padded = vec![u32::MAX; open.len()];
-        let neighbours = [pw + 1, pw, pw - 1, 1];
-        let (mut count, mut stack) = (0u32, Vec::new());
-        for start in pw..pw * (h + 1) {
-            if !open[start] {
-                continue;
-            }
-            open[start] = false;
-            stack.push(start);
-            while let Some(i) = stack.pop() {
-                padded[i] = count;
-                for d in neighbours {
-                    for j in [i - d, i + d] {
-                        if open[j] {
-                            open[j] = false;
-                            stack.push(j);
+        // Each stroke filled from its first pixel (row by row: labels are numbered in that
+        // order), its pixels labelled in the image's own grid as they are reached, with its box
+        // and area; each pixel on the stack with its place in both grids.
+        let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
+        // The neighbours after a pixel in the padded grid, and their steps in x and y (those
+        // before it: the same, negated).
+        let neighbours = [(pw + 1, 1, 1), (pw, 0, 1), (pw - 1, usize::MAX, 1), (1, 1, 0)];
+        let mut stack: Vec<(usize, usize, usize)> = Vec::new();
+        for y in 0..h {
+            for x in 0..w {
+                let start = (y + 1) * pw + x + 1;
+                if !open[start] {
+                    continue;
+                }
+                let id = s.boxes.len() as u32;
+                let (mut b, mut area) = ([x, y, x, y], 0);
+                open[start] = false;
+                stack.push((start, x, y));
+                while let Some((i, px, py)) = stack.pop() {
+                    s.label[py * w + px] = id;
+                    area += 1;
+                    b = union(b, [px, py, px, py]);
+                    for (d, dx, dy) in neighbours {
+                        // (Wrapping: a step left from column 0 lands on the border, never open.)
+                        if open[i - d] {
+                            open[i - d] = false;
+                            stack.push((i - d, px.wrapping_sub(dx), py - dy));
+                        }
+                        if open[i + d] {
+                            open[i + d] = false;
+                            stack.push((i + d, px.wrapping_add(dx), py + dy));
                         }
                     }
                 }
-            }
-            count += 1;
-        }
-        // Labels in the image's own grid, and each stroke's box and area (labels are numbered
-        // in the order of their first pixel, row by row).
-        let mut s = Strokes { label: vec![u32::MAX; w * h], boxes: Vec::new(), areas: Vec::new() };
-        s.boxes.resize(count as usize, [usize::MAX, usize::MAX, 0, 0]);
-        s.areas.resize(count as usize, 0);
-        for y in 0..h {
-            for x in 0..w {
-                let id = padded[(y + 1) * pw + x + 1];
-                if id != u32::MAX {
-                    s.label[y * w + x] = id;
-                    let b = &mut s.boxes[id as usize];
-                    *b = union(*b, [x, y, x, y]);
-                    s.areas[id as usize] += 1;
-                }
+                s.boxes.push(b);
+                s.areas.push(area);
             }
         }
         s
@@ -651,21 +670,43 @@ impl GrayImage {
     /// The kept strokes alone (with their soft edges: fainter pixels touching them) inside `b`,
     /// as an image of `b`'s size.
     fn digit(&self, label: &[u32], kept: &[bool], b: [usize; 4]) -> GrayImage {
-        let w = self.width;
-        let is_kept = |x: usize, y: usize| label[y * w + x] != u32::MAX && kept[label[y * w + x] as usize];
+        let (w, h) = (self.width, self.height);
         let (dw, dh) = (b[2] - b[0] + 1, b[3] - b[1] + 1);
+        // Whether each pixel of the box and of a margin of one around it (within the image) is
+        // a kept stroke's, then whether any of its 3×3 neighbours is: across, then down.
+        let (mx0, my0) = (b[0].saturating_sub(1), b[1].saturating_sub(1));
+        let (mx1, my1) = ((b[2] + 2).min(w), (b[3] + 2).min(h));
+        let mw = mx1 - mx0;
+        let mut is_kept = Vec::with_capacity(mw * (my1 - my0));
+        for y in my0..my1 {
+            let labels = &label[y * w + mx0..y * w + mx1];
+            is_kept.extend(labels.iter().map(|&l| l != u32::MAX && kept[l as usize]));
+        }
+        let mut across = is_kept.clone();
+        for (a, k) in across.chunks_exact_mut(mw).zip(is_kept.chunks_exact(mw)) {
+            for x in 1..mw {
+                a[x] |= k[x - 1];
+                a[x - 1] |= k[x];
+            }
+        }
         let mut out = GrayImage::blank(dw, dh);
         for y in b[1]..=b[3] {
-            for x in b[0]..=b[2] {
-                let own = label[y * w + x] != u32::MAX;
-                let near = if own {
-                    is_kept(x, y)
+            let row = (y - my0) * mw;
+            let (up, down) = (row.checked_sub(mw), Some(row + mw).filter(|&r| r < across.len()));
+            let line = &self.pixels[y * w + b[0]..=y * w + b[2]];
+            let labels = &label[y * w + b[0]..=y * w + b[2]];
+            let o = &mut out.pixels[(y - b[1]) * dw..][..dw];
+            for (i, ((o, &v), &l)) in o.iter_mut().zip(line).zip(labels).enumerate() {
+                let m = row + b[0] - mx0 + i;
+                // A stroke's own pixel where the stroke is kept; a pixel of no stroke beside a
+                // kept one (its soft edge).
+                let near = if l != u32::MAX {
+                    is_kept[m]
                 } else {
-                    (y.saturating_sub(1)..(y + 2).min(self.height))
-                        .any(|ny| (x.saturating_sub(1)..(x + 2).min(w)).any(|nx| is_kept(nx, ny)))
+                    across[m] || up.is_some_and(|u| across[u + m - row]) || down.is_some_and(|d| across[d + m - row])
                 };
                 if near {
-                    out.pixels[(y - b[1]) * dw + x - b[0]] = self.at(x, y).clamp(0.0, 1.0);
+                    *o = v.clamp(0.0, 1.0);
                 }
             }
         }
@@ -675,11 +716,13 @@ impl GrayImage {
     /// The centre of mass of the ink (continuous coordinates: pixel `i` spans `i .. i + 1`).
     fn centre_of_mass(&self) -> Option<(f32, f32)> {
         let (mut sx, mut sy, mut sm) = (0.0f64, 0.0f64, 0.0f64);
-        for (i, &v) in self.pixels.iter().enumerate() {
-            let v = v as f64;
-            sx += v * ((i % self.width) as f64 + 0.5);
-            sy += v * ((i / self.width) as f64 + 0.5);
-            sm += v;
+        for (y, row) in self.pixels.chunks_exact(self.width.max(1)).enumerate() {
+            for (x, &v) in row.iter().enumerate() {
+                let v = v as f64;
+                sx += v * (x as f64 + 0.5);
+                sy += v * (y as f64 + 0.5);
+                sm += v;
+            }
         }
         (sm > 0.0).then(|| ((sx / sm) as f32, (sy / sm) as f32))
     }

@@ -82,26 +82,49 @@ fn pair(test: &digitscope::mnist::Split, a: usize, b: usize, gap: isize) -> (Gra
     (image, truths)
 }
 
+/// `image` with a bar of ink joining the digits of `truths` (written side by side): 10 px wide
+/// across the middle of their gap, over the middle half of the height they share — inside the
+/// box of their ink.
+fn joined(image: &GrayImage, truths: &[Truth; 2]) -> GrayImage {
+    let mut image = image.clone();
+    let middle = (truths[0].x1 + truths[1].x0) / 2;
+    let (top, bottom) = (truths[0].y0.max(truths[1].y0), truths[0].y1.min(truths[1].y1));
+    let h = bottom - top;
+    for y in top + h / 4..top + 3 * h / 4 {
+        image.pixels[y * image.width + middle - 5..][..10].fill(1.0);
+    }
+    image
+}
+
 #[test]
 fn live_updates_of_a_number_written_touching_equal_a_full_detection() {
     // Touching pairs (read apart only when looked at again: fenced from the neighbour, in
-    // halves, or cut apart where read as one digit) drawn in from left to right, 8 columns at a time: live, the same detections as in
-    // full after every step.
+    // halves, or cut apart where read as one digit) drawn in from left to right, 8 columns at
+    // a time, then joined by a bar inside their ink's box (the box the same, the column they
+    // were cut apart at no longer thin: the 0 and 4 of pair 24, 25 are one digit again): live,
+    // the same detections as in full after every step.
     let test = common::mnist_test();
     let detector = Detector::embedded(Device::flex()).and_then(Detector::with_direct_kernels).unwrap();
-    for (a, b) in [(0, 1), (14, 15), (38, 39)] {
-        let (whole, _) = pair(&test, a, b, 0);
+    for (a, b) in [(0, 1), (14, 15), (24, 25), (38, 39)] {
+        let (whole, truths) = pair(&test, a, b, 0);
         let mut image = GrayImage::blank(whole.width, whole.height);
         let mut live = Live::default();
-        for end in (8..=whole.width).step_by(8) {
-            for y in 0..whole.height {
-                let row = y * whole.width;
-                image.pixels[row..row + end].copy_from_slice(&whole.pixels[row..row + end]);
+        let steps = (8..=whole.width).step_by(8).map(Some).chain([None]);
+        for end in steps {
+            match end {
+                Some(end) => {
+                    for y in 0..whole.height {
+                        let row = y * whole.width;
+                        image.pixels[row..row + end].copy_from_slice(&whole.pixels[row..row + end]);
+                    }
+                }
+                None => image = joined(&whole, &truths),
             }
             let (heatmap, found) = detector.detect(&image).unwrap();
             let (live_heatmap, live_found, _) = common::pollster(detector.detect_live_async(&image, &mut live, false));
             assert!(live_heatmap.probs.iter().zip(&heatmap.probs).all(|(a, b)| a.to_bits() == b.to_bits()));
-            assert_eq!(live_found.len(), found.len(), "pair {a}, {b}, {end} columns: {live_found:?} live, {found:?}");
+            let step = end.map_or("joined".to_string(), |end| format!("{end} columns"));
+            assert_eq!(live_found.len(), found.len(), "pair {a}, {b}, {step}: {live_found:?} live, {found:?}");
             for (l, f) in live_found.iter().zip(&found) {
                 assert_eq!(
                     (l.digit, l.x, l.y, l.w, l.h, l.score.to_bits()),
