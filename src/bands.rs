@@ -217,8 +217,9 @@ pub(crate) struct LiveLevel {
     /// The box-filtered level (coarser levels made from one; see [`crate::image::Downscale`]),
     /// updated block by block.
     pub(crate) boxed: Option<GrayImage>,
-    /// How the level was made from `boxed` ([`crate::image::Downscale::making`]).
-    pub(crate) making: Option<crate::image::Making>,
+    /// How the level was made from `boxed` ([`crate::image::Downscale::making`]), kept with
+    /// what that is decided from.
+    pub(crate) making: Option<crate::image::KeptMaking>,
     /// What the FCN ran on; none for the native level, which runs on [`Live`]'s image.
     pub(crate) input: Option<GrayImage>,
     pub(crate) trace: Trace,

@@ -9,7 +9,7 @@ use crate::detect::{DecodeOptions, Detection, decode_level, suppress};
 use crate::direct::DirectNet;
 use crate::error::{Error, Result};
 use crate::heatmap::Heatmap;
-use crate::image::{Downscale, GrayImage};
+use crate::image::{Downscale, GrayImage, KeptMaking};
 use crate::network::{CLASSES, Network, Pooling, STRIDE, cell_centre, cells, float_tensor};
 use crate::verify;
 use crate::weights::{self, WeightsInfo};
@@ -318,6 +318,7 @@ impl Detector {
     /// mapped back to input pixels and merged, the coarser heatmaps laid over the native one.
     pub fn finish(&self, shapes: &[Shape], probs: Vec<Vec<f32>>) -> Result<(Heatmap, Vec<Detection>)> {
         let mut heatmap = None;
+        let mut coarse = Vec::new();
         let mut levels = Vec::new();
         for (shape, probs) in shapes.iter().zip(probs) {
             let mut level = self.assemble_sized(shape.input_width(), shape.input_height(), probs)?;
@@ -331,12 +332,13 @@ impl Detector {
             let (w, h) = (shape.width as f32, shape.height as f32);
             found.retain(|d| d.x >= 0.0 && d.y >= 0.0 && d.x < w && d.y < h);
             levels.push(rescale(found, shape.factor));
-            match &mut heatmap {
+            match heatmap {
                 None => heatmap = Some(level),
-                Some(native) => native.overlay(&level, shape.factor),
+                Some(_) => coarse.push((level, shape.factor)),
             }
         }
-        let heatmap = heatmap.ok_or_else(|| Error::InvalidInput("no pyramid level to assemble".into()))?;
+        let mut heatmap = heatmap.ok_or_else(|| Error::InvalidInput("no pyramid level to assemble".into()))?;
+        heatmap.overlay_all(&coarse.iter().map(|(level, factor)| (level, *factor)).collect::<Vec<_>>());
         Ok((heatmap, merge(levels, &self.options)))
     }
 
@@ -775,20 +777,30 @@ impl Detector {
         };
         for (i, shape) in shapes.iter().enumerate() {
             let mut old = live.levels.get_mut(i);
-            let boxed =
-                match (shape.factor, self.downscale.starts_from_box(), old.as_mut().and_then(|l| l.boxed.take())) {
-                    (1, _, _) | (_, false, _) => None,
-                    (f, true, Some(mut boxed)) => {
-                        image.downscale_into(&mut boxed, f, rows.clone(), cols.clone());
-                        Some(boxed)
-                    }
-                    (f, true, None) => Some(image.downscaled(f)),
-                };
+            let last_making = old.as_ref().and_then(|l| l.making.as_ref()).map(KeptMaking::making);
+            let f = shape.factor;
+            // The box-filtered image's blocks the change covers.
+            let blocks = (rows.start / f..rows.end.div_ceil(f), cols.start / f..cols.end.div_ceil(f));
+            let last = old.as_mut().map(|l| (l.boxed.take(), l.making.take()));
+            let (boxed, kept_making) = match (f, self.downscale.starts_from_box(), last) {
+                (1, _, _) | (_, false, _) => (None, None),
+                (f, true, Some((Some(mut boxed), Some(mut making)))) => {
+                    making.forget(&boxed, &blocks.0, &blocks.1);
+                    image.downscale_into(&mut boxed, f, rows.clone(), cols.clone());
+                    making.update(&boxed, &blocks.0, &blocks.1);
+                    (Some(boxed), Some(making))
+                }
+                (f, true, _) => {
+                    let boxed = image.downscaled(f);
+                    let making = KeptMaking::new(self.downscale, &boxed);
+                    (Some(boxed), Some(making))
+                }
+            };
             // The native level runs on the image itself (kept once, in `live.image`), whose
             // change is known. A coarser one made from its box-filtered image the same way as
             // last time is remade where that image's blocks changed; otherwise it is made whole
             // and compared with the last one.
-            let making = boxed.as_ref().map(|b| self.downscale.making(b));
+            let making = kept_making.as_ref().map(KeptMaking::making);
             let whole = || match (&boxed, making) {
                 (Some(boxed), Some(making)) => making.made(boxed.clone()).padded(shape.margin),
                 _ => self.level_input(&image, shape),
@@ -798,11 +810,8 @@ impl Detector {
                     let mut input = level.input.take();
                     let level_change = match (&mut input, &boxed, making) {
                         (None, _, _) => Some((rows.clone(), cols.clone())),
-                        (Some(last), Some(boxed), Some(making)) if level.making == Some(making) => {
-                            let f = shape.factor;
-                            let blocks =
-                                (rows.start / f..(rows.end - 1) / f + 1, cols.start / f..(cols.end - 1) / f + 1);
-                            making.remake(boxed, blocks.0, blocks.1, shape.margin, last)
+                        (Some(last), Some(boxed), Some(making)) if last_making == Some(making) => {
+                            making.remake(boxed, blocks.0.clone(), blocks.1.clone(), shape.margin, last)
                         }
                         (Some(last), _, _) => {
                             let made = whole();
@@ -823,7 +832,7 @@ impl Detector {
                     (input, trace)
                 }
             };
-            kept.push(LiveLevel { shape: *shape, boxed, making, input, trace });
+            kept.push(LiveLevel { shape: *shape, boxed, making: kept_making, input, trace });
         }
         let (heatmap, detections) = self.finish(&shapes, kept.iter().map(|l| l.trace.probs.clone()).collect())?;
         let changed = (rows, cols);

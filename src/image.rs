@@ -624,11 +624,7 @@ impl Downscale {
         let gain = match self {
             Downscale::Box | Downscale::Max => None,
             Downscale::Gain | Downscale::Stroke => {
-                let ink = quantile(small.pixels.iter().copied().filter(|&v| v > 0.05), 0.95);
-                // Up to tenfold: a 2-px stroke at a sixteenth of the size is 1/8 as bright. The
-                // ink is rounded down to a step of 1/8 octave, so that one more stroke seldom
-                // changes the gain of the whole level (a live update then stays local).
-                (ink > 0.1 && ink < 1.0).then(|| ((ink.log2() * GAIN_STEPS).floor() / GAIN_STEPS).exp2())
+                gain_of(quantile(small.pixels.iter().copied().filter(|&v| v > INKED), INK_QUANTILE))
             }
         };
         let grow = match self {
@@ -645,6 +641,153 @@ impl Downscale {
     /// box-filtered levels and updates only the blocks a stroke changed).
     pub fn starts_from_box(self) -> bool {
         self != Downscale::Max
+    }
+}
+
+/// A box-filtered level's pixels over this count as its ink for its gain ([`Downscale::making`]).
+const INKED: f32 = 0.05;
+/// The share of a level's inked pixels under the ink strength its gain is taken from.
+const INK_QUANTILE: f32 = 0.95;
+
+/// A level's gain for the strength of its ink (its inked pixels' [`INK_QUANTILE`]): up to
+/// tenfold (a 2-px stroke at a sixteenth of the size is 1/8 as bright), none for ink at full
+/// strength. Rounded down to a step of 1/8 octave, so that one more stroke seldom changes the
+/// gain of the whole level (a live update then stays local).
+fn gain_of(ink: f32) -> Option<f32> {
+    (ink > 0.1 && ink < 1.0).then(|| ((ink.log2() * GAIN_STEPS).floor() / GAIN_STEPS).exp2())
+}
+
+/// [`Downscale::making`] of a box-filtered level that a live drawing changes block by block,
+/// kept with what it is decided from, so that a change is not read over the whole level again:
+/// the histogram of its inked pixels (exact counts: the gain comes out the same), and each row's
+/// share of [`stroke_width_by`]'s two sums in `f64` (for the gain they were taken with). The
+/// stroke width made from those differs from the `f32` sums of [`Downscale::making`] by their
+/// rounding alone, bounded by the number of terms; where that bound leaves a threshold of
+/// [`Grow::for_width`] (or the least ink) in doubt, the width is computed as `making` does.
+/// So [`KeptMaking::making`] is always `making` of the level as it is.
+#[derive(Debug, Clone)]
+pub struct KeptMaking {
+    mode: Downscale,
+    histogram: Vec<usize>,
+    gain: Option<f32>,
+    /// Per row: its pixels' ink and edges ([`stroke_width_by`]), for `gain`.
+    sums: Vec<(f64, f64)>,
+    making: Making,
+}
+
+impl KeptMaking {
+    /// For `small`, made whole.
+    pub fn new(mode: Downscale, small: &GrayImage) -> Self {
+        let mut kept = Self {
+            mode,
+            histogram: vec![0; 256],
+            gain: None,
+            sums: Vec::new(),
+            making: Making { gain: None, grow: Grow::No },
+        };
+        kept.count(small, &(0..small.height), &(0..small.width), true);
+        kept.decide(small, 0..small.height, true);
+        kept
+    }
+
+    /// How the level is made ([`Downscale::making`]).
+    pub fn making(&self) -> Making {
+        self.making
+    }
+
+    /// Before `small`'s pixels in `rows` × `cols` change: they leave the histogram.
+    pub fn forget(&mut self, small: &GrayImage, rows: &Range<usize>, cols: &Range<usize>) {
+        self.count(small, rows, cols, false);
+    }
+
+    /// After they changed (those [`KeptMaking::forget`] was given): they join the histogram
+    /// again and the making is decided again.
+    pub fn update(&mut self, small: &GrayImage, rows: &Range<usize>, cols: &Range<usize>) {
+        self.count(small, rows, cols, true);
+        // A row's sums read it and the row below.
+        self.decide(small, rows.start.saturating_sub(1)..rows.end.min(small.height), false);
+    }
+
+    fn count(&mut self, small: &GrayImage, rows: &Range<usize>, cols: &Range<usize>, add: bool) {
+        if self.mode == Downscale::Box || self.mode == Downscale::Max || cols.is_empty() {
+            return;
+        }
+        for y in rows.clone() {
+            for &v in &small.pixels[y * small.width + cols.start..y * small.width + cols.end] {
+                if v > INKED {
+                    // (Binned as `ranked` bins.)
+                    let bin = &mut self.histogram[(v.clamp(0.0, 1.0) * 255.0 + 0.5) as usize];
+                    *bin = if add { *bin + 1 } else { *bin - 1 };
+                }
+            }
+        }
+    }
+
+    /// The making from the histogram and the rows' sums, those of `changed` (all of them where
+    /// `whole` or the gain changed) taken again.
+    fn decide(&mut self, small: &GrayImage, changed: Range<usize>, whole: bool) {
+        let gain = match self.mode {
+            Downscale::Box | Downscale::Max => None,
+            Downscale::Gain | Downscale::Stroke => {
+                let n: usize = self.histogram.iter().sum();
+                let rank = ((INK_QUANTILE * n as f32).ceil().max(1.0)) as usize;
+                let mut seen = 0;
+                let ink = self.histogram.iter().position(|&c| {
+                    seen += c;
+                    seen >= rank
+                });
+                gain_of(ink.filter(|_| n > 0).map_or(0.0, |bin| bin as f32 / 255.0))
+            }
+        };
+        let grow = if self.mode == Downscale::Stroke {
+            let (w, h) = (small.width, small.height);
+            let gained = |v: f32| gain.map_or(v, |ink| lesser(v / ink, 1.0));
+            let rows = if whole || gain.map(f32::to_bits) != self.gain.map(f32::to_bits) || self.sums.len() != h {
+                self.sums = vec![(0.0, 0.0); h];
+                0..h
+            } else {
+                changed
+            };
+            for y in rows {
+                let line = &small.pixels[y * w..(y + 1) * w];
+                let below = (y + 1 < h).then(|| &small.pixels[(y + 1) * w..(y + 2) * w]);
+                let (mut ink, mut edges) = (0.0f64, 0.0f64);
+                for x in 0..w {
+                    let v = gained(line[x]);
+                    let right = if x + 1 < w { gained(line[x + 1]) } else { 0.0 };
+                    let down = below.map_or(0.0, |b| gained(b[x]));
+                    ink += f64::from(v);
+                    edges += f64::from((right - v).abs()) + f64::from((down - v).abs());
+                    if x == 0 {
+                        edges += f64::from(v);
+                    }
+                    if y == 0 {
+                        edges += f64::from(v);
+                    }
+                }
+                self.sums[y] = (ink, edges);
+            }
+            let (ink, edges) = self.sums.iter().fold((0.0, 0.0), |(i, e), &(a, b)| (i + a, e + b));
+            // `stroke_width_by`'s `f32` sums of n terms (and w + h border terms) are within
+            // (n + w + h + 3)·u of these, its width within the two bounds and 4 roundings more
+            // (u = 2⁻²⁴); twice that is taken as doubt.
+            let u = f64::from(f32::EPSILON) / 2.0;
+            let doubt = 2.0 * (2.0 * (w * h) as f64 + (w + h) as f64 + 8.0) * u;
+            let width = 2.0 * ink / edges * 4.0 / f64::from(std::f32::consts::PI);
+            let near = |value: f64, bar: f32| (value - f64::from(bar)).abs() <= doubt * f64::from(bar);
+            let sure = edges > 0.0 && !near(ink, 4.0) && !near(width, THIN_STROKE) && !near(width, MNIST_STROKE);
+            if sure {
+                Grow::for_width((ink >= 4.0).then_some(width as f32))
+            } else if edges == 0.0 {
+                Grow::for_width(None)
+            } else {
+                Grow::for_width(stroke_width_by(w, h, |i| gained(small.pixels[i])))
+            }
+        } else {
+            Grow::No
+        };
+        self.gain = gain;
+        self.making = Making { gain, grow };
     }
 }
 
@@ -1505,6 +1648,59 @@ mod tests {
         }
         // Every way of growing was remade at least once.
         assert!(remade.iter().all(|&n| n > 0), "{remade:?}");
+    }
+
+    #[test]
+    fn a_making_kept_through_changes_is_the_making_of_the_level_as_it_is() {
+        // Random strokes of random strength (faint ones move the gain) changed block by block
+        // in a 41×29 level, 300 times: the kept making equals one decided from the whole.
+        // Then a bar whose edge row fades from 0 to 1 in 2,001 steps: its width crosses both
+        // thresholds of growing, where only the `f32` sums decide.
+        let mut seed = 11u32;
+        let mut random = |n: usize| {
+            seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12_345);
+            (seed >> 8) as usize % n
+        };
+        let (w, h) = (41, 29);
+        let mut seen = [0; 3];
+        for mode in [Downscale::Box, Downscale::Gain, Downscale::Stroke] {
+            let mut small = GrayImage::blank(w, h);
+            let mut kept = KeptMaking::new(mode, &small);
+            for _ in 0..300 {
+                let (y, x) = (random(h), random(w));
+                let (rows, cols) = (y..(y + 1 + random(6)).min(h), x..(x + 1 + random(6)).min(w));
+                kept.forget(&small, &rows, &cols);
+                let value = [0.0, 0.04, 0.2, 0.45, 0.7, 1.0][random(6)];
+                for y in rows.clone() {
+                    for x in cols.clone() {
+                        small.pixels[y * w + x] = if random(3) == 0 { 0.0 } else { value };
+                    }
+                }
+                kept.update(&small, &rows, &cols);
+                assert_eq!(kept.making(), mode.making(&small), "{mode:?}");
+                seen[kept.making().grow as usize] += 1;
+            }
+        }
+        assert!(seen.iter().all(|&n| n > 0), "every way of growing decided: {seen:?}");
+        let mut grows = Vec::new();
+        for step in 0..=2000 {
+            let mut small = GrayImage::blank(w, h);
+            let edge = step as f32 / 2000.0;
+            for x in 5..35 {
+                small.pixels[10 * w + x] = 1.0;
+                small.pixels[11 * w + x] = edge;
+            }
+            let making = Downscale::Stroke.making(&small);
+            let mut kept = KeptMaking::new(Downscale::Stroke, &GrayImage::blank(w, h));
+            kept.forget(&GrayImage::blank(w, h), &(0..h), &(0..w));
+            kept.update(&small, &(0..h), &(0..w));
+            assert_eq!(kept.making(), making, "edge {edge}");
+            assert_eq!(KeptMaking::new(Downscale::Stroke, &small).making(), making, "edge {edge}");
+            if grows.last() != Some(&making.grow) {
+                grows.push(making.grow);
+            }
+        }
+        assert_eq!(grows, [Grow::Square, Grow::Plus, Grow::No]);
     }
 
     #[test]
