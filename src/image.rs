@@ -781,7 +781,8 @@ impl KeptMaking {
             } else if edges == 0.0 {
                 Grow::for_width(None)
             } else {
-                Grow::for_width(stroke_width_by(w, h, |i| gained(small.pixels[i])))
+                // (As `making` decides it: the same gain, from the same histogram.)
+                self.mode.making(small).grow
             }
         } else {
             Grow::No

@@ -75,6 +75,69 @@ fn half_weights_load_into_the_f32_network_and_agree() {
     }
 }
 
+/// Where the tensors' heads (dtype, rank, dimensions) of a record of the embedded format end
+/// and its values begin.
+fn heads_end(record: &[u8]) -> usize {
+    let count = u32::from_le_bytes(record[..4].try_into().unwrap());
+    (0..count).fold(4, |at, _| at + 2 + 4 * record[at + 1] as usize)
+}
+
+#[test]
+fn f16_values_are_stored_as_byte_planes_and_the_format_before_still_reads() {
+    // The embedded weights (format 3): all f16, their high bytes then their low bytes after the
+    // heads. The same values written as format 2 (each tensor's head and its values' bytes side
+    // by side) load into the same network.
+    assert_eq!(&EMBEDDED[..8], b"DSCPWTS3");
+    let (info, record) = weights::read_info(EMBEDDED).unwrap();
+    let heads = heads_end(record);
+    let planes = (record.len() - heads) / 2;
+    let (high, low) = (&record[heads..heads + planes], &record[heads + planes..]);
+    // The high bytes (sign, exponent) repeat: a few distinct values where the low ones take
+    // nearly all 256.
+    let distinct = |bytes: &[u8]| {
+        bytes
+            .iter()
+            .fold([false; 256], |mut s, &b| {
+                s[b as usize] = true;
+                s
+            })
+            .iter()
+            .filter(|&&s| s)
+            .count()
+    };
+    assert!(distinct(high) < distinct(low) / 2, "{} high, {} low", distinct(high), distinct(low));
+    let mut in_turn = record[..4].to_vec();
+    let (mut at, mut value) = (4, 0);
+    while at < heads {
+        let rank = record[at + 1] as usize;
+        let n: usize = record[at + 2..at + 2 + 4 * rank]
+            .chunks_exact(4)
+            .map(|d| u32::from_le_bytes(d.try_into().unwrap()) as usize)
+            .product();
+        assert_eq!(record[at], 1, "an f16 tensor");
+        in_turn.extend_from_slice(&record[at..at + 2 + 4 * rank]);
+        for v in value..value + n {
+            in_turn.extend_from_slice(&[low[v], high[v]]);
+        }
+        (at, value) = (at + 2 + 4 * rank, value + n);
+    }
+    assert_eq!(value, planes);
+    let meta = serde_json::to_vec(&WeightsInfo { checksum: Some(weights::checksum(&in_turn)), ..info }).unwrap();
+    let mut format_2 = b"DSCPWTS2".to_vec();
+    format_2.extend_from_slice(&(meta.len() as u32).to_le_bytes());
+    format_2.extend_from_slice(&meta);
+    format_2.extend_from_slice(&in_turn);
+    let device = Device::flex();
+    let (old, new) = (weights::decode(&format_2, &device).unwrap().0, weights::decode(EMBEDDED, &device).unwrap().0);
+    let bits = |net: &Network| -> Vec<u32> {
+        weights::parameters(net).into_iter().flat_map(|(_, v)| v).map(f32::to_bits).collect()
+    };
+    assert_eq!(bits(&old), bits(&new));
+    // And a network written again is written as format 3, the same bytes.
+    let again = weights::encode_half(new, &weights::read_info(EMBEDDED).unwrap().0).unwrap();
+    assert_eq!(again, EMBEDDED);
+}
+
 fn weights_error(bytes: &[u8]) -> String {
     match weights::decode(bytes, &Device::flex()) {
         Err(Error::Weights(msg)) => msg,
@@ -105,7 +168,7 @@ fn corrupt_weights_are_a_clear_error() {
     let (info, record) = weights::read_info(EMBEDDED).unwrap();
     let other = if info.architecture == Architecture::Small { Architecture::Deep } else { Architecture::Small };
     let meta = serde_json::to_vec(&WeightsInfo { architecture: other, ..info.clone() }).unwrap();
-    let mut swapped = b"DSCPWTS2".to_vec();
+    let mut swapped = EMBEDDED[..8].to_vec();
     swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     swapped.extend_from_slice(&meta);
     swapped.extend_from_slice(record);
@@ -120,7 +183,7 @@ fn corrupt_weights_are_a_clear_error() {
     // unknown dtype, an absurd tensor count.
     let envelope = |record: &[u8]| {
         let meta = serde_json::to_vec(&WeightsInfo { checksum: None, ..info.clone() }).unwrap();
-        let mut out = b"DSCPWTS2".to_vec();
+        let mut out = EMBEDDED[..8].to_vec();
         out.extend_from_slice(&(meta.len() as u32).to_le_bytes());
         out.extend_from_slice(&meta);
         out.extend_from_slice(record);
@@ -130,10 +193,15 @@ fn corrupt_weights_are_a_clear_error() {
     let mut longer = record.to_vec();
     longer.push(0);
     assert_eq!(weights_error(&envelope(&longer)), "1 bytes after the last tensor");
+    // Without the last tensor (the output bias, 11 f16 values): its head (6 bytes) and its
+    // bytes at the end of both planes left out.
     let count = u32::from_le_bytes(record[..4].try_into().unwrap());
-    let mut fewer = record.to_vec();
-    fewer[..4].copy_from_slice(&(count - 1).to_le_bytes());
-    fewer.truncate(fewer.len() - 2 * 11 - 6); // the last tensor: the output bias, 11 f16 values
+    let heads = heads_end(record);
+    let planes = (record.len() - heads) / 2;
+    let mut fewer = (count - 1).to_le_bytes().to_vec();
+    fewer.extend_from_slice(&record[4..heads - 6]);
+    fewer.extend_from_slice(&record[heads..heads + planes - 11]);
+    fewer.extend_from_slice(&record[heads + planes..record.len() - 11]);
     assert_eq!(weights_error(&envelope(&fewer)), format!("{} tensors in the file, more in the network", count - 1));
     assert_eq!(weights_error(&envelope(&record[..record.len() - 2])), "truncated record");
     let mut dtype = record.to_vec();
@@ -146,7 +214,7 @@ fn corrupt_weights_are_a_clear_error() {
     let mut meta = serde_json::to_value(&info).unwrap();
     meta["architecture"] = "huge".into();
     let meta = serde_json::to_vec(&meta).unwrap();
-    let mut swapped = b"DSCPWTS2".to_vec();
+    let mut swapped = EMBEDDED[..8].to_vec();
     swapped.extend_from_slice(&(meta.len() as u32).to_le_bytes());
     swapped.extend_from_slice(&meta);
     swapped.extend_from_slice(record);
