@@ -222,16 +222,31 @@ fn ranked(values: impl Iterator<Item = f32>, rank: impl Fn(usize) -> usize) -> O
     let mut histogram = [0usize; 256];
     let mut n = 0;
     for v in values {
-        // Rounded by truncating v·255 + ½ (`round` is a call a value on wasm).
-        histogram[(v.clamp(0.0, 1.0) * 255.0 + 0.5) as usize] += 1;
+        histogram[bin(v)] += 1;
         n += 1;
     }
-    let target = rank(n);
+    rank_in(&histogram, n, rank(n))
+}
+
+/// The bin of value `v` in [0, 1] in a histogram of 256 (to 1/255; rounded by truncating
+/// v·255 + ½: `round` is a call a value on wasm).
+fn bin(v: f32) -> usize {
+    (v.clamp(0.0, 1.0) * 255.0 + 0.5) as usize
+}
+
+/// The value of rank `target` (1-based) among the `n` values counted in `histogram` ([`bin`]);
+/// `None` for no values.
+fn rank_in(histogram: &[usize], n: usize, target: usize) -> Option<f32> {
     let mut seen = 0;
     histogram.iter().enumerate().find_map(|(bin, count)| {
         seen += count;
         (n > 0 && seen >= target).then_some(bin as f32 / 255.0)
     })
+}
+
+/// The rank (1-based) of quantile `q` among `n` values.
+fn quantile_rank(q: f32, n: usize) -> usize {
+    (q * n as f32).ceil().max(1.0) as usize
 }
 
 /// A `width`×`height` image's pixels, rows and columns swapped.
@@ -575,7 +590,7 @@ fn median(values: impl Iterator<Item = f32>) -> Option<f32> {
 
 /// The `q`-quantile (0–1) of values in [0, 1]; 0 for no values.
 fn quantile(values: impl Iterator<Item = f32>, q: f32) -> f32 {
-    ranked(values, |n| (q * n as f32).ceil().max(1.0) as usize).unwrap_or(0.0)
+    ranked(values, |n| quantile_rank(q, n)).unwrap_or(0.0)
 }
 
 /// A caller's pixels, as they cross the wasm boundary.
@@ -715,9 +730,8 @@ impl KeptMaking {
         for y in rows.clone() {
             for &v in &small.pixels[y * small.width + cols.start..y * small.width + cols.end] {
                 if v > INKED {
-                    // (Binned as `ranked` bins.)
-                    let bin = &mut self.histogram[(v.clamp(0.0, 1.0) * 255.0 + 0.5) as usize];
-                    *bin = if add { *bin + 1 } else { *bin - 1 };
+                    let count = &mut self.histogram[bin(v)];
+                    *count = if add { *count + 1 } else { *count - 1 };
                 }
             }
         }
@@ -730,13 +744,7 @@ impl KeptMaking {
             Downscale::Box | Downscale::Max => None,
             Downscale::Gain | Downscale::Stroke => {
                 let n: usize = self.histogram.iter().sum();
-                let rank = ((INK_QUANTILE * n as f32).ceil().max(1.0)) as usize;
-                let mut seen = 0;
-                let ink = self.histogram.iter().position(|&c| {
-                    seen += c;
-                    seen >= rank
-                });
-                gain_of(ink.filter(|_| n > 0).map_or(0.0, |bin| bin as f32 / 255.0))
+                gain_of(rank_in(&self.histogram, n, quantile_rank(INK_QUANTILE, n)).unwrap_or(0.0))
             }
         };
         let grow = if self.mode == Downscale::Stroke {
