@@ -556,14 +556,7 @@ impl Detector {
         let mut apart: Vec<(usize, [(Detection, Cut); 2])> = Vec::new();
         let mut scanned: Vec<([usize; 4], Option<usize>)> = Vec::with_capacity(found_at.len());
         let untouched = |[x0, y0, x1, y1]: [usize; 4]| {
-            change.is_some_and(|(rows, cols)| {
-                rows.is_empty()
-                    || cols.is_empty()
-                    || rows.end <= y0
-                    || y1 <= rows.start
-                    || cols.end <= x0
-                    || x1 <= cols.start
-            })
+            change.is_some_and(|(rows, cols)| !verify::meets((&(y0..y1), &(x0..x1)), (rows, cols)))
         };
         for &(o, k) in &found_at {
             let Some(ink) = verify::apart_box(image, &kept[k].1) else {

@@ -179,6 +179,11 @@ pub fn touches(
     cols: &Range<usize>,
 ) -> bool {
     let (r, c) = reads(detection, cut, width, height);
+    meets((&r, &c), (rows, cols))
+}
+
+/// Whether two rectangles of pixels (rows, columns) share a pixel (an empty one meets none).
+pub(crate) fn meets((r, c): (&Range<usize>, &Range<usize>), (rows, cols): (&Range<usize>, &Range<usize>)) -> bool {
     !(r.is_empty() || c.is_empty() || rows.is_empty() || cols.is_empty())
         && r.start < rows.end
         && rows.start < r.end

@@ -140,6 +140,11 @@ fn record(network: &Network) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// A record that ends before what it says it holds.
+fn truncated() -> Error {
+    Error::Weights("truncated record".into())
+}
+
 /// A record's tensors: each one's shape and values.
 type Tensors = Vec<(Vec<usize>, Vec<f32>)>;
 
@@ -150,7 +155,7 @@ struct Reader<'a> {
 
 impl<'a> Reader<'a> {
     fn take(&mut self, n: usize) -> Result<&'a [u8]> {
-        let (head, rest) = self.rest.split_at_checked(n).ok_or_else(|| Error::Weights("truncated record".into()))?;
+        let (head, rest) = self.rest.split_at_checked(n).ok_or_else(truncated)?;
         self.rest = rest;
         Ok(head)
     }
@@ -165,7 +170,7 @@ impl<'a> Reader<'a> {
         let (dtype, rank) = (head[0], head[1] as usize);
         let shape = (0..rank).map(|_| self.u32()).collect::<Result<Vec<usize>>>()?;
         let n = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-        Ok((dtype, shape, n.ok_or_else(|| Error::Weights("truncated record".into()))?))
+        Ok((dtype, shape, n.ok_or_else(truncated)?))
     }
 
     /// The tensor count, and room for that many (a tensor takes at least 2 bytes: a count
@@ -200,12 +205,12 @@ fn tensors(record: &[u8]) -> Result<Tensors> {
             F32 => &mut fulls,
             other => return Err(Error::Weights(format!("tensor {i}: unknown dtype byte {other}"))),
         };
-        *total = total.checked_add(n).ok_or_else(|| Error::Weights("truncated record".into()))?;
+        *total = total.checked_add(n).ok_or_else(truncated)?;
         heads.push((dtype, shape, n));
     }
     let high = read.take(halves)?;
     let low = read.take(halves)?;
-    let full = read.take(fulls.checked_mul(4).ok_or_else(|| Error::Weights("truncated record".into()))?)?;
+    let full = read.take(fulls.checked_mul(4).ok_or_else(truncated)?)?;
     read.end()?;
     let (mut at16, mut at32) = (0, 0);
     for (dtype, shape, n) in heads {
@@ -227,7 +232,6 @@ fn tensors(record: &[u8]) -> Result<Tensors> {
 fn tensors_in_turn(record: &[u8]) -> Result<Tensors> {
     let mut read = Reader { rest: record };
     let (count, mut out) = read.count()?;
-    let truncated = || Error::Weights("truncated record".into());
     for i in 0..count {
         let (dtype, shape, n) = read.head()?;
         let values = match dtype {
