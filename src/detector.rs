@@ -512,6 +512,9 @@ impl Detector {
             .collect();
         let new: Vec<verify::CutOut> = extra.iter().filter(|p| p.1.1.is_none()).map(|p| p.1.0.clone()).collect();
         let mut fresh = self.read_cut_outs_async(&new).await?.into_iter();
+        // Ink proposals read as no digit (by their place in `kept`): their ink may be two digits
+        // written close together, which the grouping joined.
+        let mut ink_unread: Vec<usize> = Vec::new();
         for (d, (cut, seen)) in extra {
             let (classifier, fcn) = match seen {
                 Some(r) => r,
@@ -519,8 +522,9 @@ impl Detector {
             };
             let beside = verify::beside(&d, &sure) != verify::Beside::default();
             let found = verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside);
-            if found.is_some() {
-                found_at.push((out.len(), kept.len()));
+            match found {
+                Some(_) => found_at.push((out.len(), kept.len())),
+                None => ink_unread.push(kept.len()),
             }
             out.extend(found);
             kept.push((d, cut, classifier, fcn));
@@ -558,7 +562,13 @@ impl Detector {
         let untouched = |[x0, y0, x1, y1]: [usize; 4]| {
             change.is_some_and(|(rows, cols)| !verify::meets((&(y0..y1), &(x0..x1)), (rows, cols)))
         };
-        for &(o, k) in &found_at {
+        // The same for an ink proposal read as no digit: two digits the heatmap missed, written
+        // so close that the ink's grouping joined them (a 1 a few pixels after another 1, a 0
+        // beside a leaning 1). Its parts are kept where each is a digit as an ink proposal
+        // would be ([`verify::accept_proposal`]), both or neither.
+        let mut ink_apart: Vec<[(Detection, Cut); 2]> = Vec::new();
+        let wholes = found_at.iter().map(|&(o, k)| (Some(o), k)).chain(ink_unread.iter().map(|&k| (None, k)));
+        for (o, k) in wholes {
             let Some(ink) = verify::apart_box(image, &kept[k].1) else {
                 continue;
             };
@@ -574,13 +584,17 @@ impl Detector {
             if let (Some(left), Some(right)) =
                 (cut_for(image, &l, lf, known, change), cut_for(image, &r, rf, known, change))
             {
-                apart.push((o, [(l, left), (r, right)]));
+                match o {
+                    Some(o) => apart.push((o, [(l, left), (r, right)])),
+                    None => ink_apart.push([(l, left), (r, right)]),
+                }
             }
         }
         let new: Vec<verify::CutOut> = again
             .iter()
             .flat_map(|(fenced, halves)| fenced.iter().chain(halves.iter().flatten()))
             .chain(apart.iter().flat_map(|(_, parts)| parts.iter()))
+            .chain(ink_apart.iter().flatten())
             .filter(|(_, (_, seen))| seen.is_none())
             .map(|(_, (cut, _))| cut.clone())
             .collect();
@@ -613,6 +627,23 @@ impl Detector {
         for (o, [left, right]) in apart {
             let (left, right) = (read(left, &mut kept)?, read(right, &mut kept)?);
             two.extend(verify::read_apart(&out[o], [(left.0, &left.1), (right.0, &right.1)]).map(|parts| (o, parts)));
+        }
+        for parts in ink_apart {
+            let mut pair = Vec::with_capacity(2);
+            for (d, (cut, seen)) in parts {
+                let (classifier, fcn) = match seen {
+                    Some(r) => r,
+                    None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
+                };
+                let beside = verify::beside(&d, &sure) != verify::Beside::default();
+                pair.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside));
+                kept.push((d, cut, classifier, fcn));
+            }
+            // Both, or neither: a piece of clutter cut in two (a sleeve beside a sweater) may
+            // leave one part that reads as a 1.
+            if pair.len() == 2 {
+                out.extend(pair);
+            }
         }
         if !two.is_empty() {
             // Each whole read as two digits gives way to them.
