@@ -88,7 +88,14 @@ post() {
     -o "${file}_bg.wasm" "${file}_bg.wasm"
   rm -f "$out/.gitignore" "$out/package.json" "${file}_bg.wasm.d.ts" "$wasm"
   sizes "$name" "$out"
-  echo "$stamp" > "$stamp_file"
+  echo "$stamp $(made "$file")" > "$stamp_file"
+}
+
+# The hashes of a package's module and glue (`$1`: their path without `_bg.wasm` / `.js`): the
+# stamp holds what post() made, so that a package folder changed since — a build stopped in the
+# middle of wasm-opt, another build folder's run in this checkout — is made again, not trusted.
+made() {
+  sha256sum "$1_bg.wasm" "$1.js" 2>/dev/null | cut -c1-64 | tr '\n' ' '
 }
 
 if [ $# -eq 0 ]; then
@@ -110,8 +117,9 @@ for name in $MODULES; do
   cargo build --profile wasm --lib --target wasm32-unknown-unknown --no-default-features \
     --features "$features" "${TIMINGS[@]}"
   # wasm-bindgen and wasm-opt (minutes for the WebGPU module) only when cargo's output, the
-  # tools or the options changed: the stamp, kept outside the package folder, says what the
-  # module in www/ was made from. One stamp folder per checkout: two checkouts that share the
+  # tools or the options changed, or the package folder is not what the last run made: the
+  # stamp, kept outside the package folder, says what the module in www/ was made from and what
+  # it was made into (`made`). One stamp folder per checkout: two checkouts that share the
   # build folder (a CI clone and a working tree) each have their own www/, and a stamp written
   # by one said nothing of the other's modules.
   wasm="$TARGET_DIR/wasm32-unknown-unknown/wasm/digitscope.wasm"
@@ -124,7 +132,7 @@ for name in $MODULES; do
   case "$features" in *webgpu* | *ndarray*) passes=(-Oz) ;; esac
   stamp="$(sha256sum "$wasm" | cut -c1-64) $(wasm-bindgen --version) opt=${DIGITSCOPE_WASM_OPT:-1} ${passes[*]} $("$WASM_OPT" --version) $features"
   file="$out/$(stem "$name")"
-  if [ -f "${file}_bg.wasm" ] && [ -f "$file.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp" ]; then
+  if [ -f "${file}_bg.wasm" ] && [ -f "$file.js" ] && [ "$(cat "$stamp_file" 2>/dev/null)" = "$stamp $(made "$file")" ]; then
     echo "$name: unchanged since its last build"
     sizes "$name" "$out"
     continue
