@@ -520,8 +520,8 @@ impl Detector {
                 Some(r) => r,
                 None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
             };
-            let beside = verify::beside(&d, &sure) != verify::Beside::default();
-            let found = verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside);
+            let neighbours = verify::neighbours(&d, &cut, &sure);
+            let found = verify::accept_proposal(&cut, &classifier, &fcn, drawing, neighbours);
             match found {
                 Some(_) => found_at.push((out.len(), kept.len())),
                 None => ink_unread.push(kept.len()),
@@ -635,8 +635,8 @@ impl Detector {
                     Some(r) => r,
                     None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
                 };
-                let beside = verify::beside(&d, &sure) != verify::Beside::default();
-                pair.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing, beside));
+                let neighbours = verify::neighbours(&d, &cut, &sure);
+                pair.extend(verify::accept_proposal(&cut, &classifier, &fcn, drawing, neighbours));
                 kept.push((d, cut, classifier, fcn));
             }
             // Both, or neither: a piece of clutter cut in two (a sleeve beside a sweater) may
