@@ -1017,8 +1017,31 @@ pub const REMAINDER_WITHIN: f32 = 1.5;
 /// it: the largest first, at most as many as [`looks`] allows (an image of scattered marks —
 /// a page of text — would otherwise ask for a reading of each).
 pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
+    ink_proposals_in(image, &InkStrokes::new(image), found)
+}
+
+/// The strokes [`ink_proposals`] groups: `image` shrunk [`GROUPING_FACTOR`] times (each pixel the
+/// maximum of its block) and its strokes' boxes, which do not depend on the detections — made once
+/// for two calls on one image.
+#[derive(Debug, Clone)]
+pub struct InkStrokes {
+    small: GrayImage,
+    boxes: Vec<[usize; 4]>,
+}
+
+impl InkStrokes {
+    /// The strokes of `image`.
+    pub fn new(image: &GrayImage) -> Self {
+        let small = image.level(GROUPING_FACTOR, Downscale::Max);
+        let boxes = small.strokes().boxes;
+        Self { small, boxes }
+    }
+}
+
+/// [`ink_proposals`] with the strokes of `image` already found (`strokes`).
+pub fn ink_proposals_in(image: &GrayImage, strokes: &InkStrokes, found: &[Detection]) -> Vec<Detection> {
     let f = GROUPING_FACTOR;
-    let small = image.level(f, Downscale::Max);
+    let small = &strokes.small;
     // Back to the image's pixels (block i covers f·i .. f·i + f − 1).
     let pixels = |g: [usize; 4]| {
         let x1 = ((g[2] + 1) * f).min(image.width) as f32;
@@ -1035,7 +1058,7 @@ pub fn ink_proposals(image: &GrayImage, found: &[Detection]) -> Vec<Detection> {
     // neither box mostly covers, and a digit the heatmap missed beside them was grouped with
     // them and never read alone (`make scenes`: *number* 0.919 → 0.921, seed-like 0.991 →
     // 0.992; on seed 7 0.929 → 0.931 and 0.991 → 0.992; every other set the same).
-    let mut groups: Vec<[usize; 4]> = small.strokes().boxes.into_iter().filter(|&b| !explained(pixels(b))).collect();
+    let mut groups: Vec<[usize; 4]> = strokes.boxes.iter().copied().filter(|&b| !explained(pixels(b))).collect();
     // A digit written so close beside a found one that the shrinking joins their strokes (a 1
     // a few pixels after a 3) is explained with it: the ink outside the detections' boxes,
     // grouped again, gives it back where it stands as tall as the digit beside it
