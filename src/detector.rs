@@ -505,67 +505,60 @@ impl Detector {
         // digit's bar, not an ink proposal's ([`verify::INK_OBJECTNESS_BESIDE`]).
         let sure: Vec<Detection> = out.iter().filter(|d| d.score >= verify::BESIDE_SURE).cloned().collect();
         // Ink left unexplained, as tall as the image: proposed, read, kept only where sure (a
-        // live drawing's proposal made again, its window untouched, as before).
+        // live drawing's proposal made again, its window untouched, as before). Then, where ink
+        // proposals were kept, the ink that a kept proposal's group held but its cut-out left out
+        // (a 1 a few pixels after a 5 the heatmap missed: grouped with it, the group's cut-out
+        // read the 5 alone), proposed again once the kept proposals explain their own ink: of
+        // the new proposals inside a kept one's box (elsewhere the ink is grouped as before), the
+        // largest, one for each kept proposal (on a pad of scribble, where a kept proposal's box
+        // holds many groups, each stroke would otherwise read up to ten more). One loop, one
+        // read: a second call's code in this async function cost the module 2 KB.
         let strokes = verify::InkStrokes::new(image);
-        let extra: Vec<(Detection, Cut)> = verify::ink_proposals_in(image, &strokes, &out)
-            .into_iter()
-            .filter_map(|d| cut_for(image, &d, verify::Fences::default(), known, change).map(|cut| (d, cut)))
-            .collect();
-        let new: Vec<verify::CutOut> = extra.iter().filter(|p| p.1.1.is_none()).map(|p| p.1.0.clone()).collect();
-        let mut fresh = self.read_cut_outs_async(&new).await?.into_iter();
+        let boxes = |d: &Detection| [d.x, d.y, d.w, d.h].map(f32::to_bits);
         // Ink proposals read as no digit (by their place in `kept`): their ink may be two digits
         // written close together, which the grouping joined.
         let mut ink_unread: Vec<usize> = Vec::new();
-        let boxes = |d: &Detection| [d.x, d.y, d.w, d.h].map(f32::to_bits);
-        let first: Vec<[u32; 4]> = extra.iter().map(|(d, _)| boxes(d)).collect();
-        let mut settle = |(d, (cut, seen)): (Detection, Cut),
-                          fresh: &mut dyn Iterator<Item = verify::Readings>,
-                          out: &mut Vec<Detection>,
-                          kept: &mut Vec<verify::Reading>|
-         -> Result<bool> {
-            let (classifier, fcn) = match seen {
-                Some(r) => r,
-                None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
-            };
-            let neighbours = verify::neighbours(&d, &cut, &sure);
-            let found = verify::accept_proposal(&cut, &classifier, &fcn, drawing, neighbours);
-            match found {
-                Some(_) => found_at.push((out.len(), kept.len())),
-                None => ink_unread.push(kept.len()),
-            }
-            let accepted = found.is_some();
-            out.extend(found);
-            kept.push((d, cut, classifier, fcn));
-            Ok(accepted)
-        };
-        // The boxes of the ink proposals kept.
+        // The first pass's proposals, and the boxes of those kept.
+        let mut first: Vec<[u32; 4]> = Vec::new();
         let mut accepted: Vec<Detection> = Vec::new();
-        for proposal in extra {
-            let d = proposal.0.clone();
-            if settle(proposal, &mut fresh, &mut out, &mut kept)? {
-                accepted.push(d);
+        for pass in 0..2 {
+            if pass == 1 && accepted.is_empty() {
+                break;
             }
-        }
-        // Ink that a kept proposal's group held but its cut-out left out (a 1 a few pixels after
-        // a 5 the heatmap missed: grouped with it, the group's cut-out read the 5 alone), proposed
-        // again once the kept proposals explain their own ink: of the new proposals inside a kept
-        // one's box (elsewhere the ink is grouped as before), the largest, one for each kept
-        // proposal (on a pad of scribble, where a kept proposal's box holds many groups, each
-        // stroke would otherwise read up to ten more).
-        if !accepted.is_empty() {
             let within = |d: &Detection| {
-                accepted.iter().any(|a| (d.x - a.x).abs() <= a.w / 2.0 && (d.y - a.y).abs() <= a.h / 2.0)
+                pass == 0
+                    || (!first.contains(&boxes(d))
+                        && accepted.iter().any(|a| (d.x - a.x).abs() <= a.w / 2.0 && (d.y - a.y).abs() <= a.h / 2.0))
             };
-            let more: Vec<(Detection, Cut)> = verify::ink_proposals_in(image, &strokes, &out)
+            let most = if pass == 0 { usize::MAX } else { accepted.len() };
+            let proposals: Vec<(Detection, Cut)> = verify::ink_proposals_in(image, &strokes, &out)
                 .into_iter()
-                .filter(|d| !first.contains(&boxes(d)) && within(d))
-                .take(accepted.len())
+                .filter(within)
+                .take(most)
                 .filter_map(|d| cut_for(image, &d, verify::Fences::default(), known, change).map(|cut| (d, cut)))
                 .collect();
-            let new: Vec<verify::CutOut> = more.iter().filter(|p| p.1.1.is_none()).map(|p| p.1.0.clone()).collect();
+            if pass == 0 {
+                first = proposals.iter().map(|(d, _)| boxes(d)).collect();
+            }
+            let new: Vec<verify::CutOut> =
+                proposals.iter().filter(|p| p.1.1.is_none()).map(|p| p.1.0.clone()).collect();
             let mut fresh = self.read_cut_outs_async(&new).await?.into_iter();
-            for proposal in more {
-                settle(proposal, &mut fresh, &mut out, &mut kept)?;
+            for (d, (cut, seen)) in proposals {
+                let (classifier, fcn) = match seen {
+                    Some(r) => r,
+                    None => fresh.next().ok_or_else(|| Error::Backend("a cut-out was not read".into()))?,
+                };
+                let neighbours = verify::neighbours(&d, &cut, &sure);
+                let found = verify::accept_proposal(&cut, &classifier, &fcn, drawing, neighbours);
+                match found {
+                    Some(_) => found_at.push((out.len(), kept.len())),
+                    None => ink_unread.push(kept.len()),
+                }
+                if pass == 0 && found.is_some() {
+                    accepted.push(d.clone());
+                }
+                out.extend(found);
+                kept.push((d, cut, classifier, fcn));
             }
         }
         // A proposal read as no digit but not surely background ([`verify::worth_another_look`])
