@@ -514,7 +514,6 @@ impl Detector {
         // holds many groups, each stroke would otherwise read up to ten more). One loop, one
         // read: a second call's code in this async function cost the module 2 KB.
         let strokes = verify::InkStrokes::new(image);
-        let boxes = |d: &Detection| [d.x, d.y, d.w, d.h].map(f32::to_bits);
         // Ink proposals read as no digit (by their place in `kept`): their ink may be two digits
         // written close together, which the grouping joined.
         let mut ink_unread: Vec<usize> = Vec::new();
@@ -527,7 +526,7 @@ impl Detector {
             }
             let within = |d: &Detection| {
                 pass == 0
-                    || (!first.contains(&boxes(d))
+                    || (!first.contains(&box_bits(d))
                         && accepted.iter().any(|a| (d.x - a.x).abs() <= a.w / 2.0 && (d.y - a.y).abs() <= a.h / 2.0))
             };
             let most = if pass == 0 { usize::MAX } else { accepted.len() };
@@ -538,7 +537,7 @@ impl Detector {
                 .filter_map(|d| cut_for(image, &d, verify::Fences::default(), known, change).map(|cut| (d, cut)))
                 .collect();
             if pass == 0 {
-                first = proposals.iter().map(|(d, _)| boxes(d)).collect();
+                first = proposals.iter().map(|(d, _)| box_bits(d)).collect();
             }
             let new: Vec<verify::CutOut> =
                 proposals.iter().filter(|p| p.1.1.is_none()).map(|p| p.1.0.clone()).collect();
@@ -1029,7 +1028,7 @@ fn cut_for(
     let size = (image.width, image.height);
     let untouched =
         |cut: &verify::CutOut| change.is_some_and(|(rows, cols)| !verify::touches(d, cut, size, rows, cols));
-    let same_box = |o: &Detection| [o.x, o.y, o.w, o.h].map(f32::to_bits) == [d.x, d.y, d.w, d.h].map(f32::to_bits);
+    let same_box = |o: &Detection| box_bits(o) == box_bits(d);
     let same_neighbours = |cut: &verify::CutOut| {
         let bits = |f: verify::Fences| {
             let beside = (f.beside.left.map(f32::to_bits), f.beside.right.map(f32::to_bits));
@@ -1044,6 +1043,11 @@ fn cut_for(
             (cut, seen)
         }),
     }
+}
+
+/// A detection's box (centre and size) bit for bit: the same box, whatever its digit and score.
+fn box_bits(d: &Detection) -> [u32; 4] {
+    [d.x, d.y, d.w, d.h].map(f32::to_bits)
 }
 
 /// The cut-outs of `items` still to read, in the order their readings are expected.

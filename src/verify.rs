@@ -103,15 +103,9 @@ pub struct Beside {
 /// [`BESIDE_LEAST`] of the larger box's width and at most [`PART_WIDTH`] / 2 of `detection`'s
 /// side across; the nearest on each side.
 pub fn beside(detection: &Detection, all: &[Detection]) -> Beside {
-    let side = detection.w.max(detection.h);
     let mut out = Beside::default();
-    for d in all {
-        let (dx, dy) = (d.x - detection.x, d.y - detection.y);
-        let (h, w) = (detection.h.max(d.h), detection.w.max(d.w));
-        let alike = d.w.max(d.h) <= BESIDE_ALIKE * side && side <= BESIDE_ALIKE * d.w.max(d.h);
-        if !(alike && dy.abs() <= h / 3.0 && dx.abs() >= BESIDE_LEAST * w && dx.abs() <= 0.5 * PART_WIDTH * side) {
-            continue;
-        }
+    for d in all.iter().filter(|d| stands_beside(detection, d)) {
+        let dx = d.x - detection.x;
         let nearer = |o: Option<f32>| o.is_none_or(|x| (x - detection.x).abs() > dx.abs());
         if dx < 0.0 && nearer(out.left) {
             out.left = Some(d.x);
@@ -120,6 +114,16 @@ pub fn beside(detection: &Detection, all: &[Detection]) -> Beside {
         }
     }
     out
+}
+
+/// Whether `d` is written beside `detection` in its row, as [`beside`] judges each of them (on
+/// the left or the right, not at its very centre).
+fn stands_beside(detection: &Detection, d: &Detection) -> bool {
+    let side = detection.w.max(detection.h);
+    let (dx, dy) = (d.x - detection.x, d.y - detection.y);
+    let (h, w) = (detection.h.max(d.h), detection.w.max(d.w));
+    let alike = d.w.max(d.h) <= BESIDE_ALIKE * side && side <= BESIDE_ALIKE * d.w.max(d.h);
+    dx != 0.0 && alike && dy.abs() <= h / 3.0 && dx.abs() >= BESIDE_LEAST * w && dx.abs() <= 0.5 * PART_WIDTH * side
 }
 
 /// Digits of a number are written about one size: a neighbour's box side is at most this many
@@ -1198,8 +1202,7 @@ pub const IN_LINE_WIDTH: f32 = 2.0;
 
 /// How `proposal` (an ink proposal, its ink cut out as `cut`) stands to the `sure` detections.
 pub fn neighbours(proposal: &Detection, cut: &CutOut, sure: &[Detection]) -> Neighbours {
-    let mut beside_one =
-        sure.iter().filter(|s| beside(proposal, std::slice::from_ref(*s)) != Beside::default()).peekable();
+    let mut beside_one = sure.iter().filter(|s| stands_beside(proposal, s)).peekable();
     if beside_one.peek().is_none() {
         return Neighbours::Alone;
     }
