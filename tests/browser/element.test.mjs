@@ -305,6 +305,37 @@ describe('what it shows', () => {
     assert.deepEqual(errors, []);
     await context.close();
   });
+  test('labels of digits written side by side do not cover each other; the status reads them in rows, left to right', async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=280');
+    const labels = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      el.setAttribute('show-heatmap', 'false');
+      // "1 0 7" in a row, 80 px tall, the 1's box narrower than its label; "4 2" against the
+      // canvas's top edge, where the labels go inside the boxes; a 9 against the right edge.
+      // Given as the detector gives them: surest first.
+      const box = (digit, score, x0, y0, w, h) => ({ digit, score, x: x0 + w / 2, y: y0 + h / 2, w, h });
+      const detections = [box(7, 0.99, 120, 100, 48, 80), box(9, 0.98, 236, 180, 44, 70), box(2, 0.96, 84, 0, 40, 60), box(4, 0.93, 40, 0, 40, 60), box(1, 0.85, 40, 100, 22, 80), box(0, 0.85, 66, 100, 50, 80)];
+      el.show({ ...el.result, detections });
+      const status = el.shadowRoot.querySelector('.status').textContent;
+      return { boxes: detections, labels: el.labelBoxes, width: el.overlay.width, height: el.overlay.height, status };
+    });
+    const { boxes, width, height } = labels;
+    assert.match(labels.status, /^6 digits: 4, 2, 1, 0, 7, 9 · /);
+    assert.deepEqual(labels.labels.map((l) => l.digit), boxes.map((b) => b.digit));
+    for (const [i, a] of labels.labels.entries()) {
+      const b = boxes[i];
+      assert.ok(a.left >= 0 && a.top >= 0 && a.left + a.width <= width && a.top + a.height <= height, `label ${i} (${JSON.stringify(a)}) off the ${width}×${height} canvas`);
+      // Beside its own box: touching it, within three label heights above or one below.
+      const [x0, y0, x1, y1] = [b.x - b.w / 2, b.y - b.h / 2, b.x + b.w / 2, b.y + b.h / 2];
+      assert.ok(a.left < x1 && a.left + a.width > x0 && a.top >= y0 - 3 * a.height && a.top <= y1, `label ${i} (${JSON.stringify(a)}) away from its box ${JSON.stringify([x0, y0, x1, y1])}`);
+      for (const c of labels.labels.slice(i + 1)) {
+        const apart = a.left + a.width <= c.left || c.left + c.width <= a.left || a.top + a.height <= c.top || c.top + c.height <= a.top;
+        assert.ok(apart, `the labels of ${a.digit} and ${c.digit} overlap: ${JSON.stringify(a)} ${JSON.stringify(c)}`);
+      }
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
 });
 
 describe('on a phone (390×844, touch)', () => {

@@ -39,16 +39,58 @@ const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
 const LABEL_HEIGHT = 16;
 
 /**
- * Where a detection's label goes on a canvas `canvasWidth` wide: above its box, or inside the
- * box's top where there is no room above it (a digit drawn at the canvas's top edge); moved left
- * where it would run past the right edge.
+ * Where each detection's label goes on a canvas `canvasWidth`×`canvasHeight` (`widths[i]`: the
+ * width of `detections[i]`'s label, all `height` tall), as `{ left, top }` in the detections'
+ * order. A label goes above its box, at the box's left edge; inside the box's top where there is
+ * no room above it (a digit drawn against the canvas's top edge); moved left where it would run
+ * past the right edge. Where that place would cover a label already placed — digits written side
+ * by side, whose boxes nearly touch, each with a label wider than a 1's box — the first place that
+ * covers none of: above the box at its right edge, below it (at its left edge, then its right),
+ * inside its top, inside its bottom, two or three label heights above it. Labels are placed left to right; where every place is taken,
+ * the first.
  */
-function labelPlace(d, width, height, canvasWidth) {
-  const [x0, y0] = [d.x - d.w / 2, d.y - d.h / 2];
-  return {
-    left: Math.max(0, Math.min(x0, canvasWidth - width)),
-    top: y0 >= height ? y0 - height : Math.max(0, y0),
-  };
+function labelPlaces(detections, widths, height, canvasWidth, canvasHeight) {
+  const placed = [];
+  const places = new Array(detections.length);
+  const order = detections.map((d, i) => i).sort((a, b) => (detections[a].x - detections[a].w / 2) - (detections[b].x - detections[b].w / 2));
+  for (const i of order) {
+    const d = detections[i];
+    const width = widths[i];
+    const [x0, y0, x1, y1] = [d.x - d.w / 2, d.y - d.h / 2, d.x + d.w / 2, d.y + d.h / 2];
+    const clampLeft = (x) => Math.max(0, Math.min(x, canvasWidth - width));
+    const clampTop = (y) => Math.max(0, Math.min(y, canvasHeight - height));
+    const first = { left: clampLeft(x0), top: y0 >= height ? y0 - height : clampTop(y0) };
+    const candidates = [first];
+    if (y0 >= height) candidates.push({ left: clampLeft(x1 - width), top: y0 - height });
+    if (y1 + height <= canvasHeight) candidates.push({ left: clampLeft(x0), top: y1 }, { left: clampLeft(x1 - width), top: y1 });
+    candidates.push({ left: clampLeft(x0), top: clampTop(y0) });
+    candidates.push({ left: clampLeft(x0), top: clampTop(y1 - height) });
+    for (const k of [2, 3]) if (y0 >= k * height) candidates.push({ left: clampLeft(x0), top: y0 - k * height });
+    const free = (c) => placed.every((p) => c.left + width <= p.left || p.left + p.width <= c.left || c.top + height <= p.top || p.top + height <= c.top);
+    const place = candidates.find(free) ?? first;
+    placed.push({ ...place, width });
+    places[i] = place;
+  }
+  return places;
+}
+
+/**
+ * `detections` in reading order: rows from the top, each row left to right. A detection joins the
+ * first row whose span its centre lies in (a small digit written beside a tall one shares its
+ * row); rows are ordered by their tops.
+ */
+function readingOrder(detections) {
+  const rows = [];
+  for (const d of [...detections].sort((a, b) => (a.y - a.h / 2) - (b.y - b.h / 2))) {
+    const row = rows.find((r) => d.y >= r.top && d.y <= r.bottom);
+    if (row) {
+      row.digits.push(d);
+      row.bottom = Math.max(row.bottom, d.y + d.h / 2);
+    } else {
+      rows.push({ top: d.y - d.h / 2, bottom: d.y + d.h / 2, digits: [d] });
+    }
+  }
+  return rows.flatMap((r) => r.digits.sort((a, b) => a.x - b.x));
 }
 
 /** The pen's range, in canvas pixels (the `pen-width` attribute). */
@@ -361,7 +403,7 @@ export class DigitDetector extends HTMLElement {
     const switched = this.result && this.result.backend !== result.backend;
     this.result = result;
     this.paintOverlay();
-    const digits = result.detections.map((d) => d.digit).join(', ');
+    const digits = readingOrder(result.detections).map((d) => d.digit).join(', ');
     const found = result.detections.length === 0 ? 'no digits' : `${result.detections.length} digit${result.detections.length > 1 ? 's' : ''}: ${digits}`;
     this.status.textContent = `${found} · ${this.describeBackend()} · ${result.ms.toFixed(0)} ms`;
     if (switched) this.dispatchEvent(new CustomEvent('backendchange', { detail: this.client.backend, bubbles: true, composed: true }));
@@ -388,17 +430,21 @@ export class DigitDetector extends HTMLElement {
     if (this.flag('show-boxes')) {
       ctx.lineWidth = 2;
       ctx.font = 'bold 13px system-ui, sans-serif';
+      const labels = r.detections.map((d) => `${d.digit} ${(d.score * 100).toFixed(0)}%`);
+      const widths = labels.map((label) => ctx.measureText(label).width + 6);
+      const places = labelPlaces(r.detections, widths, LABEL_HEIGHT, this.overlay.width, this.overlay.height);
       for (const d of r.detections) {
-        const color = `rgb(${classColor(d.digit)})`;
-        ctx.strokeStyle = color;
+        ctx.strokeStyle = `rgb(${classColor(d.digit)})`;
         ctx.strokeRect(d.x - d.w / 2, d.y - d.h / 2, d.w, d.h);
-        const label = `${d.digit} ${(d.score * 100).toFixed(0)}%`;
-        const width = ctx.measureText(label).width + 6;
-        const { left, top } = labelPlace(d, width, LABEL_HEIGHT, this.overlay.width);
+      }
+      // Labels over every box's outline, each where `labelPlaces` put it (read by the tests).
+      this.labelBoxes = r.detections.map((d, i) => ({ digit: d.digit, ...places[i], width: widths[i], height: LABEL_HEIGHT }));
+      for (const [i, d] of r.detections.entries()) {
+        const { left, top } = places[i];
         ctx.fillStyle = 'rgba(0,0,0,0.7)';
-        ctx.fillRect(left, top, width, LABEL_HEIGHT);
-        ctx.fillStyle = color;
-        ctx.fillText(label, left + 3, top + LABEL_HEIGHT - 3);
+        ctx.fillRect(left, top, widths[i], LABEL_HEIGHT);
+        ctx.fillStyle = `rgb(${classColor(d.digit)})`;
+        ctx.fillText(labels[i], left + 3, top + LABEL_HEIGHT - 3);
       }
     }
   }
