@@ -192,6 +192,24 @@ fn bad_usage_exits_non_zero() {
 }
 
 #[test]
+fn help_and_version_print_to_stdout_and_succeed() {
+    for args in [&["--help"][..], &["-h"], &["help"], &["detect", "--help"], &["heatmap", "x.png", "-h"]] {
+        let out = digitscope(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?}");
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        for option in
+            ["--json", "--ink auto|light|dark", "--drawing", "--weights FILE", "--cpu direct|flex", "--scale N"]
+        {
+            assert!(stdout.contains(option), "{args:?}: {option} not described in {stdout}");
+        }
+        assert!(out.stderr.is_empty(), "{args:?}");
+    }
+    let out = digitscope(&["--version"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("digitscope {}", env!("CARGO_PKG_VERSION")));
+}
+
+#[test]
 fn both_cpu_engines_agree() {
     let run = |extra: &[&str]| {
         let mut args = vec!["detect", "--json", "--probs"];

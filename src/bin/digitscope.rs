@@ -21,6 +21,34 @@ use digitscope::{Detector, Named, Pooling};
 const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
        digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]";
 
+/// `digitscope --help`: the usage and what each option does.
+const HELP: &str = "digitscope: find handwritten digits in PNG images (a convolutionalized MNIST classifier, run over
+the whole image at every scale).
+
+Commands:
+  detect FILE.png...        print each image's digits: the digit, its score, its box's centre and size
+  heatmap FILE.png -o OUT   draw the image with its class heatmap and boxes into the PNG OUT
+
+Options:
+  --json            one JSON object per image (detect)
+  --probs           with --json: the heatmap's 11 class probabilities per cell too
+  --ink auto|light|dark
+                    the digits' ink: auto (default) reads it from the image (dark digits on
+                    light paper, a photo or scan, are found without a flag)
+  --invert          the same as --ink dark
+  --drawing         the images are drawings (pen strokes on a blank pad): a lone straight
+                    upright stroke is a 1
+  --weights FILE    a weights file written by the trainer instead of the embedded weights
+  --pooling none|max3|window
+                    the FCN's pooling before its head (default: the weights' own)
+  --cpu direct|flex the CPU engine: the project's SIMD kernels (default) or burn-flex
+  --scale N         heatmap: pixels per image pixel, 1 to 16 (default: fit about 512 px)
+  -o, --output OUT  heatmap: the PNG to write
+  -h, --help        this text
+  -V, --version     the version
+
+Exit status: 0 on success, 1 when an image cannot be read or written, 2 on a usage error.";
+
 #[derive(Default)]
 struct Args {
     command: String,
@@ -38,7 +66,21 @@ struct Args {
     drawing: bool,
 }
 
-fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
+/// What the command line asks for: a run, or a text to print and exit with success.
+enum Asked {
+    Run(Args),
+    Print(String),
+}
+
+fn parse(argv: impl Iterator<Item = String>) -> Result<Asked, String> {
+    let argv: Vec<String> = argv.collect();
+    if argv.iter().any(|a| matches!(a.as_str(), "-h" | "--help")) || argv.first().is_some_and(|a| a == "help") {
+        return Ok(Asked::Print(format!("{USAGE}\n\n{HELP}")));
+    }
+    if argv.iter().any(|a| matches!(a.as_str(), "-V" | "--version")) {
+        return Ok(Asked::Print(format!("digitscope {}", env!("CARGO_PKG_VERSION"))));
+    }
+    let mut argv = argv.into_iter();
     let mut args = Args { command: argv.next().ok_or("missing command")?, ..Args::default() };
     while let Some(arg) = argv.next() {
         let mut value = |name: &str| argv.next().ok_or(format!("{name} needs a value"));
@@ -71,7 +113,6 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
                         .ok_or(format!("--scale must be 1 to 16, not {v:?}"))?,
                 );
             }
-            "-h" | "--help" => return Err(String::new()),
             flag if flag.starts_with('-') => return Err(format!("unknown option {flag}")),
             file => args.files.push(file.into()),
         }
@@ -81,7 +122,7 @@ fn parse(mut argv: impl Iterator<Item = String>) -> Result<Args, String> {
         "heatmap" if args.files.len() != 1 || args.output.is_none() => {
             Err("heatmap needs one FILE.png and -o OUT.png".into())
         }
-        "detect" | "heatmap" => Ok(args),
+        "detect" | "heatmap" => Ok(Asked::Run(args)),
         other => Err(format!("unknown command {other:?}")),
     }
 }
@@ -149,15 +190,18 @@ fn out(text: std::fmt::Arguments) -> Result<(), String> {
 
 fn main() -> ExitCode {
     match parse(std::env::args().skip(1)) {
-        Err(msg) if msg.is_empty() => {
-            println!("{USAGE}");
-            ExitCode::SUCCESS
-        }
+        Ok(Asked::Print(text)) => match out(format_args!("{text}\n")) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(msg) => {
+                eprintln!("digitscope: {msg}");
+                ExitCode::FAILURE
+            }
+        },
         Err(msg) => {
-            eprintln!("digitscope: {msg}\n{USAGE}");
+            eprintln!("digitscope: {msg}\n{USAGE}\n(digitscope --help: what each option does)");
             ExitCode::from(2)
         }
-        Ok(args) => match run(args) {
+        Ok(Asked::Run(args)) => match run(args) {
             Ok(()) => ExitCode::SUCCESS,
             Err(msg) => {
                 eprintln!("digitscope: {msg}");
