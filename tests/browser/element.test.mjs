@@ -305,6 +305,40 @@ describe('what it shows', () => {
     assert.deepEqual(errors, []);
     await context.close();
   });
+  test("a phone's photo of a number on paper, shrunk 9× to the pad, keeps its ballpoint strokes: every digit found", async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=448');
+    // 4032×3024, lit unevenly, six traced MNIST test digits 180 px tall in a 4-px pen: 20 px on
+    // the pad, their strokes under half a pixel wide. One bilinear draw found two of them.
+    const digits = await page.evaluate(async (traced) => {
+      const [W, H] = [4032, 3024];
+      const canvas = new OffscreenCanvas(W, H);
+      const g = canvas.getContext('2d');
+      const light = g.createLinearGradient(0, 0, W, H);
+      light.addColorStop(0, '#f4f1ea');
+      light.addColorStop(1, '#9d978c');
+      g.fillStyle = light;
+      g.fillRect(0, 0, W, H);
+      Object.assign(g, { strokeStyle: '#1b1d2a', lineWidth: 4, lineCap: 'round', lineJoin: 'round' });
+      let x = W / 4;
+      for (const d of traced) {
+        const [xs, ys] = [d.strokes.flat().map((p) => p[0]), d.strokes.flat().map((p) => p[1])];
+        const s = 180 / (Math.max(...ys) - Math.min(...ys));
+        const [x0, y0] = [Math.min(...xs) * s, Math.min(...ys) * s];
+        for (const stroke of d.strokes) {
+          g.beginPath();
+          for (const [px, py] of stroke) g.lineTo(x - x0 + px * s, H * 0.4 - y0 + py * s);
+          g.stroke();
+        }
+        x += (Math.max(...xs) - Math.min(...xs)) * s + 90;
+      }
+      const result = await document.querySelector('digit-detector').detectImage(g.getImageData(0, 0, W, H));
+      return result.detections.map((d) => d.digit).sort();
+    }, [...STROKES, ...MORE_STROKES]);
+    assert.deepEqual(digits, [...STROKES, ...MORE_STROKES].map((d) => d.digit).sort());
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('labels of digits written side by side do not cover each other; the status reads them in rows, left to right', async () => {
     const { context, page, errors } = await openElement('backend=cpu&size=280');
     const labels = await page.evaluate(() => {

@@ -93,6 +93,30 @@ function readingOrder(detections) {
   return rows.flatMap((r) => r.digits.sort((a, b) => a.x - b.x));
 }
 
+/**
+ * `src` (a canvas) drawn `w`×`h`, no larger than it, each pixel the average of those it covers: a
+ * phone's photo shrunk 9× to the pad keeps a ballpoint's strokes. One draw samples the source
+ * bilinearly (2×2 pixels an output pixel, whatever the factor), which drops most of a stroke
+ * narrower than the factor; so the image is halved first — each halving an exact 2×2 average —
+ * until one draw of at most 2× is left, made with the browser's best smoothing.
+ */
+function shrunk(src, w, h) {
+  let [cur, cw, ch] = [src, src.width, src.height];
+  while (cw >= 2 * w && ch >= 2 * h) {
+    const [nw, nh] = [Math.ceil(cw / 2), Math.ceil(ch / 2)];
+    const half = new OffscreenCanvas(nw, nh);
+    const ctx = half.getContext('2d');
+    ctx.imageSmoothingQuality = 'high';
+    ctx.drawImage(cur, 0, 0, cw, ch, 0, 0, nw, nh);
+    [cur, cw, ch] = [half, nw, nh];
+  }
+  const out = new OffscreenCanvas(w, h);
+  const ctx = out.getContext('2d');
+  ctx.imageSmoothingQuality = 'high';
+  ctx.drawImage(cur, 0, 0, cw, ch, 0, 0, w, h);
+  return out;
+}
+
 /** The pen's range, in canvas pixels (the `pen-width` attribute). */
 const MIN_PEN_WIDTH = 2;
 const MAX_PEN_WIDTH = 24;
@@ -479,8 +503,7 @@ export class DigitDetector extends HTMLElement {
     src.getContext('2d').putImageData(imageData, 0, 0);
     const scale = Math.min(1, width / imageData.width, height / imageData.height);
     const [w, h] = [Math.max(1, Math.round(imageData.width * scale)), Math.max(1, Math.round(imageData.height * scale))];
-    const fitted = new OffscreenCanvas(w, h);
-    fitted.getContext('2d').drawImage(src, 0, 0, w, h);
+    const fitted = shrunk(src, w, h);
     ink ??= await this.inkOf(fitted.getContext('2d').getImageData(0, 0, w, h));
     if (ink !== (this.darkInk ? 'dark' : 'light')) this.setAttribute('ink', ink);
     const dst = new OffscreenCanvas(width, height);
