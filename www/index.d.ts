@@ -34,6 +34,13 @@ export interface DetectionResult {
   recomputed?: { cells: number; total: number };
   /** DetectorClient: how many workers shared this detection (absent: one). */
   workers?: number;
+  /**
+   * <digit-detector>: an upload larger than the canvas was also read at this many times the
+   * canvas's resolution (up to 3), and the digits under 24 canvas pixels tall that only that
+   * reading found were added to `detections` (in canvas pixels; `ms` counts both readings).
+   * Absent: read at the canvas's resolution alone.
+   */
+  detail?: number;
 }
 
 /** The backend actually in use, and why the CPU runs if it does. */
@@ -169,8 +176,10 @@ export class DigitDetector extends HTMLElement {
   clear(): void;
   undo(): void;
   /**
-   * Shows an image as the page and detects; the ink follows the image's unless given. Rejects
-   * with the reason when the detection fails or the detector cannot start.
+   * Shows an image as the page and detects; the ink follows the image's unless given. An image
+   * larger than the canvas is shrunk to fit by averaging (halvings), and is also read at up to
+   * 3× the canvas's resolution for digits too small to find on the canvas (the result's
+   * `detail`). Rejects with the reason when the detection fails or the detector cannot start.
    */
   detectImage(image: ImageData, options?: { ink?: 'light' | 'dark' }): Promise<DetectionResult>;
   /** Sets the pen width in pixels (2–24; the `pen-width` attribute). */

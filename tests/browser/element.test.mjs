@@ -305,11 +305,13 @@ describe('what it shows', () => {
     assert.deepEqual(errors, []);
     await context.close();
   });
-  test("a phone's photo of a number on paper, shrunk 9× to the pad, keeps its ballpoint strokes: every digit found", async () => {
-    const { context, page, errors } = await openElement('backend=cpu&size=448');
-    // 4032×3024, lit unevenly, six traced MNIST test digits 180 px tall in a 4-px pen: 20 px on
-    // the pad, their strokes under half a pixel wide. One bilinear draw found two of them.
-    const digits = await page.evaluate(async (traced) => {
+  /**
+   * In the page: a 4032×3024 photo of paper lit unevenly, the traced digits `traced` written in
+   * a row, `tall` px tall in a `pen`-px ballpoint; detected by the element; resolves to the
+   * digits found (sorted) and the result's `detail`.
+   */
+  function photo(page, traced, tall, pen) {
+    return page.evaluate(async ([traced, tall, pen]) => {
       const [W, H] = [4032, 3024];
       const canvas = new OffscreenCanvas(W, H);
       const g = canvas.getContext('2d');
@@ -318,23 +320,60 @@ describe('what it shows', () => {
       light.addColorStop(1, '#9d978c');
       g.fillStyle = light;
       g.fillRect(0, 0, W, H);
-      Object.assign(g, { strokeStyle: '#1b1d2a', lineWidth: 4, lineCap: 'round', lineJoin: 'round' });
+      Object.assign(g, { strokeStyle: '#1b1d2a', lineWidth: pen, lineCap: 'round', lineJoin: 'round' });
       let x = W / 4;
       for (const d of traced) {
         const [xs, ys] = [d.strokes.flat().map((p) => p[0]), d.strokes.flat().map((p) => p[1])];
-        const s = 180 / (Math.max(...ys) - Math.min(...ys));
+        const s = tall / (Math.max(...ys) - Math.min(...ys));
         const [x0, y0] = [Math.min(...xs) * s, Math.min(...ys) * s];
         for (const stroke of d.strokes) {
           g.beginPath();
           for (const [px, py] of stroke) g.lineTo(x - x0 + px * s, H * 0.4 - y0 + py * s);
           g.stroke();
         }
-        x += (Math.max(...xs) - Math.min(...xs)) * s + 90;
+        x += (Math.max(...xs) - Math.min(...xs)) * s + tall / 2;
       }
       const result = await document.querySelector('digit-detector').detectImage(g.getImageData(0, 0, W, H));
-      return result.detections.map((d) => d.digit).sort();
-    }, [...STROKES, ...MORE_STROKES]);
-    assert.deepEqual(digits, [...STROKES, ...MORE_STROKES].map((d) => d.digit).sort());
+      return { digits: result.detections.map((d) => d.digit).sort(), detail: result.detail };
+    }, [traced, tall, pen]);
+  }
+
+  test("a phone's photo of a number on paper, shrunk 9× to the pad, keeps its ballpoint strokes: every digit found", async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=448');
+    // Six digits 180 px tall in a 4-px pen: 20 px on the pad, their strokes under half a pixel
+    // wide. One bilinear draw found two of them.
+    const traced = [...STROKES, ...MORE_STROKES];
+    const found = await photo(page, traced, 180, 4);
+    assert.deepEqual(found.digits, traced.map((d) => d.digit).sort());
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
+  test('digits written small on a photographed sheet (8 px on the pad) are read in the photo\'s detail, with strokes drawn over it', async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=448');
+    // 70 px tall in the photo: 8 px on the pad, under the detector's 14; read at 3× the pad.
+    const traced = [...STROKES, ...MORE_STROKES];
+    const found = await photo(page, traced, 70, 3);
+    assert.equal(found.detail, 3);
+    assert.deepEqual(found.digits, traced.map((d) => d.digit).sort());
+    // A 7 drawn with the mouse over the photo, clear of the row: read with them, and they stay.
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    await drawDigitTall(page, box, MORE_STROKES.find((s) => s.digit === 7), 300, 220, 120);
+    const { detections } = await settled(page);
+    assert.deepEqual(detections.map((d) => d.digit).sort(), [...traced.map((d) => d.digit), 7].sort());
+    // The row rubbed out with the eraser: gone from the detail's reading too; the 7 stays.
+    const small = detections.filter((d) => d.h < 20);
+    const [x0, x1] = [Math.min(...small.map((d) => d.x - d.w / 2)) - 6, Math.max(...small.map((d) => d.x + d.w / 2)) + 6];
+    const [y0, y1] = [Math.min(...small.map((d) => d.y - d.h / 2)), Math.max(...small.map((d) => d.y + d.h / 2))];
+    await page.getByRole('button', { name: 'Eraser' }).click();
+    for (let y = y0; y <= y1 + 4; y += 4) {
+      await page.mouse.move(box.x + x0 * box.width / 448, box.y + y * box.height / 448);
+      await page.mouse.down();
+      await page.mouse.move(box.x + x1 * box.width / 448, box.y + y * box.height / 448, { steps: 8 });
+      await page.mouse.up();
+    }
+    const rubbed = await settled(page);
+    assert.deepEqual(rubbed.detections.map((d) => d.digit), [7], JSON.stringify(rubbed.detections));
     assert.deepEqual(errors, []);
     await context.close();
   });

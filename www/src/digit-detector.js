@@ -46,7 +46,8 @@ const LABEL_HEIGHT = 16;
  * past the right edge. Where that place would cover a label already placed — digits written side
  * by side, whose boxes nearly touch, each with a label wider than a 1's box — the first place that
  * covers none of: above the box at its right edge, below it (at its left edge, then its right),
- * inside its top, inside its bottom, two or three label heights above it. Labels are placed left to right; where every place is taken,
+ * inside its top, inside its bottom, then further above and below it (two to six label heights
+ * above, two to four below). Labels are placed left to right; where every place is taken,
  * the first.
  */
 function labelPlaces(detections, widths, height, canvasWidth, canvasHeight) {
@@ -65,13 +66,46 @@ function labelPlaces(detections, widths, height, canvasWidth, canvasHeight) {
     if (y1 + height <= canvasHeight) candidates.push({ left: clampLeft(x0), top: y1 }, { left: clampLeft(x1 - width), top: y1 });
     candidates.push({ left: clampLeft(x0), top: clampTop(y0) });
     candidates.push({ left: clampLeft(x0), top: clampTop(y1 - height) });
-    for (const k of [2, 3]) if (y0 >= k * height) candidates.push({ left: clampLeft(x0), top: y0 - k * height });
+    // Digits too small for their labels (a number written small on a photographed sheet): a
+    // stack of them above and below.
+    for (let k = 2; k <= 6; k++) {
+      if (y0 >= k * height) candidates.push({ left: clampLeft(x0), top: y0 - k * height });
+      if (k <= 4 && y1 + k * height <= canvasHeight) candidates.push({ left: clampLeft(x0), top: y1 + (k - 1) * height });
+    }
     const free = (c) => placed.every((p) => c.left + width <= p.left || p.left + p.width <= c.left || c.top + height <= p.top || p.top + height <= c.top);
     const place = candidates.find(free) ?? first;
     placed.push({ ...place, width });
     places[i] = place;
   }
   return places;
+}
+
+/**
+ * A detection result on an image `k` times the canvas's resolution, in canvas pixels: the size,
+ * boxes, the heatmap's origin and stride divided by `k`.
+ */
+function scaledResult(result, k) {
+  return {
+    ...result,
+    width: result.width / k,
+    height: result.height / k,
+    originX: result.originX / k,
+    originY: result.originY / k,
+    stride: result.stride / k,
+    detections: result.detections.map((d) => ({ ...d, x: d.x / k, y: d.y / k, w: d.w / k, h: d.h / k })),
+  };
+}
+
+/**
+ * `result` (the canvas's reading) with the small digits of `fine` (the same picture read at `k`
+ * times its resolution, scaled to the canvas) that it missed: under DETAIL_HEIGHT tall, their
+ * boxes clear of every box of `result`. Surest first, as the detector gives them.
+ */
+function withSmallDigits(result, fine, k) {
+  const clear = (d) => result.detections.every((c) => Math.abs(c.x - d.x) * 2 >= c.w + d.w || Math.abs(c.y - d.y) * 2 >= c.h + d.h);
+  const small = fine.detections.filter((d) => d.h < DETAIL_HEIGHT && clear(d));
+  const detections = [...result.detections, ...small].sort((a, b) => b.score - a.score);
+  return { ...result, detections, ms: result.ms + fine.ms, detail: k };
 }
 
 /**
@@ -117,6 +151,18 @@ function shrunk(src, w, h) {
   return out;
 }
 
+/**
+ * An upload shrunk to the pad is also kept at up to this many times the pad's resolution (and
+ * at most DETAIL_PIXELS in all) and read there too: a number written small on a photographed
+ * sheet is a few pixels tall on the pad, under the 14 px the detector finds. Of what that
+ * reading finds, digits under DETAIL_HEIGHT canvas pixels that no digit found on the canvas
+ * overlaps are added; the rest (larger digits, the heatmap) is the canvas's own reading, the
+ * size the detector is tuned for.
+ */
+const MAX_DETAIL = 3;
+const DETAIL_PIXELS = 2048 * 1024;
+const DETAIL_HEIGHT = 24;
+
 /** The pen's range, in canvas pixels (the `pen-width` attribute). */
 const MIN_PEN_WIDTH = 2;
 const MAX_PEN_WIDTH = 24;
@@ -140,6 +186,8 @@ export class DigitDetector extends HTMLElement {
     this.fullNext = true;
     this.strokes = [];
     this.baseImage = null;
+    /** An upload at `k` times the canvas's resolution (`{ k, image }`), read by the detector. */
+    this.detail = null;
     this.tool = 'pen';
     this.penWidth = defaultPenWidth(280, 280);
     this.penChosen = false;
@@ -353,12 +401,17 @@ export class DigitDetector extends HTMLElement {
   redraw() {
     this.generation++;
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
-    const [ink, page] = this.darkInk ? ['#000', '#fff'] : ['#fff', '#000'];
-    ctx.fillStyle = page;
+    ctx.fillStyle = this.darkInk ? '#fff' : '#000';
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     if (this.baseImage) {
       ctx.putImageData(this.baseImage, 0, 0);
     }
+    this.paintStrokes(ctx);
+  }
+
+  /** Paints the strokes on `ctx` (in canvas coordinates, under `ctx`'s transform). */
+  paintStrokes(ctx) {
+    const [ink, page] = this.darkInk ? ['#000', '#fff'] : ['#fff', '#000'];
     ctx.lineCap = 'round';
     ctx.lineJoin = 'round';
     for (const s of this.strokes) {
@@ -405,7 +458,13 @@ export class DigitDetector extends HTMLElement {
       this.fullNext = false;
       // Strokes alone are a drawing (a lone upright stroke is a 1); on a picture, an image.
       const drawing = !this.baseImage;
-      const result = await client.detect(pixels, width, height, { invert: this.darkInk, live, drawing });
+      let result = await client.detect(pixels, width, height, { invert: this.darkInk, live, drawing });
+      const detail = this.detailPixels();
+      if (detail && client === this.client) {
+        const { k, pixels: fine } = detail;
+        const more = await client.detect(fine, width * k, height * k, { invert: this.darkInk, drawing });
+        result = withSmallDigits(result, scaledResult(more, k), k);
+      }
       if (client !== this.client) { this.dirty = true; return; }
       this.shownGeneration = generation;
       this.show(result);
@@ -421,6 +480,23 @@ export class DigitDetector extends HTMLElement {
       // What changed meanwhile already set `fullNext` if it was more than strokes.
       if (this.dirty) this.schedule({ stroke: true });
     }
+  }
+
+  /**
+   * Where an upload is kept in more detail (see MAX_DETAIL): that upload with the strokes drawn
+   * over it, at its scale `k`, as `{ k, pixels }`; else null.
+   */
+  detailPixels() {
+    const { width, height } = this.canvas;
+    const detail = this.detail;
+    if (!detail || detail.image.width !== width * detail.k || detail.image.height !== height * detail.k) return null;
+    const { k, image } = detail;
+    const canvas = new OffscreenCanvas(image.width, image.height);
+    const ctx = canvas.getContext('2d', { willReadFrequently: true });
+    ctx.putImageData(image, 0, 0);
+    ctx.setTransform(k, 0, 0, k, 0, 0);
+    this.paintStrokes(ctx);
+    return { k, pixels: ctx.getImageData(0, 0, image.width, image.height).data };
   }
 
   show(result) {
@@ -446,7 +522,7 @@ export class DigitDetector extends HTMLElement {
           const k = r.classes[row * r.cols + col];
           if (k === 10) continue;
           ctx.fillStyle = `rgb(${classColor(k)})`;
-          ctx.fillRect(r.originX + col * r.stride - 4, r.originY + row * r.stride - 4, r.stride, r.stride);
+          ctx.fillRect(r.originX + (col - 0.5) * r.stride, r.originY + (row - 0.5) * r.stride, r.stride, r.stride);
         }
       }
       ctx.globalAlpha = 1;
@@ -477,6 +553,7 @@ export class DigitDetector extends HTMLElement {
   clear() {
     this.strokes = [];
     this.baseImage = null;
+    this.detail = null;
     this.save();
     this.redraw();
     this.schedule();
@@ -515,6 +592,17 @@ export class DigitDetector extends HTMLElement {
     const at = (free) => Math.max(0, Math.floor(free / 2 / 16) * 16);
     ctx.drawImage(fitted, at(width - w), at(height - h));
     this.baseImage = ctx.getImageData(0, 0, width, height);
+    // Shrunk: kept at k times the canvas's resolution too, for the detector (same place, k× size).
+    const k = Math.floor(Math.min(MAX_DETAIL, 1 / scale, Math.sqrt(DETAIL_PIXELS / (width * height))));
+    this.detail = null;
+    if (k >= 2) {
+      const big = new OffscreenCanvas(width * k, height * k);
+      const bctx = big.getContext('2d');
+      bctx.fillStyle = ctx.fillStyle;
+      bctx.fillRect(0, 0, width * k, height * k);
+      bctx.drawImage(shrunk(src, w * k, h * k), at(width - w) * k, at(height - h) * k);
+      this.detail = { k, image: bctx.getImageData(0, 0, width * k, height * k) };
+    }
     this.strokes = [];
     this.save();
     this.redraw();
