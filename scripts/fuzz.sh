@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the input paths with cargo fuzz (libFuzzer), each target for SECONDS (default 120):
-#   png_decode        the CLI's PNG decoding (arbitrary bytes; seeded with the sample PNGs)
+#   png_decode        the CLI's PNG and JPEG decoding (arbitrary bytes; seeded with the sample
+#                     PNG and the test JPEGs, each behind a byte of flags)
 #   image_input       the wasm detector's size and buffer validation, then the pyramid's downscale
 #   heatmap_decode    detection decoding (peaks and components), the pyramid merge and the second
 #                     look's cut-outs and ink proposals on arbitrary
@@ -39,7 +40,11 @@ for t in $TARGETS; do
   mkdir -p "$corpus" "$seeds"
   max_len=4096
   case $t in
-    png_decode) cp samples/*.png "$seeds"/ ;;
+    png_decode)
+      for f in samples/*.png tests/data/*.jpg; do
+        { printf '\x82'; cat "$f"; } > "$seeds/$(basename "$f")"
+      done
+      max_len=16384 ;;
     weights_envelope) cp weights/small.dsw "$seeds"/; max_len=32768 ;;
   esac
   log=out/fuzz/$t.log

@@ -111,6 +111,9 @@ fn missing_file_is_a_one_line_error() {
 fn a_text_file_is_not_a_png() {
     let path = temp("not.png");
     std::fs::write(&path, "hello").unwrap();
+    assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "not.png: neither a PNG nor a JPEG file");
+    // A PNG's signature with nothing readable after it.
+    std::fs::write(&path, b"\x89PNG\r\n\x1a\nhello").unwrap();
     assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "not a readable PNG");
 }
 
@@ -207,6 +210,92 @@ fn help_and_version_print_to_stdout_and_succeed() {
     let out = digitscope(&["--version"]);
     assert_eq!(out.status.code(), Some(0));
     assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), format!("digitscope {}", env!("CARGO_PKG_VERSION")));
+}
+
+/// `digitscope detect FILES --json`: each file's JSON line.
+fn detect_json(files: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let mut args = vec!["detect", "--json"];
+    args.extend(files);
+    let out = digitscope(&args);
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "{stderr}");
+    let lines = String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    (lines, stderr)
+}
+
+/// A JSON line's detections as (digit, x, y, w, h), by digit then x.
+fn boxes(line: &serde_json::Value) -> Vec<(u64, f64, f64, f64, f64)> {
+    let mut all: Vec<_> = line["detections"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            let f = |k: &str| d[k].as_f64().unwrap();
+            (d["digit"].as_u64().unwrap(), f("x"), f("y"), f("w"), f("h"))
+        })
+        .collect();
+    all.sort_by(|a, b| (a.0, a.1).partial_cmp(&(b.0, b.1)).unwrap());
+    all
+}
+
+/// Each detection of `a` and `b` the same digit, its box's centre and size within `tol` pixels.
+fn assert_same_boxes(a: &[(u64, f64, f64, f64, f64)], b: &[(u64, f64, f64, f64, f64)], tol: f64) {
+    assert_eq!(a.len(), b.len(), "{a:?} against {b:?}");
+    for (p, q) in a.iter().zip(b) {
+        assert_eq!(p.0, q.0, "{a:?} against {b:?}");
+        let near = [(p.1, q.1), (p.2, q.2), (p.3, q.3), (p.4, q.4)].iter().all(|(u, v)| (u - v).abs() <= tol);
+        assert!(near, "{p:?} against {q:?} (±{tol})");
+    }
+}
+
+#[test]
+fn a_phone_photo_jpeg_is_read_upright() {
+    // The notebook's composite 3× as large, dark on warm paper, with 64 rows of paper under it
+    // (384×448), as a colour JPEG at quality 85; and the same picture stored turned a quarter
+    // anticlockwise (448×384) with EXIF orientation 6, as a phone held upright writes it.
+    let dir = format!("{}/tests/data", env!("CARGO_MANIFEST_DIR"));
+    let (upright, turned) = (format!("{dir}/composite-paper.jpg"), format!("{dir}/composite-paper-turned.jpg"));
+    let (lines, _) = detect_json(&[&upright, &turned, &composite()]);
+    for line in &lines[..2] {
+        assert_eq!(
+            (line["width"].as_u64(), line["height"].as_u64(), line["scale"].as_u64()),
+            (Some(384), Some(448), Some(1))
+        );
+    }
+    assert_same_boxes(&boxes(&lines[0]), &boxes(&lines[1]), 1.5);
+    // The PNG's seven digits, at 3× their places.
+    let png: Vec<_> =
+        boxes(&lines[2]).into_iter().map(|(d, x, y, w, h)| (d, 3.0 * x, 3.0 * y, 3.0 * w, 3.0 * h)).collect();
+    assert_same_boxes(&boxes(&lines[0]), &png, 4.0);
+}
+
+#[test]
+fn a_truncated_jpeg_is_a_one_line_error() {
+    let bytes = std::fs::read(format!("{}/tests/data/composite-paper.jpg", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let path = temp("cut.jpg");
+    std::fs::write(&path, &bytes[..200]).unwrap();
+    assert_one_line_error(&digitscope(&["detect", path.to_str().unwrap()]), "JPEG");
+}
+
+#[test]
+fn a_picture_over_the_limit_is_read_shrunk_with_positions_in_its_pixels() {
+    // The composite 36× as large (4608×4608: 21 megapixels, over the 2048×2048 limit), each
+    // pixel a 36×36 block: read at 1/3, its boxes reported in the file's pixels.
+    let gray = digitscope::pngio::read_png(Path::new(&composite()), digitscope::image::Ink::Light).unwrap().to_gray8();
+    let n = 36;
+    let big: Vec<u8> =
+        (0..128 * n).flat_map(|y| (0..128 * n).map(move |x| (x / n, y / n))).map(|(x, y)| gray[y * 128 + x]).collect();
+    let path = temp("big.png");
+    write_png(&path, 128 * n, 128 * n, &big).unwrap();
+    let (lines, stderr) = detect_json(&[path.to_str().unwrap(), &composite()]);
+    assert_eq!(
+        (lines[0]["width"].as_u64(), lines[0]["height"].as_u64(), lines[0]["scale"].as_u64()),
+        (Some(4608), Some(4608), Some(3))
+    );
+    assert!(stderr.contains("4608×4608 read at 1/3 (1536×1536"), "{stderr}");
+    let small: Vec<_> =
+        boxes(&lines[1]).into_iter().map(|(d, x, y, w, h)| (d, 36.0 * x, 36.0 * y, 36.0 * w, 36.0 * h)).collect();
+    assert_same_boxes(&boxes(&lines[0]), &small, 72.0);
 }
 
 #[test]

@@ -1,8 +1,8 @@
-//! `digitscope`: detect digits in PNG images, or draw the class heatmap.
+//! `digitscope`: detect digits in pictures (PNG or JPEG), or draw the class heatmap.
 //!
 //! ```text
-//! digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
-//! digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]
+//! digitscope detect FILE... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
+//! digitscope heatmap FILE -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]
 //! ```
 //!
 //! `--cpu`: the FCN on the project's direct CPU kernels (default) or on burn-flex. `--drawing`:
@@ -14,24 +14,29 @@ use std::process::ExitCode;
 
 use burn::tensor::Device;
 use digitscope::image::Ink;
-use digitscope::pngio::{read_png, write_png};
+use digitscope::pngio::{read_picture, write_png};
 use digitscope::render::render;
 use digitscope::{Detector, Named, Pooling};
 
-const USAGE: &str = "usage: digitscope detect FILE.png... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
-       digitscope heatmap FILE.png -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]";
+const USAGE: &str = "usage: digitscope detect FILE... [--json [--probs]] [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling none|max3|window] [--cpu direct|flex] [--drawing]
+       digitscope heatmap FILE -o OUT.png [--ink auto|light|dark] [--invert] [--weights FILE] [--pooling P] [--scale N] [--cpu direct|flex] [--drawing]";
 
 /// `digitscope --help`: the usage and what each option does.
-const HELP: &str = "digitscope: find handwritten digits in PNG images (a convolutionalized MNIST classifier, run over
-the whole image at every scale).
+const HELP: &str = "digitscope: find handwritten digits in pictures (a convolutionalized MNIST classifier, run over
+the whole picture at every scale).
 
 Commands:
-  detect FILE.png...        print each image's digits: the digit, its score, its box's centre and size
-  heatmap FILE.png -o OUT   draw the image with its class heatmap and boxes into the PNG OUT
+  detect FILE...            print each picture's digits: the digit, its score, its box's centre and size
+  heatmap FILE -o OUT.png   draw the picture with its class heatmap and boxes into OUT.png
+
+FILE: a PNG or a JPEG (a phone's photo is turned upright as its EXIF orientation says). A picture
+over the detector's limit (4096 pixels a side, 2048×2048 in all) is read shrunk to fit, by the
+smallest whole factor (a note on stderr); positions are given in the file's own pixels.
 
 Options:
   --json            one JSON object per image (detect)
-  --probs           with --json: the heatmap's 11 class probabilities per cell too
+  --probs           with --json: the heatmap's 11 class probabilities per cell too (cells of
+                    the picture as read: \"scale\" file pixels to a pixel)
   --ink auto|light|dark
                     the digits' ink: auto (default) reads it from the image (dark digits on
                     light paper, a photo or scan, are found without a flag)
@@ -118,9 +123,9 @@ fn parse(argv: impl Iterator<Item = String>) -> Result<Asked, String> {
         }
     }
     match args.command.as_str() {
-        "detect" if args.files.is_empty() => Err("detect needs at least one FILE.png".into()),
+        "detect" if args.files.is_empty() => Err("detect needs at least one FILE".into()),
         "heatmap" if args.files.len() != 1 || args.output.is_none() => {
-            Err("heatmap needs one FILE.png and -o OUT.png".into())
+            Err("heatmap needs one FILE and -o OUT.png".into())
         }
         "detect" | "heatmap" => Ok(Asked::Run(args)),
         other => Err(format!("unknown command {other:?}")),
@@ -144,18 +149,38 @@ fn run(args: Args) -> Result<(), String> {
     let detector = if args.burn { detector } else { detector.with_direct_kernels().map_err(|e| e.to_string())? };
     let detector = detector.with_drawing(args.drawing);
     for file in &args.files {
-        let image = read_png(file, args.ink).map_err(|e| e.to_string())?;
-        let (heatmap, detections) = detector.detect(&image).map_err(|e| e.to_string())?;
+        let picture = read_picture(file, args.ink).map_err(|e| e.to_string())?;
+        let (image, scale) = (&picture.image, picture.scale);
+        if scale > 1 {
+            eprintln!(
+                "digitscope: {}: {}×{} read at 1/{scale} ({}×{}, the detector's limit: {} pixels in all); positions are the file's",
+                file.display(),
+                picture.width,
+                picture.height,
+                image.width,
+                image.height,
+                digitscope::image::MAX_PIXELS
+            );
+        }
+        let (heatmap, mut detections) = detector.detect(image).map_err(|e| e.to_string())?;
         if args.command == "heatmap" {
             let out = args.output.as_ref().expect("checked by parse");
             let scale = args.scale.unwrap_or_else(|| (512 / image.width.max(image.height)).clamp(1, 8));
-            let pic = render(&image, &heatmap, &detections, scale);
+            let pic = render(image, &heatmap, &detections, scale);
             write_png(out, pic.width, pic.height, &pic.rgb).map_err(|e| e.to_string())?;
-        } else if args.json {
+            continue;
+        }
+        // In the file's pixels.
+        for d in &mut detections {
+            let s = scale as f32;
+            (d.x, d.y, d.w, d.h) = (d.x * s, d.y * s, d.w * s, d.h * s);
+        }
+        if args.json {
             let mut line = serde_json::json!({
                 "file": file.display().to_string(),
-                "width": image.width,
-                "height": image.height,
+                "width": picture.width,
+                "height": picture.height,
+                "scale": scale,
                 "detections": detections,
             });
             if args.probs {
@@ -168,7 +193,13 @@ fn run(args: Args) -> Result<(), String> {
             }
             out(format_args!("{line}\n"))?;
         } else {
-            out(format_args!("{}: {}×{}, {} digit(s)\n", file.display(), image.width, image.height, detections.len()))?;
+            out(format_args!(
+                "{}: {}×{}, {} digit(s)\n",
+                file.display(),
+                picture.width,
+                picture.height,
+                detections.len()
+            ))?;
             for d in &detections {
                 out(format_args!(
                     "  {} score {:.3} at ({:.1}, {:.1}) box {:.0}×{:.0}\n",
