@@ -42,3 +42,35 @@ export async function drawDigitTall(page, box, digit, x, y, height) {
   const [x0, y0] = [Math.min(...xs) * scale, Math.min(...ys) * scale];
   await drawDigit(page, box, digit, x - x0, y - y0, scale);
 }
+
+/**
+ * Run in the page (self-contained: pass it to `evaluate`): a 4032×3024 phone photo of paper lit
+ * unevenly, the traced digits `traced` written on it in a row, `tall` px tall in a `pen`-px
+ * ballpoint, given to the page's <digit-detector> as an upload. Resolves to the digits found
+ * (sorted) and the result's `detail`.
+ */
+export async function detectPhoto(traced, tall, pen) {
+  const [W, H] = [4032, 3024];
+  const canvas = new OffscreenCanvas(W, H);
+  const g = canvas.getContext('2d');
+  const light = g.createLinearGradient(0, 0, W, H);
+  light.addColorStop(0, '#f4f1ea');
+  light.addColorStop(1, '#9d978c');
+  g.fillStyle = light;
+  g.fillRect(0, 0, W, H);
+  Object.assign(g, { strokeStyle: '#1b1d2a', lineWidth: pen, lineCap: 'round', lineJoin: 'round' });
+  let x = W / 4;
+  for (const d of traced) {
+    const [xs, ys] = [d.strokes.flat().map((p) => p[0]), d.strokes.flat().map((p) => p[1])];
+    const s = tall / (Math.max(...ys) - Math.min(...ys));
+    const [x0, y0] = [Math.min(...xs) * s, Math.min(...ys) * s];
+    for (const stroke of d.strokes) {
+      g.beginPath();
+      for (const [px, py] of stroke) g.lineTo(x - x0 + px * s, H * 0.4 - y0 + py * s);
+      g.stroke();
+    }
+    x += (Math.max(...xs) - Math.min(...xs)) * s + tall / 2;
+  }
+  const result = await document.querySelector('digit-detector').detectImage(g.getImageData(0, 0, W, H));
+  return { digits: result.detections.map((d) => d.digit).sort(), detail: result.detail };
+}

@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 
 import { packageMounts, serve } from './server.mjs';
 import { launch } from './chromium.mjs';
-import { MORE_STROKES, STROKES, drawDigitTall, settled } from './drawing.mjs';
+import { MORE_STROKES, STROKES, detectPhoto, drawDigitTall, settled } from './drawing.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
@@ -305,37 +305,9 @@ describe('what it shows', () => {
     assert.deepEqual(errors, []);
     await context.close();
   });
-  /**
-   * In the page: a 4032×3024 photo of paper lit unevenly, the traced digits `traced` written in
-   * a row, `tall` px tall in a `pen`-px ballpoint; detected by the element; resolves to the
-   * digits found (sorted) and the result's `detail`.
-   */
+  /** `detectPhoto` (see drawing.mjs) in the element's page. */
   function photo(page, traced, tall, pen) {
-    return page.evaluate(async ([traced, tall, pen]) => {
-      const [W, H] = [4032, 3024];
-      const canvas = new OffscreenCanvas(W, H);
-      const g = canvas.getContext('2d');
-      const light = g.createLinearGradient(0, 0, W, H);
-      light.addColorStop(0, '#f4f1ea');
-      light.addColorStop(1, '#9d978c');
-      g.fillStyle = light;
-      g.fillRect(0, 0, W, H);
-      Object.assign(g, { strokeStyle: '#1b1d2a', lineWidth: pen, lineCap: 'round', lineJoin: 'round' });
-      let x = W / 4;
-      for (const d of traced) {
-        const [xs, ys] = [d.strokes.flat().map((p) => p[0]), d.strokes.flat().map((p) => p[1])];
-        const s = tall / (Math.max(...ys) - Math.min(...ys));
-        const [x0, y0] = [Math.min(...xs) * s, Math.min(...ys) * s];
-        for (const stroke of d.strokes) {
-          g.beginPath();
-          for (const [px, py] of stroke) g.lineTo(x - x0 + px * s, H * 0.4 - y0 + py * s);
-          g.stroke();
-        }
-        x += (Math.max(...xs) - Math.min(...xs)) * s + tall / 2;
-      }
-      const result = await document.querySelector('digit-detector').detectImage(g.getImageData(0, 0, W, H));
-      return { digits: result.detections.map((d) => d.digit).sort(), detail: result.detail };
-    }, [traced, tall, pen]);
+    return page.evaluate(`(${detectPhoto})(${JSON.stringify(traced)}, ${tall}, ${pen})`);
   }
 
   test("a phone's photo of a number on paper, shrunk 9× to the pad, keeps its ballpoint strokes: every digit found", async () => {

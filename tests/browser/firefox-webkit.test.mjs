@@ -1,7 +1,7 @@
 // The site in Firefox (Debian's firefox-esr, over WebDriver BiDi) and in WebKit (WebKitGTK's
 // MiniBrowser, Safari's engine, under Xvfb): it loads, picks its backend, shows the notebook's
-// composite with the CLI's seven digits, and finds a digit drawn with the mouse, with no
-// console errors. The backend each browser picked is printed and written to
+// composite with the CLI's seven digits, finds a digit drawn with the mouse and the digits of a
+// phone's photo written small, with no console errors. The backend each browser picked is printed and written to
 // out/browser-backends.json.
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 
 import { serve } from './server.mjs';
 import { openFirefox, openWebKit } from './browsers.mjs';
-import { STROKES } from './drawing.mjs';
+import { MORE_STROKES, STROKES, detectPhoto } from './drawing.mjs';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const NATIVE = process.env.DIGITSCOPE_BIN ?? `${process.env.CARGO_TARGET_DIR ?? `${ROOT}target`}/release/digitscope`;
@@ -71,6 +71,12 @@ describe('Firefox and WebKit', () => {
         await browser.waitFor(idle);
         const drawn = await browser.evaluate(() => document.querySelector('digit-detector').result.detections.map((d) => d.digit));
         assert.deepEqual(drawn, [2], `${name} drawn digit`);
+
+        // A phone's photo of six digits written 70 px tall (8 px once shrunk to the pad):
+        // shrunk by averaging and read in 3× detail, in this browser's canvas too.
+        const traced = [...STROKES, ...MORE_STROKES];
+        const photo = await browser.evaluate(detectPhoto, traced, 70, 3);
+        assert.deepEqual(photo, { digits: traced.map((d) => d.digit).sort(), detail: 3 }, `${name} photo`);
         if (browser.readErrors) await browser.readErrors();
         assert.deepEqual(browser.errors, []);
       } finally {
