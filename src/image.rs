@@ -132,7 +132,7 @@ impl Ink {
 
 impl Ink {
     /// The ink [`Ink::Auto`] finds in a caller's pixels, as [`GrayImage::from_pixels`] takes
-    /// them (transparent pixels say nothing): `Dark` or `Light`.
+    /// them (transparent pixels are page: see `opaque_luma`): `Dark` or `Light`.
     pub fn of_pixels(width: f64, height: f64, pixels: &Pixels) -> Result<Ink> {
         let (w, h) = dimensions(width, height)?;
         let dark = match pixels {
@@ -1313,10 +1313,19 @@ fn sample(p: &[u8]) -> (f32, f32) {
     }
 }
 
-/// The luminance (0–1) of each 8-bit pixel, NaN for a transparent one (alpha under one half).
+/// The luminance (0–1) of each 8-bit pixel as [`dark_ink`] reads it. A transparent pixel (alpha
+/// under one half) is page, the opposite of what the opaque pixels mostly are: white where their
+/// median is dark, black where it is light. Strokes on a transparent page (a drawing app's
+/// export, dark or light) are its ink; a sheet with transparent margins keeps its thin strokes
+/// as the evidence (its margins are a step, not a stroke). NaN where no pixel is opaque.
 fn opaque_luma(bytes: &[u8], format: PixelFormat) -> Vec<f32> {
     let visible = |(v, a): (f32, f32)| if a >= 128.0 { v / 255.0 } else { f32::NAN };
-    bytes.chunks_exact(format.channels()).map(sample).map(visible).collect()
+    let mut luma: Vec<f32> = bytes.chunks_exact(format.channels()).map(sample).map(visible).collect();
+    if let Some(m) = median(luma.iter().copied().filter(|v| !v.is_nan())) {
+        let page = if m > 0.5 { 0.0 } else { 1.0 };
+        luma.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = page);
+    }
+    luma
 }
 
 #[cfg(test)]
@@ -1398,9 +1407,21 @@ mod tests {
         // No strokes at all: the median decides.
         assert_eq!(ink(vec![200; w * h]), Ink::Dark);
         assert_eq!(ink(vec![20; w * h]), Ink::Light);
-        // Transparent pixels say nothing: the sheet alone, on a transparent desk, reads the same.
+        // A transparent desk: the sheet alone, its margins a step, reads the same.
         let rgba: Vec<u8> = photo.iter().flat_map(|&v| if v == 70 { [0, 0, 0, 0] } else { [v, v, v, 255] }).collect();
         assert_eq!(ink(rgba), Ink::Dark);
+        // Strokes alone on a transparent page (a drawing app's export; the transparent pixels
+        // black, as a canvas gives them): black strokes are dark ink, white ones light.
+        let strokes = |v: u8| -> Vec<u8> {
+            bars.iter().flat_map(|&b| if b == 255 { [v, v, v, 255] } else { [0, 0, 0, 0] }).collect()
+        };
+        assert_eq!(ink(strokes(0)), Ink::Dark);
+        assert_eq!(ink(strokes(255)), Ink::Light);
+        let image = GrayImage::from_bytes(w, h, &strokes(0), PixelFormat::Rgba8, Ink::Auto).unwrap();
+        assert!(
+            image.pixels[0] > 0.9 && image.pixels[20] < 0.1,
+            "the black strokes are ink, the transparent page page"
+        );
         assert!(Ink::of_pixels(2.0, 2.0, &Pixels::Bytes(vec![0; 3])).is_err());
     }
 

@@ -350,6 +350,35 @@ describe('what it shows', () => {
     await context.close();
   });
 
+  test('digits on a transparent page (a drawing app\'s PNG), in black or in white, are found', async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=448');
+    for (const colour of ['#000', '#fff']) {
+      const found = await page.evaluate(async ([traced, colour]) => {
+        const [W, H] = [600, 400];
+        const g = new OffscreenCanvas(W, H).getContext('2d');
+        Object.assign(g, { strokeStyle: colour, lineWidth: 10, lineCap: 'round', lineJoin: 'round' });
+        let x = 80;
+        for (const d of traced) {
+          const [xs, ys] = [d.strokes.flat().map((p) => p[0]), d.strokes.flat().map((p) => p[1])];
+          const s = 160 / (Math.max(...ys) - Math.min(...ys));
+          const [x0, y0] = [Math.min(...xs) * s, Math.min(...ys) * s];
+          for (const stroke of d.strokes) {
+            g.beginPath();
+            for (const [px, py] of stroke) g.lineTo(x - x0 + px * s, 120 - y0 + py * s);
+            g.stroke();
+          }
+          x += (Math.max(...xs) - Math.min(...xs)) * s + 50;
+        }
+        const el = document.querySelector('digit-detector');
+        const result = await el.detectImage(g.getImageData(0, 0, W, H));
+        return { ink: el.getAttribute('ink'), digits: result.detections.map((d) => d.digit).sort() };
+      }, [STROKES, colour]);
+      assert.deepEqual(found, { ink: colour === '#000' ? 'dark' : 'light', digits: STROKES.map((d) => d.digit).sort() }, colour);
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('labels of digits written side by side do not cover each other; the status reads them in rows, left to right', async () => {
     const { context, page, errors } = await openElement('backend=cpu&size=280');
     const labels = await page.evaluate(() => {
