@@ -18,14 +18,11 @@ document.getElementById('composite').addEventListener('click', async () => {
   detector.detectImage(notebookComposite(await samples));
 });
 
-document.getElementById('upload').addEventListener('change', async (e) => {
+// The element decodes the file (EXIF orientation applied); a file it cannot read, or a failed
+// detection, is said on its status line.
+document.getElementById('upload').addEventListener('change', (e) => {
   const file = e.target.files?.[0];
-  if (!file) return;
-  const bitmap = await createImageBitmap(file);
-  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(bitmap, 0, 0);
-  detector.detectImage(ctx.getImageData(0, 0, bitmap.width, bitmap.height));
+  if (file) detector.detectImage(file).catch(() => {});
 });
 
 if ('serviceWorker' in navigator) {

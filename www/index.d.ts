@@ -176,12 +176,18 @@ export class DigitDetector extends HTMLElement {
   clear(): void;
   undo(): void;
   /**
-   * Shows an image as the page and detects; the ink follows the image's unless given. An image
+   * Shows an image as the page and detects (an ImageData, a File or Blob such as an upload —
+   * a phone's JPEG turned upright as its EXIF orientation says — an ImageBitmap, an <img> or a
+   * canvas; a file the browser cannot decode rejects, and the status line says why); the ink
+   * follows the image's unless given. An image
    * larger than the canvas is shrunk to fit by averaging (halvings), and is also read at up to
    * 3× the canvas's resolution for digits too small to find on the canvas (the result's
    * `detail`). Rejects with the reason when the detection fails or the detector cannot start.
    */
-  detectImage(image: ImageData, options?: { ink?: 'light' | 'dark' }): Promise<DetectionResult>;
+  detectImage(
+    image: ImageData | Blob | ImageBitmap | HTMLImageElement | HTMLCanvasElement | OffscreenCanvas,
+    options?: { ink?: 'light' | 'dark' },
+  ): Promise<DetectionResult>;
   /** Sets the pen width in pixels (2–24; the `pen-width` attribute). */
   setPenWidth(width: number): void;
   canvasSize(): { width: number; height: number };

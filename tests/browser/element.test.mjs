@@ -379,6 +379,35 @@ describe('what it shows', () => {
     await context.close();
   });
 
+  test('detectImage takes a File or Blob, an <img>, an ImageBitmap or a canvas as it takes ImageData; anything else is a clear error', async () => {
+    const { context, page, errors } = await openElement('backend=cpu&size=280');
+    const outcome = await page.evaluate(async () => {
+      const el = document.querySelector('digit-detector');
+      const digits = (r) => r.detections.map((d) => d.digit).sort().join('');
+      const blob = await (await fetch('/samples/notebook-composite.png')).blob();
+      const img = new Image();
+      img.src = URL.createObjectURL(blob);
+      await img.decode();
+      const bitmap = await createImageBitmap(blob);
+      const canvas = document.createElement('canvas');
+      [canvas.width, canvas.height] = [128, 128];
+      canvas.getContext('2d').drawImage(bitmap, 0, 0);
+      const out = { reference: digits(await el.detectImage(await window.composite())) };
+      for (const [name, image] of [['blob', blob], ['img', img], ['bitmap', bitmap], ['canvas', canvas]]) out[name] = digits(await el.detectImage(image));
+      const failure = async (image) => el.detectImage(image).then(() => 'resolved', (e) => `${e.name}: ${e.message} | ${el.status.textContent}`);
+      out.number = await failure(42);
+      out.text = await failure(new File(['not a picture'], 'notes.txt', { type: 'text/plain' }));
+      out.after = digits(await el.detectImage(blob));
+      return out;
+    });
+    assert.equal(outcome.reference, '0145699');
+    for (const name of ['blob', 'img', 'bitmap', 'canvas', 'after']) assert.equal(outcome[name], outcome.reference, name);
+    assert.match(outcome.number, /^TypeError: detectImage takes an ImageData, a Blob or File, .* not Number \| Cannot read that picture/);
+    assert.match(outcome.text, /^Error: the file notes\.txt \(text\/plain\) is not a picture this browser can read: .* \| Cannot read that picture/);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('labels of digits written side by side do not cover each other; the status reads them in rows, left to right', async () => {
     const { context, page, errors } = await openElement('backend=cpu&size=280');
     const labels = await page.evaluate(() => {

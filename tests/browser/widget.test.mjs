@@ -177,6 +177,25 @@ describe('the static site', () => {
     await context.close();
   });
 
+  test("uploading a phone's JPEG (stored turned, EXIF orientation 6) finds the digits the CLI finds in it", async () => {
+    const { context, page, assertClean } = await open(`${server.url}/index.html`);
+    await settled(page);
+    const jpeg = `${ROOT}tests/data/composite-paper-turned.jpg`;
+    await page.locator('#upload').setInputFiles(jpeg);
+    await page.waitForFunction(() => document.querySelector('digit-detector').baseImage !== null);
+    const { detections } = await settled(page);
+    const cli = JSON.parse(execFileSync(NATIVE, ['detect', '--json', jpeg]).toString()).detections.map((d) => d.digit);
+    assert.deepEqual(detections.map((d) => d.digit).sort(), [...cli].sort(), JSON.stringify(detections));
+    assert.equal(await page.locator('digit-detector').getAttribute('ink'), 'dark', 'dark ink on paper');
+    // A file that is no picture: the status line says so, and the page stays as it was.
+    await page.locator('#upload').setInputFiles({ name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('not a picture') });
+    await page.waitForFunction(() => /Cannot read that picture/.test(document.querySelector('digit-detector').status.textContent));
+    const after = await page.evaluate(() => document.querySelector('digit-detector').result.detections.length);
+    assert.equal(after, detections.length);
+    assertClean();
+    await context.close();
+  });
+
   test('offline after one visit: reload renders, detects, and keeps the strokes', async () => {
     const { context, page, assertClean } = await open(`${server.url}/index.html`);
     await page.evaluate(() => navigator.serviceWorker.ready);

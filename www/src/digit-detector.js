@@ -128,6 +128,35 @@ function readingOrder(detections) {
 }
 
 /**
+ * `image` (see `detectImage`) as something to draw from with its own pixel size: an ImageData
+ * on a canvas of its own (pixels exactly as given), anything else decoded by the browser into
+ * an ImageBitmap. Rejects with what is wrong: not a picture, one the browser cannot decode, an
+ * empty one.
+ */
+async function pictureOf(image) {
+  let picture;
+  if (typeof ImageData !== 'undefined' && image instanceof ImageData) {
+    picture = new OffscreenCanvas(image.width, image.height);
+    picture.getContext('2d').putImageData(image, 0, 0);
+    return picture;
+  }
+  const drawable = ['Blob', 'ImageBitmap', 'HTMLImageElement', 'HTMLCanvasElement', 'OffscreenCanvas', 'SVGImageElement', 'VideoFrame']
+    .some((name) => typeof globalThis[name] === 'function' && image instanceof globalThis[name]);
+  if (!drawable) {
+    const what = image === null ? 'null' : image?.constructor?.name ?? typeof image;
+    throw new TypeError(`detectImage takes an ImageData, a Blob or File, an ImageBitmap, an <img> or a canvas, not ${what}`);
+  }
+  try {
+    picture = await createImageBitmap(image);
+  } catch (e) {
+    const what = image instanceof Blob ? `the file${image.name ? ` ${image.name}` : ''} (${image.type || 'no type'})` : 'the picture';
+    throw new Error(`${what} is not a picture this browser can read: ${e.message}`);
+  }
+  if (!picture.width || !picture.height) throw new Error(`the picture is empty (${picture.width}×${picture.height})`);
+  return picture;
+}
+
+/**
  * `src` (a canvas) drawn `w`×`h`, no larger than it, each pixel the average of those it covers: a
  * phone's photo shrunk 9× to the pad keeps a ballpoint's strokes. One draw samples the source
  * bilinearly (2×2 pixels an output pixel, whatever the factor), which drops most of a stroke
@@ -567,19 +596,27 @@ export class DigitDetector extends HTMLElement {
   }
 
   /**
-   * Shows `imageData` as the page to draw on (at its own size, centred; shrunk to fit if larger)
-   * and detects. Resolves to the detection result of that image. The element's ink follows the
-   * picture's, as the detector reads it (`inkOf`: a photo or scan of paper is dark ink, even on
-   * a dark desk), unless `ink` ('light' or 'dark') says otherwise; uneven light on paper is
-   * evened out by the detector. Rejects with the reason when the detection fails or the
-   * detector cannot start.
+   * Shows `image` as the page to draw on (at its own size, centred; shrunk to fit if larger)
+   * and detects. `image`: an `ImageData`, a `Blob` or `File` (a PNG, a JPEG from a phone —
+   * turned upright as its EXIF orientation says — or any picture the browser decodes), an
+   * `ImageBitmap`, an `<img>` or a canvas. Resolves to the detection result of that image. The
+   * element's ink follows the picture's, as the detector reads it (`inkOf`: a photo or scan of
+   * paper is dark ink, even on a dark desk), unless `ink` ('light' or 'dark') says otherwise;
+   * uneven light on paper is evened out by the detector. Rejects with the reason when the
+   * picture cannot be read (the status line says so; the element keeps what it showed), when
+   * the detection fails or when the detector cannot start.
    */
-  async detectImage(imageData, { ink } = {}) {
+  async detectImage(image, { ink } = {}) {
     const { width, height } = this.canvas;
-    const src = new OffscreenCanvas(imageData.width, imageData.height);
-    src.getContext('2d').putImageData(imageData, 0, 0);
-    const scale = Math.min(1, width / imageData.width, height / imageData.height);
-    const [w, h] = [Math.max(1, Math.round(imageData.width * scale)), Math.max(1, Math.round(imageData.height * scale))];
+    let src;
+    try {
+      src = await pictureOf(image);
+    } catch (e) {
+      this.status.textContent = `Cannot read that picture: ${e.message}`;
+      throw e;
+    }
+    const scale = Math.min(1, width / src.width, height / src.height);
+    const [w, h] = [Math.max(1, Math.round(src.width * scale)), Math.max(1, Math.round(src.height * scale))];
     const fitted = shrunk(src, w, h);
     ink ??= await this.inkOf(fitted.getContext('2d').getImageData(0, 0, w, h));
     if (ink !== (this.darkInk ? 'dark' : 'light')) this.setAttribute('ink', ink);
