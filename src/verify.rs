@@ -874,21 +874,32 @@ pub fn as_drawn(
 /// A detection whose box lies this much (share of its area) inside a larger one's is a piece of
 /// it ([`drop_pieces`]).
 pub const PIECE_INSIDE: f32 = 0.9;
-/// ... where the larger box has at least this many times its area.
+/// ... where the larger box has at least this many times its area;
 pub const PIECE_AREA: f32 = 2.0;
+/// ... or at least this many times, read surer than it by [`PIECE_SURER`]: the top of a 3 drawn
+/// the pad's height read as a 2 (1.9 times its box) beside the whole 3. A digit written inside
+/// a larger false detection (a 3 with a ruled line's piece above it, read as a 5 at 0.999
+/// against the 3's 0.998) stays.
+pub const PIECE_AREA_SURER: f32 = 1.6;
+/// See [`PIECE_AREA_SURER`].
+pub const PIECE_SURER: f32 = 0.02;
 
 /// Drops the detections that are pieces of another: after the second look every box is its
 /// ink's, and a box lying inside a much larger one holds ink that the larger one's cut-out took
 /// in (strokes at least half inside its box join it: [`cut_out`]), read on its own — a 5's
-/// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit. Run on the
+/// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit; a box less
+/// than twice its area holds it as a piece only where it reads surer ([`PIECE_AREA_SURER`]). Run on the
 /// detections and the accepted ink proposals together (a digit as tall as the image is often
 /// found only as a proposal, its pieces by the heatmap). Then, of detections holding the same
 /// ink (boxes overlapping by [`SAME_INK`]), the best scored alone stays.
 pub fn drop_pieces(detections: &mut Vec<Detection>) {
     let area = |d: &Detection| d.w.max(0.0) * d.h.max(0.0);
     let inside = |a: &Detection, b: &Detection| intersection(corners(a), corners(b)) >= PIECE_INSIDE * area(a);
-    let piece: Vec<bool> =
-        detections.iter().map(|a| detections.iter().any(|b| area(b) >= PIECE_AREA * area(a) && inside(a, b))).collect();
+    let holds = |b: &Detection, a: &Detection| {
+        (area(b) >= PIECE_AREA * area(a) || area(b) >= PIECE_AREA_SURER * area(a) && b.score >= a.score + PIECE_SURER)
+            && inside(a, b)
+    };
+    let piece: Vec<bool> = detections.iter().map(|a| detections.iter().any(|b| holds(b, a))).collect();
     let mut keep = piece.iter().map(|p| !p);
     detections.retain(|_| keep.next().unwrap_or(true));
     // The same ink read twice (two proposals whose cut-outs took in the same strokes): the
@@ -1627,6 +1638,22 @@ mod tests {
         let mut alone = vec![bar.clone()];
         drop_pieces(&mut alone);
         assert_eq!(alone, [bar]);
+    }
+
+    #[test]
+    fn a_box_under_twice_as_large_holds_a_piece_only_where_it_reads_surer() {
+        // A 3 drawn 266 px tall on the pad, and its top read as a 2 (1.92 times smaller a box,
+        // sharing its top): the 2 is a piece where the 3 reads surer by 0.02.
+        let three = Detection { digit: 3, score: 0.992, x: 223.0, y: 168.0, w: 160.0, h: 266.0 };
+        let top = Detection { digit: 2, score: 0.961, x: 234.5, y: 117.0, w: 137.0, h: 162.0 };
+        let mut found = vec![three.clone(), top.clone()];
+        drop_pieces(&mut found);
+        assert_eq!(found.iter().map(|d| d.digit).collect::<Vec<_>>(), [3]);
+        // Read as sure as the whole (a 3 under a false 5 that took in a rule's piece): kept.
+        let sure = Detection { score: 0.98, ..top };
+        let mut found = vec![three.clone(), sure.clone()];
+        drop_pieces(&mut found);
+        assert_eq!(found, [three, sure]);
     }
 
     #[test]
