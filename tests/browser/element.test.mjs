@@ -87,6 +87,48 @@ describe('never stuck', () => {
     await context.close();
   });
 
+  test('a pool helper that never starts does not hold up detections: they go on with the workers that did', async () => {
+    const { context, page, errors } = await openElement();
+    const outcome = await page.evaluate(async () => {
+      const { DetectorClient } = await import('/src/client.js');
+      // One of the pool's helpers stands in for a worker the browser never started: it never
+      // answers, so its `ready` never settles.
+      const start = DetectorClient.prototype.startPool;
+      let real = null;
+      DetectorClient.prototype.startPool = function () {
+        start.call(this);
+        if (this.helpers.length) {
+          real = this.helpers[0];
+          this.helpers[0] = { ready: new Promise(() => {}), terminate() {} };
+        }
+      };
+      const client = new DetectorClient({ backend: 'cpu', workers: 2 });
+      await client.ready;
+      DetectorClient.prototype.startPool = start;
+      const { data } = await window.composite();
+      const big = new Uint8ClampedArray(448 * 336 * 4);
+      for (let y = 0; y < 128; y++) big.set(data.subarray(y * 512, (y + 1) * 512), ((y + 96) * 448 + 160) * 4);
+      const t0 = performance.now();
+      const first = await client.detect(big, 448, 336);
+      const firstMs = performance.now() - t0;
+      const second = await client.detect(big, 448, 336);
+      const alone = new DetectorClient({ backend: 'cpu', workers: 1 });
+      const reference = await alone.detect(big, 448, 336);
+      alone.terminate();
+      client.terminate();
+      real?.terminate();
+      const digits = (r) => r.detections.map((d) => d.digit).sort().join('');
+      return { first: digits(first), second: digits(second), reference: digits(reference), workers: second.workers ?? 1, firstMs };
+    });
+    assert.equal(outcome.reference, '0145699');
+    assert.equal(outcome.first, outcome.reference);
+    assert.equal(outcome.second, outcome.reference);
+    assert.equal(outcome.workers, 1, 'the helper that never started takes no part');
+    assert.ok(outcome.firstMs < 30_000, `the first detection waited ${outcome.firstMs} ms`);
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test('a failed detectImage() rejects with the reason, and the element detects afterwards', async () => {
     const { context, page, errors } = await openElement();
     const outcome = await page.evaluate(async () => {

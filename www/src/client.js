@@ -60,6 +60,9 @@ export class PoolChooser {
   }
 }
 
+/** How long the first pooled job waits for the pool's helpers to start (see `poolPlan`). */
+const HELPER_START_MS = 5000;
+
 export class DetectorClient {
   /**
    * Starts the worker and creates the wasm detector in it. `options.baseUrl`: where the package's
@@ -154,8 +157,8 @@ export class DetectorClient {
     if (this.poolSize < 2 || this.backend?.name !== 'cpu' || this.backend?.cpu !== 'direct') return;
     this.helpers = Array.from({ length: this.poolSize - 1 }, () => new DetectorClient(this.helperOptions));
     this.chooser = new PoolChooser(this.poolSize);
-    // A helper that cannot start leaves the work to the others.
-    for (const helper of this.helpers) helper.ready.catch(() => this.stopPool());
+    // A helper that cannot start leaves the work to the others; one that has started takes part.
+    for (const helper of this.helpers) helper.ready.then(() => { helper.started = true; }, () => this.stopPool());
   }
 
   stopPool() {
@@ -215,8 +218,16 @@ export class DetectorClient {
    * kept for the next call; `took(ms)` tells the chooser how long the job took.
    */
   async poolPlan(key, ask) {
-    await Promise.all(this.helpers.map((h) => h.ready));
-    const workers = [this, ...this.helpers].slice(0, this.chooser.count(key));
+    // The first pooled job waits for the helpers to start, at most HELPER_START_MS: a worker that
+    // never answers (a browser that once in a while does not start one) must not hold up every
+    // detection. Later jobs take the helpers started by then.
+    if (!this.helpersAwaited) {
+      const late = new Promise((resolve) => { setTimeout(resolve, HELPER_START_MS); });
+      await Promise.race([Promise.all(this.helpers.map((h) => h.ready)), late]).catch(() => {});
+      this.helpersAwaited = true;
+    }
+    const started = this.helpers.filter((h) => h.started);
+    const workers = [this, ...started].slice(0, this.chooser.count(key));
     const planKey = `${key}×${workers.length}`;
     if (!this.plans.has(planKey)) this.plans.set(planKey, await ask(workers.length));
     const took = (ms) => this.chooser.record(key, workers.length, ms);
