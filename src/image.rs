@@ -60,12 +60,18 @@ impl PixelFormat {
 
 /// Checks an image size against the documented limits.
 pub fn check_size(width: usize, height: usize) -> Result<()> {
+    check_size_within(width, height, MAX_SIDE, MAX_PIXELS)
+}
+
+/// Checks an image size: at least 1 pixel a side, at most `max_side` a side and `max_pixels` in
+/// all.
+pub fn check_size_within(width: usize, height: usize, max_side: usize, max_pixels: usize) -> Result<()> {
     if width == 0 || height == 0 {
         return Err(Error::InvalidInput(format!("image is {width}×{height}; both sides must be at least 1 pixel")));
     }
-    if width > MAX_SIDE || height > MAX_SIDE || width * height > MAX_PIXELS {
+    if width > max_side || height > max_side || width * height > max_pixels {
         return Err(Error::InvalidInput(format!(
-            "image is {width}×{height}; the limit is {MAX_SIDE} pixels a side and {MAX_PIXELS} pixels in all"
+            "image is {width}×{height}; the limit is {max_side} pixels a side and {max_pixels} pixels in all"
         )));
     }
     Ok(())

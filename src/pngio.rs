@@ -7,7 +7,7 @@ use std::io::{BufWriter, Cursor};
 use std::path::Path;
 
 use crate::error::{Error, Result};
-use crate::image::{GrayImage, Ink, PixelFormat, check_size};
+use crate::image::{GrayImage, Ink, PixelFormat, check_size, check_size_within};
 
 /// Decodes PNG bytes into the model's convention (see [`GrayImage::from_bytes`]).
 pub fn decode_png(bytes: &[u8], ink: Ink) -> Result<GrayImage> {
@@ -72,15 +72,7 @@ pub struct Picture {
 }
 
 fn fits_picture(width: usize, height: usize) -> Result<()> {
-    if width == 0 || height == 0 {
-        return Err(Error::InvalidInput(format!("image is {width}×{height}; both sides must be at least 1 pixel")));
-    }
-    if width > MAX_PICTURE_SIDE || height > MAX_PICTURE_SIDE || width * height > MAX_PICTURE_PIXELS {
-        return Err(Error::InvalidInput(format!(
-            "image is {width}×{height}; the limit is {MAX_PICTURE_SIDE} pixels a side and {MAX_PICTURE_PIXELS} pixels in all"
-        )));
-    }
-    Ok(())
+    check_size_within(width, height, MAX_PICTURE_SIDE, MAX_PICTURE_PIXELS)
 }
 
 /// Decodes a PNG or a JPEG (a phone's photo: baseline or progressive, turned upright as its
