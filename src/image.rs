@@ -1327,6 +1327,11 @@ fn sample(p: &[u8]) -> (f32, f32) {
 fn opaque_luma(bytes: &[u8], format: PixelFormat) -> Vec<f32> {
     let visible = |(v, a): (f32, f32)| if a >= 128.0 { v / 255.0 } else { f32::NAN };
     let mut luma: Vec<f32> = bytes.chunks_exact(format.channels()).map(sample).map(visible).collect();
+    // An opaque image (the usual one) has no page to fill in: no median of it here, where
+    // `dark_ink` takes one again.
+    if !luma.iter().any(|v| v.is_nan()) {
+        return luma;
+    }
     if let Some(m) = median(luma.iter().copied().filter(|v| !v.is_nan())) {
         let page = if m > 0.5 { 0.0 } else { 1.0 };
         luma.iter_mut().filter(|v| v.is_nan()).for_each(|v| *v = page);

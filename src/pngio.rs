@@ -51,8 +51,16 @@ fn png_pixels(bytes: &[u8], fits: fn(usize, usize) -> Result<()>) -> Result<(usi
 
 /// Reads and decodes a PNG file.
 pub fn read_png(path: &Path, ink: Ink) -> Result<GrayImage> {
+    read_with(path, |bytes| decode_png(bytes, ink))
+}
+
+/// The file at `path` decoded by `decode`, its errors naming the file.
+fn read_with<T>(path: &Path, decode: impl FnOnce(&[u8]) -> Result<T>) -> Result<T> {
     let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    decode_png(&bytes, ink).map_err(|e| Error::InvalidInput(format!("{}: {e}", path.display())))
+    decode(&bytes).map_err(|e| match e {
+        Error::InvalidInput(why) => Error::InvalidInput(format!("{}: {why}", path.display())),
+        e => e,
+    })
 }
 
 /// The largest picture file [`decode_picture`] reads: 16,384 pixels a side, 64 Mi pixels in all
@@ -95,11 +103,7 @@ pub fn decode_picture(bytes: &[u8], ink: Ink) -> Result<Picture> {
 
 /// Reads and decodes a PNG or JPEG file (see [`decode_picture`]).
 pub fn read_picture(path: &Path, ink: Ink) -> Result<Picture> {
-    let bytes = std::fs::read(path).map_err(|e| Error::Io(format!("cannot read {}: {e}", path.display())))?;
-    decode_picture(&bytes, ink).map_err(|e| match e {
-        Error::InvalidInput(why) => Error::InvalidInput(format!("{}: {why}", path.display())),
-        e => e,
-    })
+    read_with(path, |bytes| decode_picture(bytes, ink))
 }
 
 /// A JPEG's luma, upright.

@@ -165,14 +165,14 @@ fn run(args: Args) -> Result<(), String> {
         let (heatmap, mut detections) = detector.detect(image).map_err(|e| e.to_string())?;
         if args.command == "heatmap" {
             let out = args.output.as_ref().expect("checked by parse");
-            let scale = args.scale.unwrap_or_else(|| (512 / image.width.max(image.height)).clamp(1, 8));
-            let pic = render(image, &heatmap, &detections, scale);
+            let zoom = args.scale.unwrap_or_else(|| (512 / image.width.max(image.height)).clamp(1, 8));
+            let pic = render(image, &heatmap, &detections, zoom);
             write_png(out, pic.width, pic.height, &pic.rgb).map_err(|e| e.to_string())?;
             continue;
         }
         // In the file's pixels.
+        let s = scale as f32;
         for d in &mut detections {
-            let s = scale as f32;
             (d.x, d.y, d.w, d.h) = (d.x * s, d.y * s, d.w * s, d.h * s);
         }
         if args.json {
