@@ -95,7 +95,7 @@ soak: wasm browser-deps
 
 # digitscope's engines against TensorFlow.js in Chromium (same network, same weights), the full
 # detector, the time to the first heatmap and the size per part: out/bench/browser.json.
-bench-browser: wasm browser-deps
+bench-browser: site browser-deps
 	mkdir -p out/bench
 	$(CARGO) run --release -p digitscope-trainer -- export-tf weights/small.dsw -o out/bench/small-tf.json
 	node bench/browser.mjs
@@ -121,13 +121,18 @@ cli-demo: build
 	@echo "heatmap written to out/notebook-composite-heatmap.png"
 
 # A deployable static folder (works from any sub-path: every URL in it is relative).
+# Its JavaScript is minified file by file (esbuild, no bundling: every module, import and URL stays
+# where it is), each with its source map beside it, which a browser fetches only for its developer
+# tools: 22 KB gzip of the element, worker and loader become 11.6 KB.
+ESBUILD_MIN := node_modules/.bin/esbuild --minify --sourcemap --log-level=warning
 site: wasm
 	rm -rf out/site && mkdir -p out/site/src
-	cp www/index.html www/app.js www/app.css www/sw.js www/manifest.webmanifest out/site/
+	cp www/index.html www/app.css www/sw.js www/manifest.webmanifest out/site/
 	cp -r www/icons www/samples out/site/
-	cp www/src/*.js out/site/src/
+	$(ESBUILD_MIN) www/app.js www/src/*.js --outbase=www --outdir=out/site
 	for module in www/pkg-*/; do \
-	  name=$$(basename $$module); mkdir -p out/site/$$name; cp $$module*.js $$module*_bg.wasm out/site/$$name/; \
+	  name=$$(basename $$module); mkdir -p out/site/$$name; cp $$module*_bg.wasm out/site/$$name/; \
+	  $(ESBUILD_MIN) $$module*.js --outdir=out/site/$$name || exit 1; \
 	done
 	version=$$(cat out/site/src/*.js out/site/pkg*/* out/site/*.js out/site/*.html | sha256sum | cut -c1-16); \
 	  sed -i "s/^const VERSION = 'dev';/const VERSION = '$$version';/" out/site/sw.js

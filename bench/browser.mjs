@@ -259,13 +259,20 @@ firstHeatmap.sort((a, b) => a - b);
 
 // 5. Shipped size per part (gzip -9 of each file; a browser downloads one CPU module).
 const gz = (path) => gzipSync(readFileSync(path), { level: 9 }).length;
+const jsOf = (dir) => readdirSync(dir).filter((f) => f.endsWith('.js') && f !== 'samples.js').reduce((n, f) => n + gz(`${dir}/${f}`), 0);
 // The modules from the one list (wasm-modules.tsv).
 const modules = readFileSync(`${ROOT}wasm-modules.tsv`, 'utf8').split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split('\t'));
 const sizes = {
   ...Object.fromEntries(modules.map(([name, , , what]) => [`${name} wasm (${what})`, gz(`${ROOT}www/${name}/digitscope-${name.slice(4)}_bg.wasm`)])),
-  'wasm-bindgen JS glue (each module)': gz(`${ROOT}www/pkg-simd/digitscope-simd.js`),
+  'wasm-bindgen JS glue (each module; the site minifies it)': gz(`${ROOT}out/site/pkg-simd/digitscope-simd.js`),
   'weights inside each module (default.dsw)': gz(`${ROOT}weights/default.dsw`),
-  'element, worker and loader (www/src/*.js)': readdirSync(`${ROOT}www/src`).filter((f) => f.endsWith('.js') && f !== 'samples.js').reduce((n, f) => n + gz(`${ROOT}www/src/${f}`), 0),
+  // What the site serves (make site minifies each file), and the package's readable sources,
+  // which a bundler minifies as the site does.
+  'element, worker and loader (the site: src/*.js minified)': jsOf(`${ROOT}out/site/src`),
+  'the same, as the npm package ships them (www/src/*.js)': jsOf(`${ROOT}www/src`),
+  'wasm-bindgen JS glue, as the npm package ships it': gz(`${ROOT}www/pkg-simd/digitscope-simd.js`),
+  // The default download: the default CPU module, its glue and the package's JS as the site serves them.
+  'default download (pkg-relaxed, its glue, src/*.js; the site)': gz(`${ROOT}out/site/pkg-relaxed/digitscope-relaxed_bg.wasm`) + gz(`${ROOT}out/site/pkg-relaxed/digitscope-relaxed.js`) + jsOf(`${ROOT}out/site/src`),
 };
 const report = { runs: RUNS, warmup: WARMUP, tfjsWasm, cores: cores[0] ?? null, chromium: statSync('/usr/bin/chromium').isFile() ? 'Debian /usr/bin/chromium' : null, rows, firstHeatmapMs: { median: firstHeatmap[2], all: firstHeatmap }, sizesGzip: sizes };
 writeFileSync(`${OUT}/browser.json`, `${JSON.stringify(report, null, 2)}\n`);

@@ -315,6 +315,20 @@ describe('the deployable site (make site)', () => {
       const bytes = files.reduce((sum, f) => sum + gzipSync(readFileSync(`${ROOT}out/site/${f}`), { level: 9 }).length, 0);
       console.log(`first visit: ${files.length} files, ${(bytes / 1e6).toFixed(3)} MB gzip`);
       assert.ok(bytes <= 1e6, `first visit transfers ${bytes} bytes gzip: ${files.join(' ')}`);
+      // The site serves its JavaScript minified (make site), source maps beside it and not fetched.
+      assert.ok(files.includes('src/digit-detector.js'), files.join(' '));
+      for (const f of ['src/digit-detector.js', 'src/client.js', 'pkg-relaxed/digitscope-relaxed.js']) {
+        const text = readFileSync(`${ROOT}out/site/${f}`, 'utf8');
+        assert.ok(text.length < 0.75 * readFileSync(`${ROOT}www/${f}`, 'utf8').length, `${f} is not minified`);
+        assert.match(text, new RegExp(`//# sourceMappingURL=${f.split('/').at(-1)}\\.map\\n?$`));
+      }
+      assert.deepEqual(files.filter((f) => f.endsWith('.map')), [], 'source maps fetched');
+      // The minified element and worker draw and detect live: a 7 250 px tall and a 3 40 px tall.
+      await page.getByRole('button', { name: 'Clear the drawing' }).click();
+      const box = await page.locator('digit-detector canvas.ink').boundingBox();
+      await drawDigitTall(page, box, MORE_STROKES.find((s) => s.digit === 7), 30, 40, 250);
+      await drawDigitTall(page, box, STROKES.find((s) => s.digit === 3), 340, 150, 40);
+      assert.deepEqual((await settled(page)).detections.map((d) => d.digit).sort(), [3, 7]);
       assertClean();
       await context.close();
     } finally {
