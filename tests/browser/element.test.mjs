@@ -294,6 +294,39 @@ describe('theming', () => {
     });
   }
 
+  test("the site follows the reader's colour scheme, its text readable on its page in both", async () => {
+    const pages = {};
+    for (const scheme of ['light', 'dark']) {
+      const context = await browser.newContext({ colorScheme: scheme });
+      const page = await context.newPage();
+      await page.goto(`${server.url}/site/index.html`);
+      await settled(page);
+      pages[scheme] = await page.evaluate(() => {
+        const colour = (el) => getComputedStyle(el).color;
+        const root = document.querySelector('digit-detector').shadowRoot;
+        const texts = {
+          heading: colour(document.querySelector('h1')),
+          tagline: colour(document.querySelector('header p')),
+          hint: colour(document.querySelector('.hint')),
+          legal: colour(document.querySelector('.legal')),
+          button: colour(document.querySelector('#sample')),
+          status: colour(root.querySelector('[part=status]')),
+          legend: colour(root.querySelector('[part=legend] span')),
+        };
+        return { background: getComputedStyle(document.body).backgroundColor, button: getComputedStyle(document.querySelector('#sample')).backgroundColor, texts };
+      });
+      await context.close();
+    }
+    const light = (css) => css.match(/[\d.]+/g).slice(0, 3).map(Number).reduce((a, b) => a + b) / 3 > 128;
+    assert.ok(light(pages.light.background) && !light(pages.dark.background), `backgrounds: ${pages.light.background} (light), ${pages.dark.background} (dark)`);
+    for (const [scheme, { background, button, texts }] of Object.entries(pages)) {
+      for (const [part, colour] of Object.entries(texts)) {
+        const ratio = contrast(colour, part === 'button' ? button : background);
+        assert.ok(ratio >= 4.5, `${scheme}: ${part} ${colour} on ${background} has contrast ${ratio.toFixed(2)}`);
+      }
+    }
+  });
+
   test('custom properties and ::part() style the element', async () => {
     const { context, page } = await openElement();
     const styled = await page.evaluate(() => {
@@ -335,9 +368,10 @@ describe('what it shows', () => {
     // The label's text (opaque pixels; its backing is translucent, the heatmap is off) inside
     // the box's top 16 rows, clear of the box's 2-px outline.
     const text = await page.evaluate((d) => {
-      const overlay = document.querySelector('digit-detector').overlay;
+      const { overlay, canvas } = document.querySelector('digit-detector');
+      const s = overlay.width / canvas.width;
       const [x0, y0] = [Math.ceil(d.x - d.w / 2) + 2, Math.ceil(d.y - d.h / 2) + 2];
-      const { data } = overlay.getContext('2d').getImageData(x0, y0, Math.floor(d.w) - 4, 14);
+      const { data } = overlay.getContext('2d').getImageData(Math.round(x0 * s), Math.round(y0 * s), Math.round((Math.floor(d.w) - 4) * s), Math.round(14 * s));
       let opaque = 0;
       for (let i = 3; i < data.length; i += 4) if (data[i] === 255) opaque++;
       return { opaque, top: d.y - d.h / 2 };
@@ -462,7 +496,7 @@ describe('what it shows', () => {
       const detections = [box(7, 0.99, 120, 100, 48, 80), box(9, 0.98, 236, 180, 44, 70), box(2, 0.96, 84, 0, 40, 60), box(4, 0.93, 40, 0, 40, 60), box(1, 0.85, 40, 100, 22, 80), box(0, 0.85, 66, 100, 50, 80)];
       el.show({ ...el.result, detections });
       const status = el.shadowRoot.querySelector('.status').textContent;
-      return { boxes: detections, labels: el.labelBoxes, width: el.overlay.width, height: el.overlay.height, status };
+      return { boxes: detections, labels: el.labelBoxes, width: el.canvas.width, height: el.canvas.height, status };
     });
     const { boxes, width, height } = labels;
     assert.match(labels.status, /^6 digits: 4, 2, 1, 0, 7, 9 · /);
@@ -527,6 +561,21 @@ describe('on a phone (390×844, touch)', () => {
     const ys = three.strokes.flat().map(([, y]) => y);
     const expected = ((Math.max(...ys) - Math.min(...ys)) * 150) / 28;
     assert.ok(Math.abs(ink.tall - expected) < 0.05 * expected, `the strokes are in canvas pixels (mapped from the displayed size): ${ink.tall} for ${expected}`);
+    // The overlay is painted at the screen's pixels (3 a CSS pixel), its label 16 CSS px tall
+    // whatever the pad's scale on screen, and the label's text is there at that resolution.
+    const overlay = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      const shown = el.canvas.getBoundingClientRect();
+      const label = el.labelBoxes[0];
+      const [sx, sy] = [el.overlay.width / el.canvas.width, el.overlay.height / el.canvas.height];
+      const { data } = el.overlay.getContext('2d').getImageData(Math.round(label.left * sx), Math.round(label.top * sy), Math.round(label.width * sx), Math.round(label.height * sy));
+      let text = 0;
+      for (let i = 0; i < data.length; i += 4) if (data[i + 3] === 255) text++;
+      return { backing: [el.overlay.width, el.overlay.height], shown: [shown.width, shown.height], labelCss: (label.height * shown.width) / el.canvas.width, text };
+    });
+    assert.ok(Math.abs(overlay.backing[0] - 3 * overlay.shown[0]) <= 2 && Math.abs(overlay.backing[1] - 3 * overlay.shown[1]) <= 2, `overlay backing ${overlay.backing} for a pad shown ${overlay.shown} at 3 device px a CSS px`);
+    assert.ok(Math.abs(overlay.labelCss - 16) < 0.5, `label ${overlay.labelCss} CSS px tall`);
+    assert.ok(overlay.text >= 100, `label text pixels at the screen's resolution: ${overlay.text}`);
     assert.deepEqual(errors, []);
     await context.close();
   });

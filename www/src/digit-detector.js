@@ -35,8 +35,11 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--_accent); }
 `;
 
 const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
-/** Height of a box's label, in canvas pixels. */
+/** Height of a box's label, in CSS pixels (see `overlayScale`). */
 const LABEL_HEIGHT = 16;
+/** The overlay's backing store at most this many times the drawing canvas's, and this wide or high. */
+const OVERLAY_MAX_SCALE = 4;
+const OVERLAY_MAX_SIDE = 4096;
 
 /**
  * Where each detection's label goes on a canvas `canvasWidth`×`canvasHeight` (`widths[i]`: the
@@ -298,12 +301,49 @@ export class DigitDetector extends HTMLElement {
   connectedCallback() {
     this.resize();
     this.restore();
+    this.watchSize();
     if (!this.client) this.startDetector();
   }
 
   disconnectedCallback() {
     this.client?.terminate();
     this.client = null;
+    this.sizeObserver?.disconnect();
+    this.sizeObserver = null;
+  }
+
+  /**
+   * Keeps the overlay's backing store at the screen's pixels where the pad is shown (a phone's
+   * 3 device pixels a CSS pixel; a pad shrunk to the page's width), so that boxes and labels are
+   * sharp, and its labels a fixed size on screen. The drawing canvas keeps its own size: it is
+   * what the detector reads.
+   */
+  watchSize() {
+    if (this.sizeObserver || typeof ResizeObserver === 'undefined') return;
+    this.sizeObserver = new ResizeObserver(([entry]) => {
+      const css = entry.contentRect;
+      const ratio = globalThis.devicePixelRatio || 1;
+      this.fitOverlay(css.width, Math.round(css.width * ratio), Math.round(css.height * ratio));
+    });
+    try {
+      // Told of device-pixel changes too where the browser can (Chromium, Firefox): a page zoom.
+      this.sizeObserver.observe(this.canvas, { box: 'device-pixel-content-box' });
+    } catch {
+      this.sizeObserver.observe(this.canvas);
+    }
+  }
+
+  /** Sizes the overlay's backing store to `width`×`height` device pixels for a pad `cssWidth` CSS pixels wide. */
+  fitOverlay(cssWidth, width, height) {
+    const { width: cw, height: ch } = this.canvas;
+    if (!(cssWidth > 0 && width > 0 && height > 0)) return;
+    const scale = Math.min(width / cw, height / ch, OVERLAY_MAX_SCALE, OVERLAY_MAX_SIDE / cw, OVERLAY_MAX_SIDE / ch);
+    const [w, h] = [Math.max(1, Math.round(cw * scale)), Math.max(1, Math.round(ch * scale))];
+    this.cssScale = Math.min(3, Math.max(0.5, cw / cssWidth));
+    if (w === this.overlay.width && h === this.overlay.height && this.cssScale === this.paintedCssScale) return;
+    this.overlay.width = w;
+    this.overlay.height = h;
+    this.paintOverlay();
   }
 
   attributeChangedCallback(name) {
@@ -374,7 +414,10 @@ export class DigitDetector extends HTMLElement {
   resize() {
     const w = Number(this.getAttribute('width') ?? 280);
     const h = Number(this.getAttribute('height') ?? 280);
+    // The overlay's backing store follows the pad's size on screen (fitOverlay); until it is
+    // known, the canvas's.
     for (const c of [this.canvas, this.overlay]) { c.width = w; c.height = h; }
+    this.cssScale = 1;
     // Until a width is chosen, the pen follows the pad's size (see defaultPenWidth).
     if (!this.hasAttribute('pen-width') && !this.penChosen) this.setPenWidth(defaultPenWidth(w, h));
     this.redraw();
@@ -539,41 +582,57 @@ export class DigitDetector extends HTMLElement {
     this.dispatchEvent(new CustomEvent('detect', { detail: result, bubbles: true, composed: true }));
   }
 
+  /**
+   * Paints the heatmap, boxes and labels on the overlay, in the drawing canvas's coordinates
+   * scaled to the overlay's backing store (device pixels, see `fitOverlay`). Outlines and labels
+   * keep one size on screen: `cssScale` canvas pixels a CSS pixel.
+   */
   paintOverlay() {
     const ctx = this.overlay.getContext('2d');
+    ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
     const r = this.result;
+    this.paintedCssScale = this.cssScale;
     if (!r) return;
-    if (this.flag('show-heatmap')) {
-      ctx.globalAlpha = 0.45;
-      for (let row = 0; row < r.rows; row++) {
-        for (let col = 0; col < r.cols; col++) {
-          const k = r.classes[row * r.cols + col];
-          if (k === 10) continue;
-          ctx.fillStyle = `rgb(${classColor(k)})`;
-          ctx.fillRect(r.originX + (col - 0.5) * r.stride, r.originY + (row - 0.5) * r.stride, r.stride, r.stride);
-        }
+    const { width: cw, height: ch } = this.canvas;
+    ctx.setTransform(this.overlay.width / cw, 0, 0, this.overlay.height / ch, 0, 0);
+    if (this.flag('show-heatmap') && r.rows > 0 && r.cols > 0) {
+      // One pixel a cell, drawn scaled up without smoothing: cells meet edge to edge at any scale.
+      const cells = new ImageData(r.cols, r.rows);
+      const colors = CLASS_LABELS.map((_, k) => [...classColor(k), 255]);
+      for (let i = 0; i < r.rows * r.cols; i++) {
+        const k = r.classes[i];
+        if (k !== 10) cells.data.set(colors[k], 4 * i);
       }
+      this.cellCanvas ??= document.createElement('canvas');
+      [this.cellCanvas.width, this.cellCanvas.height] = [r.cols, r.rows];
+      this.cellCanvas.getContext('2d').putImageData(cells, 0, 0);
+      ctx.imageSmoothingEnabled = false;
+      ctx.globalAlpha = 0.45;
+      ctx.drawImage(this.cellCanvas, r.originX - 0.5 * r.stride, r.originY - 0.5 * r.stride, r.cols * r.stride, r.rows * r.stride);
       ctx.globalAlpha = 1;
     }
     if (this.flag('show-boxes')) {
-      ctx.lineWidth = 2;
-      ctx.font = 'bold 13px system-ui, sans-serif';
+      const unit = this.cssScale;
+      const labelHeight = LABEL_HEIGHT * unit;
+      ctx.lineWidth = 2 * unit;
+      ctx.font = `bold ${13 * unit}px system-ui, sans-serif`;
       const labels = r.detections.map((d) => `${d.digit} ${(d.score * 100).toFixed(0)}%`);
-      const widths = labels.map((label) => ctx.measureText(label).width + 6);
-      const places = labelPlaces(r.detections, widths, LABEL_HEIGHT, this.overlay.width, this.overlay.height);
+      const widths = labels.map((label) => ctx.measureText(label).width + 6 * unit);
+      const places = labelPlaces(r.detections, widths, labelHeight, cw, ch);
       for (const d of r.detections) {
         ctx.strokeStyle = `rgb(${classColor(d.digit)})`;
         ctx.strokeRect(d.x - d.w / 2, d.y - d.h / 2, d.w, d.h);
       }
-      // Labels over every box's outline, each where `labelPlaces` put it (read by the tests).
-      this.labelBoxes = r.detections.map((d, i) => ({ digit: d.digit, ...places[i], width: widths[i], height: LABEL_HEIGHT }));
+      // Labels over every box's outline, each where `labelPlaces` put it (read by the tests; in
+      // canvas pixels).
+      this.labelBoxes = r.detections.map((d, i) => ({ digit: d.digit, ...places[i], width: widths[i], height: labelHeight }));
       for (const [i, d] of r.detections.entries()) {
         const { left, top } = places[i];
         ctx.fillStyle = 'rgba(0,0,0,0.7)';
-        ctx.fillRect(left, top, widths[i], LABEL_HEIGHT);
+        ctx.fillRect(left, top, widths[i], labelHeight);
         ctx.fillStyle = `rgb(${classColor(d.digit)})`;
-        ctx.fillText(labels[i], left + 3, top + LABEL_HEIGHT - 3);
+        ctx.fillText(labels[i], left + 3 * unit, top + labelHeight - 3 * unit);
       }
     }
   }
