@@ -152,6 +152,8 @@ scenes: mnist fashion
 	$(CARGO) run --release -p digitscope-trainer -- scenes weights/scenes.dsw --count 500 --sets pad,number --drawing
 	$(CARGO) run --release -p digitscope-trainer -- tall weights/default.dsw --count 200
 	$(CARGO) run --release -p digitscope-trainer -- tall weights/default.dsw --count 200 --drawing
+	$(CARGO) run --release -p digitscope-trainer -- flags weights/default.dsw
+	$(CARGO) run --release -p digitscope-trainer -- flags weights/default.dsw --drawing
 
 composite: mnist
 	$(CARGO) run --release -p digitscope-trainer -- composite -o samples/notebook-composite.png

@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
-//!               [--from WEIGHTS.dsw [--widen-head UNITS] [--widen-trunk W,W,…]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE] [--steps N]
+//!               [--from WEIGHTS.dsw [--widen-head UNITS] [--widen-trunk W,W,…]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE [--flagged-ones SHARE]] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
@@ -10,6 +10,7 @@
 //!                [--drawing]  (every scene read as a drawing: a lone straight upright stroke is a 1)
 //! trainer scene-pngs -o DIR [--count N] [--scene-seed N]  (the first scenes of every set, with truths)
 //! trainer tall WEIGHTS.dsw... [--count N] [--heights 60,150,250,300] [--pen 8] [--drawing]  (one digit alone on the pad, drawn tall)
+//! trainer flags WEIGHTS.dsw... [--drawing]  (1s written with a flag and 7s with a short bar, one stroke each, on the pad)
 //! trainer composite -o OUT.png [--mnist DIR]
 //! trainer half WEIGHTS.dsw -o OUT.dsw           (f16 tensors; reports what it changes)
 //! trainer export-sample -o OUT.bin [--count N]   (MNIST test digits for the website)
@@ -82,6 +83,8 @@ struct Args {
     mine: usize,
     looks: usize,
     hand_looks: f32,
+    /// `train --flagged-ones`: see `TrainOptions::flagged_ones`.
+    flagged_ones: f32,
     /// `--widen-head N`: the head's dense layer widened to N units before training.
     widen_head: Option<usize>,
     /// `--widen-trunk W,W,…`: the trunk's convolutions widened to these channels before training.
@@ -122,6 +125,7 @@ fn parse() -> Result<Args, String> {
         mine: 3000,
         looks: 0,
         hand_looks: 0.0,
+        flagged_ones: 0.0,
         widen_head: None,
         widen_trunk: None,
         heights: vec![60.0, 150.0, 250.0, 300.0],
@@ -180,6 +184,13 @@ fn parse() -> Result<Args, String> {
                     return Err(format!("--hand-looks needs a share from 0 to 1, not {share}"));
                 }
                 args.hand_looks = share;
+            }
+            "--flagged-ones" => {
+                let share: f32 = value()?.parse().map_err(|_| "--flagged-ones needs a share from 0 to 1")?;
+                if !(0.0..=1.0).contains(&share) {
+                    return Err(format!("--flagged-ones needs a share from 0 to 1, not {share}"));
+                }
+                args.flagged_ones = share;
             }
             "--looks" => args.looks = value()?.parse().map_err(|_| "--looks needs an integer")?,
             "--mine" => args.mine = value()?.parse().map_err(|_| "--mine needs an integer")?,
@@ -319,6 +330,7 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
                 classifier_weight: 0.5,
                 look_weight: 0.5,
                 hand_looks: args.hand_looks,
+                flagged_ones: args.flagged_ones,
             };
             // Round 0 (skipped when starting `--from` trained weights): scene crops with
             // generated clutter. Then `--rounds` rounds of hard-negative mining: the false
@@ -666,6 +678,88 @@ fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     Ok(())
 }
 
+/// 1s written with a flag and 7s with a short bar, each one stroke (a polyline in 28-unit
+/// coordinates, the digit's ink 28 units tall) drawn alone in the middle of the 448×336 pad with
+/// a round pen of 4, 8 and 14 px at 30–300 px of height: how a hand MNIST seldom has (many
+/// writers flag every 1) reads, and whether the 7s it resembles stay 7s. The 1s: flags 3, 5, 7
+/// and 10 units long across, at 31°, 45° and 58° below the horizontal. The 7s: bars 8, 12 and 16
+/// units, level with a stem slanting 6 units left, sloping 2 units down to the left with a stem
+/// slanting 3, and 3 units down with an upright stem. Right = one detection, the right digit.
+fn run_flags(args: &Args) -> Result<(), Box<dyn Error>> {
+    if args.positional.is_empty() {
+        return Err("flags needs at least one WEIGHTS.dsw".into());
+    }
+    const HEIGHTS: [f32; 6] = [30.0, 60.0, 120.0, 180.0, 250.0, 300.0];
+    const PENS: [f32; 3] = [4.0, 8.0, 14.0];
+    let mut ones: Vec<Vec<(f32, f32)>> = Vec::new();
+    for flag in [3.0, 5.0, 7.0, 10.0] {
+        for steep in [0.6, 1.0, 1.6] {
+            ones.push(vec![(10.0 - flag, flag * steep), (10.0, 0.0), (10.0, 28.0)]);
+        }
+    }
+    let mut sevens: Vec<Vec<(f32, f32)>> = Vec::new();
+    for bar in [8.0, 12.0, 16.0] {
+        for (slant, drop) in [(-6.0, 0.0), (-3.0, 2.0), (0.0, 3.0)] {
+            sevens.push(vec![(0.0, drop), (bar, 0.0), (bar + slant, 28.0)]);
+        }
+    }
+    let (w, h) = (448usize, 336usize);
+    let draw = |shape: &[(f32, f32)], height: f32, pen: f32| {
+        let (x0, x1) = shape.iter().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p.0), b.max(p.0)));
+        let (y0, y1) = shape.iter().fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
+        let k = height / (y1 - y0);
+        let at =
+            |p: &(f32, f32)| ((p.0 - (x0 + x1) / 2.0) * k + w as f32 / 2.0, (p.1 - y0) * k + (h as f32 - height) / 2.0);
+        let mut pad = Canvas::new(w, h);
+        for pair in shape.windows(2) {
+            pad.line(at(&pair[0]), at(&pair[1]), pen, 1.0);
+        }
+        pad.into_image().with_ink(Ink::Auto)
+    };
+    println!("| weights | digit | {} | all | read instead |", HEIGHTS.map(|h| format!("{h} px")).join(" | "));
+    println!("|---|---|{}---:|---|", "---:|".repeat(HEIGHTS.len()));
+    for file in &args.positional {
+        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+        let detector = Detector::from_weights(&bytes, Device::flex())
+            .and_then(Detector::with_direct_kernels)?
+            .with_drawing(args.drawing);
+        let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
+        let stem = if args.drawing { format!("{stem} (as drawings)") } else { stem };
+        for (digit, shapes, name) in [(1u8, &ones, "1 with a flag"), (7, &sevens, "7 with a bar")] {
+            let mut cells = Vec::new();
+            let (mut right, mut all) = (0, 0);
+            let mut instead = std::collections::BTreeMap::<String, usize>::new();
+            for height in HEIGHTS {
+                let mut here = 0;
+                for shape in shapes.iter() {
+                    for pen in PENS {
+                        let (_, found) = detector.detect(&draw(shape, height, pen))?;
+                        if found.len() == 1 && found[0].digit == digit {
+                            here += 1;
+                        } else {
+                            let read: Vec<String> = found.iter().map(|d| d.digit.to_string()).collect();
+                            *instead
+                                .entry(if read.is_empty() { "none".into() } else { read.join("+") })
+                                .or_default() += 1;
+                        }
+                    }
+                }
+                let n = shapes.len() * PENS.len();
+                cells.push(format!("{here}/{n}"));
+                (right, all) = (right + here, all + n);
+            }
+            let instead: Vec<String> = instead.iter().map(|(k, v)| format!("{k} ×{v}")).collect();
+            println!(
+                "| {stem} | {name} | {} | {right}/{all} ({:.3}) | {} |",
+                cells.join(" | "),
+                right as f64 / all as f64,
+                instead.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
 /// Writes the first scenes of every set as PNGs into `-o DIR` (to look at).
 fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     let out = args.output.as_deref().ok_or("scene-pngs needs -o DIR")?;
@@ -684,7 +778,7 @@ fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     }
     let mut rng = digitscope_trainer::Rng::new(1);
     for i in 0..args.count.min(20) {
-        let (px, labels, weights) = digitscope_trainer::scenes::training_crop(&sources, &mut rng);
+        let (px, labels, weights) = digitscope_trainer::scenes::training_crop(&sources, 0.0, &mut rng);
         let image = digitscope::GrayImage { width: 64, height: 64, pixels: px };
         let path = out.join(format!("crop-{i}.png"));
         write_png(&path, 64, 64, &image.to_gray8())?;
@@ -841,6 +935,7 @@ fn main() -> ExitCode {
         "scenes" => run_scenes(&args),
         "scene-pngs" => run_scene_pngs(&args),
         "tall" => run_tall(&args),
+        "flags" => run_flags(&args),
         "export-sample" => run_export_sample(&args),
         "export-strokes" => run_export_strokes(&args),
         "export-tf" => run_export_tf(&args),

@@ -87,7 +87,7 @@ fn dense_labels_mark_only_cells_centred_on_a_digit() {
     let mut rng = Rng::new(3);
     let (mut positives, mut background, mut ignored) = (0, 0, 0);
     for _ in 0..200 {
-        let (pixels, labels, weights) = training_crop(&sources, &mut rng);
+        let (pixels, labels, weights) = training_crop(&sources, 0.0, &mut rng);
         assert_eq!(pixels.len(), CROP * CROP);
         assert_eq!(labels.len(), (CROP / 8) * (CROP / 8));
         for (l, w) in labels.iter().zip(&weights) {
@@ -145,7 +145,7 @@ fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_back
     let mut rng = Rng::new(9);
     let from_mined = (0..400)
         .filter(|_| {
-            let (pixels, _, _) = training_crop(&with_mined, &mut rng);
+            let (pixels, _, _) = training_crop(&with_mined, 0.0, &mut rng);
             pixels.iter().filter(|&&v| v == 0.37).count() > CROP * CROP / 2
         })
         .count();
@@ -203,7 +203,7 @@ fn a_hand_look_is_a_digit_in_another_hand_cut_out_as_the_detector_cuts_it() {
     let test = test_split();
     let make = |seed| {
         let mut rng = Rng::new(seed);
-        (0..300).filter_map(|_| hand_look(&test, &mut rng)).collect::<Vec<_>>()
+        (0..300).filter_map(|_| hand_look(&test, 0.0, &mut rng)).collect::<Vec<_>>()
     };
     let looks = make(9);
     assert!(looks.len() >= 290, "only {} of 300 digits could be redrawn", looks.len());
@@ -283,5 +283,31 @@ fn a_digit_as_tall_as_the_pad_beside_a_found_one_is_found() {
         let (_, found) = detector.detect(&s.image.clone().with_ink(Ink::Auto)).unwrap();
         let (_, outcomes) = assess(&found, &s.truths);
         assert_eq!(outcomes[truth], Outcome::Found, "scene {index}: {found:?}");
+    }
+}
+
+#[test]
+fn a_flagged_one_has_its_flag_down_and_left_of_its_stems_top() {
+    use digitscope_trainer::scenes::{Segment, flag_one, smooth_segments};
+    let test = test_split();
+    let ones: Vec<usize> = (0..test.len()).filter(|&i| test.labels[i] == 1).take(50).collect();
+    let mut rng = Rng::new(5);
+    for &i in &ones {
+        let plain = smooth_segments(test.image(i));
+        let mut flagged = plain.clone();
+        flag_one(&mut flagged, &mut rng);
+        let points = |s: &[Segment]| s.iter().flat_map(|&(a, b)| [a, b]).collect::<Vec<_>>();
+        let top = points(&plain).into_iter().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        let bottom = points(&plain).into_iter().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        let stem = (bottom.0 - top.0).hypot(bottom.1 - top.1);
+        // Two or three segments more; the flag's far end below the top, left of it, within half
+        // the stem's length of it.
+        let added = &flagged[plain.len()..];
+        assert!((2..=3).contains(&added.len()), "test digit {i}: {added:?}");
+        assert_eq!(added[0].0, top, "test digit {i}: the flag starts at the stem's top");
+        let end = added[1].1;
+        let reach = (end.0 - top.0).hypot(end.1 - top.1);
+        assert!(end.1 > top.1 && end.0 < top.0 + 0.3 * stem, "test digit {i}: flag end {end:?}, top {top:?}");
+        assert!(reach > 0.1 * stem && reach < 0.4 * stem, "test digit {i}: flag {reach} of a stem {stem}");
     }
 }
