@@ -883,6 +883,11 @@ pub const PIECE_AREA: f32 = 2.0;
 pub const PIECE_AREA_SURER: f32 = 1.6;
 /// See [`PIECE_AREA_SURER`].
 pub const PIECE_SURER: f32 = 0.02;
+/// A box read as the same digit as a larger one is a piece of it where this much of it lies
+/// inside: a 1 written with a long flag, 250 px tall, read as two 1s — the stem alone below the
+/// whole 1 whose cut-out ended short of the stem's foot, or the top two thirds inside the
+/// whole.
+pub const PIECE_INSIDE_SAME: f32 = 0.6;
 
 /// Drops the detections that are pieces of another: after the second look every box is its
 /// ink's, and a box lying inside a much larger one holds ink that the larger one's cut-out took
@@ -894,13 +899,26 @@ pub const PIECE_SURER: f32 = 0.02;
 /// ink (boxes overlapping by [`SAME_INK`]), the best scored alone stays.
 pub fn drop_pieces(detections: &mut Vec<Detection>) {
     let area = |d: &Detection| d.w.max(0.0) * d.h.max(0.0);
-    let inside = |a: &Detection, b: &Detection| intersection(corners(a), corners(b)) >= PIECE_INSIDE * area(a);
+    let inside = |a: &Detection, b: &Detection, share: f32| intersection(corners(a), corners(b)) >= share * area(a);
     let holds = |b: &Detection, a: &Detection| {
         (area(b) >= PIECE_AREA * area(a) || area(b) >= PIECE_AREA_SURER * area(a) && b.score >= a.score + PIECE_SURER)
-            && inside(a, b)
+            && inside(a, b, PIECE_INSIDE)
+            || b.digit == a.digit && area(b) > area(a) && inside(a, b, PIECE_INSIDE_SAME)
     };
-    let piece: Vec<bool> = detections.iter().map(|a| detections.iter().any(|b| holds(b, a))).collect();
-    let mut keep = piece.iter().map(|p| !p);
+    let holder: Vec<Option<usize>> = detections.iter().map(|a| detections.iter().position(|b| holds(b, a))).collect();
+    // A piece read as the same digit as its holder is part of the same digit: the holder's box
+    // takes it in (a 1's stem running on below the box of the whole 1).
+    for (i, holder) in holder.iter().enumerate() {
+        if let Some(j) = *holder
+            && detections[j].digit == detections[i].digit
+        {
+            let [a, b] = [corners(&detections[i]), corners(&detections[j])];
+            let [x0, y0, x1, y1] = [a[0].min(b[0]), a[1].min(b[1]), a[2].max(b[2]), a[3].max(b[3])];
+            let d = &mut detections[j];
+            (d.x, d.y, d.w, d.h) = ((x0 + x1) / 2.0, (y0 + y1) / 2.0, x1 - x0, y1 - y0);
+        }
+    }
+    let mut keep = holder.iter().map(|h| h.is_none());
     detections.retain(|_| keep.next().unwrap_or(true));
     // The same ink read twice (two proposals whose cut-outs took in the same strokes): the
     // better reading stays.
@@ -1654,6 +1672,31 @@ mod tests {
         let mut found = vec![three.clone(), sure.clone()];
         drop_pieces(&mut found);
         assert_eq!(found, [three, sure]);
+    }
+
+    #[test]
+    fn a_piece_read_as_the_same_digit_joins_the_larger_box_it_mostly_lies_in() {
+        // A 1 with a long flag drawn 250 px tall: the whole 1 read short of its stem's foot
+        // (7..215), and the stem read alone (68..266), 0.74 of it inside the 1's box.
+        let whole = Detection { digit: 1, score: 0.788, x: 181.0, y: 111.0, w: 72.0, h: 208.0 };
+        let stem = Detection { digit: 1, score: 0.792, x: 212.0, y: 167.0, w: 10.0, h: 198.0 };
+        let mut found = vec![stem.clone(), whole.clone()];
+        drop_pieces(&mut found);
+        assert_eq!(found.len(), 1, "{found:?}");
+        let d = &found[0];
+        assert_eq!((d.digit, d.score), (1, 0.788));
+        // The box takes the stem in: 145..217 × 7..266.
+        assert_eq!((d.x - d.w / 2.0, d.y - d.h / 2.0, d.x + d.w / 2.0, d.y + d.h / 2.0), (145.0, 7.0, 217.0, 266.0));
+        // Read as another digit, the same overlap is not a piece (under PIECE_INSIDE): both stay.
+        let seven = Detection { digit: 7, ..stem.clone() };
+        let mut found = vec![seven.clone(), whole.clone()];
+        drop_pieces(&mut found);
+        assert_eq!(found.len(), 2, "{found:?}");
+        // Two 1s side by side, their boxes touching: both stay.
+        let beside = Detection { x: 181.0 + 70.0, ..whole.clone() };
+        let mut found = vec![whole.clone(), beside];
+        drop_pieces(&mut found);
+        assert_eq!(found.len(), 2, "{found:?}");
     }
 
     #[test]

@@ -313,6 +313,21 @@ fn a_3_drawn_the_pads_height_is_one_3_not_a_3_and_its_top_read_as_a_2() {
 }
 
 #[test]
+fn a_1_written_with_a_long_flag_and_drawn_large_is_one_1_over_all_its_ink() {
+    // One stroke, 250 px tall on the pad, 8-px pen: a flag 5 (7) of the stem's 28 units across
+    // at 45°. Read as a drawing, each was two 1s — the whole and its top (the stem and the rest,
+    // the rest's box short of the stem's foot).
+    for (file, digit) in [("drawn-1-flag.png", 1), ("drawn-1-flag-long.png", 1)] {
+        let path = format!("{}/tests/data/{file}", env!("CARGO_MANIFEST_DIR"));
+        let (lines, _) = detect_json(&["--drawing", &path]);
+        let found = boxes(&lines[0]);
+        assert_eq!(found.iter().map(|b| b.0).collect::<Vec<_>>(), [digit], "{file}: {found:?}");
+        let (_, _, y, _, h) = found[0];
+        assert!(y - h / 2.0 < 20.0 && y + h / 2.0 > 255.0, "{file}: the box misses the ink (rows 12..262): {found:?}");
+    }
+}
+
+#[test]
 fn both_cpu_engines_agree() {
     let run = |extra: &[&str]| {
         let mut args = vec!["detect", "--json", "--probs"];
