@@ -640,6 +640,16 @@ fn truth_text(t: &digitscope::scene::Truth) -> String {
 /// digit the size of the pad: for each weights file and height, how many of the first
 /// `--count` test digits are found and named right (one detection, the right digit), and which
 /// are not (`index:true→detections`). `--drawing`: read as the site's pad reads its own drawings.
+/// The detector on the weights `file` (direct kernels; reading drawings where `drawing`), and
+/// the name of its table rows.
+fn pad_detector(file: &str, drawing: bool) -> Result<(Detector, String), Box<dyn Error>> {
+    let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
+    let detector =
+        Detector::from_weights(&bytes, Device::flex()).and_then(Detector::with_direct_kernels)?.with_drawing(drawing);
+    let stem = Path::new(file).file_stem().map_or_else(|| file.to_string(), |s| s.to_string_lossy().into_owned());
+    Ok((detector, if drawing { format!("{stem} (as drawings)") } else { stem }))
+}
+
 fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     if args.positional.is_empty() {
         return Err("tall needs at least one WEIGHTS.dsw".into());
@@ -650,12 +660,7 @@ fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     println!("| weights | ink height | pen | right | share | not right (test index: digit → detections) |");
     println!("|---|---:|---:|---:|---:|---|");
     for file in &args.positional {
-        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-        let detector = Detector::from_weights(&bytes, Device::flex())
-            .and_then(Detector::with_direct_kernels)?
-            .with_drawing(args.drawing);
-        let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
-        let stem = if args.drawing { format!("{stem} (as drawings)") } else { stem };
+        let (detector, stem) = pad_detector(file, args.drawing)?;
         for &height in &args.heights {
             let mut wrong = Vec::new();
             for i in 0..count {
@@ -719,12 +724,7 @@ fn run_flags(args: &Args) -> Result<(), Box<dyn Error>> {
     println!("| weights | digit | {} | all | read instead |", HEIGHTS.map(|h| format!("{h} px")).join(" | "));
     println!("|---|---|{}---:|---|", "---:|".repeat(HEIGHTS.len()));
     for file in &args.positional {
-        let bytes = std::fs::read(file).map_err(|e| format!("{file}: {e}"))?;
-        let detector = Detector::from_weights(&bytes, Device::flex())
-            .and_then(Detector::with_direct_kernels)?
-            .with_drawing(args.drawing);
-        let stem = Path::new(file).file_stem().map_or_else(|| file.clone(), |s| s.to_string_lossy().into_owned());
-        let stem = if args.drawing { format!("{stem} (as drawings)") } else { stem };
+        let (detector, stem) = pad_detector(file, args.drawing)?;
         for (digit, shapes, name) in [(1u8, &ones, "1 with a flag"), (7, &sevens, "7 with a bar")] {
             let mut cells = Vec::new();
             let (mut right, mut all) = (0, 0);
