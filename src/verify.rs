@@ -893,7 +893,9 @@ pub const PIECE_INSIDE_SAME: f32 = 0.6;
 /// ink's, and a box lying inside a much larger one holds ink that the larger one's cut-out took
 /// in (strokes at least half inside its box join it: [`cut_out`]), read on its own — a 5's
 /// detached bar, a 2's first stroke, read as a 1 or a 7 beside the whole digit; a box less
-/// than twice its area holds it as a piece only where it reads surer ([`PIECE_AREA_SURER`]). Run on the
+/// than twice its area holds it as a piece only where it reads surer ([`PIECE_AREA_SURER`]); one
+/// read as the same digit is a piece of any larger box it lies mostly inside
+/// ([`PIECE_INSIDE_SAME`]), and that box takes it in. Run on the
 /// detections and the accepted ink proposals together (a digit as tall as the image is often
 /// found only as a proposal, its pieces by the heatmap). Then, of detections holding the same
 /// ink (boxes overlapping by [`SAME_INK`]), the best scored alone stays.

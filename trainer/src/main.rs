@@ -83,7 +83,7 @@ struct Args {
     mine: usize,
     looks: usize,
     hand_looks: f32,
-    /// `train --flagged-ones`: see `TrainOptions::flagged_ones`.
+    /// `train --flagged-ones`: see `DenseOptions::flagged_ones`.
     flagged_ones: f32,
     /// `--widen-head N`: the head's dense layer widened to N units before training.
     widen_head: Option<usize>,
@@ -635,11 +635,6 @@ fn truth_text(t: &digitscope::scene::Truth) -> String {
     format!("{} at {},{}–{},{}", t.digit, t.x0, t.y0, t.x1, t.y1)
 }
 
-/// One MNIST test digit alone, centred on the site's 448×336 pad and drawn along its skeleton
-/// `--heights` pixels tall with a `--pen`-pixel pen (8: the pad's default), as someone draws one
-/// digit the size of the pad: for each weights file and height, how many of the first
-/// `--count` test digits are found and named right (one detection, the right digit), and which
-/// are not (`index:true→detections`). `--drawing`: read as the site's pad reads its own drawings.
 /// The detector on the weights `file` (direct kernels; reading drawings where `drawing`), and
 /// the name of its table rows.
 fn pad_detector(file: &str, drawing: bool) -> Result<(Detector, String), Box<dyn Error>> {
@@ -650,6 +645,11 @@ fn pad_detector(file: &str, drawing: bool) -> Result<(Detector, String), Box<dyn
     Ok((detector, if drawing { format!("{stem} (as drawings)") } else { stem }))
 }
 
+/// One MNIST test digit alone, centred on the site's 448×336 pad and drawn along its skeleton
+/// `--heights` pixels tall with a `--pen`-pixel pen (8: the pad's default), as someone draws one
+/// digit the size of the pad: for each weights file and height, how many of the first
+/// `--count` test digits are found and named right (one detection, the right digit), and which
+/// are not (`index:true→detections`). `--drawing`: read as the site's pad reads its own drawings.
 fn run_tall(args: &Args) -> Result<(), Box<dyn Error>> {
     if args.positional.is_empty() {
         return Err("tall needs at least one WEIGHTS.dsw".into());

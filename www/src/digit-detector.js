@@ -35,11 +35,13 @@ button:focus-visible, input:focus-visible { outline: 2px solid var(--_accent); }
 `;
 
 const BOOLEAN_ATTRS = ['show-heatmap', 'show-boxes'];
-/** Height of a box's label, in CSS pixels (see `overlayScale`). */
+/** Height of a box's label, in CSS pixels (see `cssScale`). */
 const LABEL_HEIGHT = 16;
 /** The overlay's backing store at most this many times the drawing canvas's, and this wide or high. */
 const OVERLAY_MAX_SCALE = 4;
 const OVERLAY_MAX_SIDE = 4096;
+/** Each class's heatmap colour as RGBA bytes. */
+const CLASS_RGBA = CLASS_LABELS.map((_, k) => [...classColor(k), 255]);
 
 /**
  * Where each detection's label goes on a canvas `canvasWidth`×`canvasHeight` (`widths[i]`: the
@@ -320,11 +322,7 @@ export class DigitDetector extends HTMLElement {
    */
   watchSize() {
     if (this.sizeObserver || typeof ResizeObserver === 'undefined') return;
-    this.sizeObserver = new ResizeObserver(([entry]) => {
-      const css = entry.contentRect;
-      const ratio = globalThis.devicePixelRatio || 1;
-      this.fitOverlay(css.width, Math.round(css.width * ratio), Math.round(css.height * ratio));
-    });
+    this.sizeObserver = new ResizeObserver(([entry]) => this.fitOverlay(entry.contentRect.width, entry.contentRect.height));
     try {
       // Told of device-pixel changes too where the browser can (Chromium, Firefox): a page zoom.
       this.sizeObserver.observe(this.canvas, { box: 'device-pixel-content-box' });
@@ -333,14 +331,20 @@ export class DigitDetector extends HTMLElement {
     }
   }
 
-  /** Sizes the overlay's backing store to `width`×`height` device pixels for a pad `cssWidth` CSS pixels wide. */
-  fitOverlay(cssWidth, width, height) {
+  /**
+   * Sizes the overlay's backing store to the device pixels of a pad shown `cssWidth`×`cssHeight`
+   * CSS pixels (by default as it is laid out now), and `cssScale` to the canvas pixels a CSS
+   * pixel; repaints where either changed. Nothing where the pad is not laid out.
+   */
+  fitOverlay(cssWidth = this.canvas.clientWidth, cssHeight = this.canvas.clientHeight) {
     const { width: cw, height: ch } = this.canvas;
-    if (!(cssWidth > 0 && width > 0 && height > 0)) return;
-    const scale = Math.min(width / cw, height / ch, OVERLAY_MAX_SCALE, OVERLAY_MAX_SIDE / cw, OVERLAY_MAX_SIDE / ch);
+    if (!(cssWidth > 0 && cssHeight > 0)) return;
+    const ratio = globalThis.devicePixelRatio || 1;
+    const scale = Math.min(Math.round(cssWidth * ratio) / cw, Math.round(cssHeight * ratio) / ch, OVERLAY_MAX_SCALE, OVERLAY_MAX_SIDE / cw, OVERLAY_MAX_SIDE / ch);
     const [w, h] = [Math.max(1, Math.round(cw * scale)), Math.max(1, Math.round(ch * scale))];
-    this.cssScale = Math.min(3, Math.max(0.5, cw / cssWidth));
-    if (w === this.overlay.width && h === this.overlay.height && this.cssScale === this.paintedCssScale) return;
+    const cssScale = Math.min(3, Math.max(0.5, cw / cssWidth));
+    if (w === this.overlay.width && h === this.overlay.height && cssScale === this.cssScale) return;
+    this.cssScale = cssScale;
     this.overlay.width = w;
     this.overlay.height = h;
     this.paintOverlay();
@@ -414,13 +418,14 @@ export class DigitDetector extends HTMLElement {
   resize() {
     const w = Number(this.getAttribute('width') ?? 280);
     const h = Number(this.getAttribute('height') ?? 280);
-    // The overlay's backing store follows the pad's size on screen (fitOverlay); until it is
-    // known, the canvas's.
+    // The overlay's backing store follows the pad's size on screen (fitOverlay: now, and on
+    // every change the ResizeObserver reports); until the pad is laid out, the canvas's.
     for (const c of [this.canvas, this.overlay]) { c.width = w; c.height = h; }
     this.cssScale = 1;
     // Until a width is chosen, the pen follows the pad's size (see defaultPenWidth).
     if (!this.hasAttribute('pen-width') && !this.penChosen) this.setPenWidth(defaultPenWidth(w, h));
     this.redraw();
+    this.fitOverlay();
   }
 
   attachPointer() {
@@ -592,17 +597,15 @@ export class DigitDetector extends HTMLElement {
     ctx.setTransform(1, 0, 0, 1, 0, 0);
     ctx.clearRect(0, 0, this.overlay.width, this.overlay.height);
     const r = this.result;
-    this.paintedCssScale = this.cssScale;
     if (!r) return;
     const { width: cw, height: ch } = this.canvas;
     ctx.setTransform(this.overlay.width / cw, 0, 0, this.overlay.height / ch, 0, 0);
     if (this.flag('show-heatmap') && r.rows > 0 && r.cols > 0) {
       // One pixel a cell, drawn scaled up without smoothing: cells meet edge to edge at any scale.
       const cells = new ImageData(r.cols, r.rows);
-      const colors = CLASS_LABELS.map((_, k) => [...classColor(k), 255]);
       for (let i = 0; i < r.rows * r.cols; i++) {
         const k = r.classes[i];
-        if (k !== 10) cells.data.set(colors[k], 4 * i);
+        if (k !== 10) cells.data.set(CLASS_RGBA[k], 4 * i);
       }
       this.cellCanvas ??= document.createElement('canvas');
       [this.cellCanvas.width, this.cellCanvas.height] = [r.cols, r.rows];
