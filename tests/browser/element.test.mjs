@@ -518,6 +518,39 @@ describe('what it shows', () => {
 });
 
 describe('on a phone (390×844, touch)', () => {
+  test("the notebook's composite: every label beside its box (short where full ones would stack), none covering another", async () => {
+    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
+    const page = await context.newPage();
+    const errors = [];
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await page.goto(`${server.url}/site/index.html`);
+    await settled(page);
+    await page.click('#composite');
+    await page.waitForFunction(() => document.querySelector('digit-detector').result?.detections.length >= 6);
+    const { detections } = await settled(page);
+    const labels = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      return { labels: el.labelBoxes, shown: el.canvas.getBoundingClientRect().width / el.canvas.width };
+    });
+    assert.ok(detections.length >= 6, JSON.stringify(detections));
+    // The digits are some 23 CSS px tall here, the labels 16: the full ones, some 40 wide, do not
+    // all fit beside their boxes.
+    assert.ok(labels.labels.some((l) => l.narrow), `short labels: ${JSON.stringify(labels.labels)}`);
+    for (const [i, a] of labels.labels.entries()) {
+      const b = detections[i];
+      assert.equal(a.digit, b.digit);
+      const [x0, y0, x1, y1] = [b.x - b.w / 2, b.y - b.h / 2, b.x + b.w / 2, b.y + b.h / 2];
+      // Touching its box: right above it, on it, or right below it.
+      assert.ok(a.left < x1 && a.left + a.width > x0 && a.top >= y0 - a.height - 0.5 && a.top <= y1 + 0.5, `label ${i} (${JSON.stringify(a)}) away from its box ${JSON.stringify([x0, y0, x1, y1])}`);
+      for (const c of labels.labels.slice(i + 1)) {
+        const apart = a.left + a.width <= c.left || c.left + c.width <= a.left || a.top + a.height <= c.top || c.top + c.height <= a.top;
+        assert.ok(apart, `the labels of ${a.digit} and ${c.digit} overlap: ${JSON.stringify(a)} ${JSON.stringify(c)}`);
+      }
+    }
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   test("the site's pad fits, every control is on screen, and a digit drawn with a finger is found", async () => {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
     const page = await context.newPage();
@@ -576,6 +609,36 @@ describe('on a phone (390×844, touch)', () => {
     assert.ok(Math.abs(overlay.backing[0] - 3 * overlay.shown[0]) <= 2 && Math.abs(overlay.backing[1] - 3 * overlay.shown[1]) <= 2, `overlay backing ${overlay.backing} for a pad shown ${overlay.shown} at 3 device px a CSS px`);
     assert.ok(Math.abs(overlay.labelCss - 16) < 0.5, `label ${overlay.labelCss} CSS px tall`);
     assert.ok(overlay.text >= 100, `label text pixels at the screen's resolution: ${overlay.text}`);
+    // The strokes are shown at the screen's pixels too (the view, under the overlay): as much
+    // ink as the drawing canvas holds, with edges as thin as the screen's pixels, where the
+    // drawing canvas stretched 3× (as it would be shown) has edges three times as wide.
+    const view = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      const { width: cw, height: ch } = el.canvas;
+      const [w, h] = [el.view.width, el.view.height];
+      const stretched = new OffscreenCanvas(w, h);
+      const sctx = stretched.getContext('2d');
+      sctx.imageSmoothingEnabled = true;
+      sctx.drawImage(el.canvas, 0, 0, w, h);
+      // Pixels solidly ink, and on an edge (neither ink nor page), of a picture's red channel.
+      const count = (data) => {
+        let [solid, edge] = [0, 0];
+        for (let i = 0; i < data.length; i += 4) {
+          if (data[i] > 223) solid++;
+          else if (data[i] > 32) edge++;
+        }
+        return { solid, edge };
+      };
+      const shown = count(el.view.getContext('2d').getImageData(0, 0, w, h).data);
+      const stretch = count(sctx.getImageData(0, 0, w, h).data);
+      const drawn = count(el.canvas.getContext('2d').getImageData(0, 0, cw, ch).data);
+      return { backing: [w, h], overlay: [el.overlay.width, el.overlay.height], shown, stretch, drawn, k: (w * h) / (cw * ch), visible: getComputedStyle(el.view).display !== 'none' };
+    });
+    assert.deepEqual(view.backing, view.overlay, 'the view is as sharp as the overlay');
+    assert.ok(view.visible);
+    const inked = (c) => c.solid + c.edge / 2;
+    assert.ok(Math.abs(inked(view.shown) - inked(view.drawn) * view.k) < 0.15 * inked(view.drawn) * view.k, `the view shows the drawing's ink: ${JSON.stringify(view)}`);
+    assert.ok(view.shown.edge / view.shown.solid < 0.5 * (view.stretch.edge / view.stretch.solid), `the view's strokes are sharp: ${JSON.stringify(view)}`);
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -20,8 +20,8 @@ const CSS = `
 .frame { position: relative; width: fit-content; max-width: 100%; line-height: 0; border: 1px solid var(--_border); border-radius: 6px; overflow: hidden; }
 canvas { display: block; touch-action: none; }
 canvas.ink { max-width: 100%; height: auto; }
-canvas.overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
-canvas.ink:focus-visible { outline: 3px solid var(--_accent); outline-offset: -3px; }
+canvas.view, canvas.overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
+canvas.ink:focus-visible + canvas.view { outline: 3px solid var(--_accent); outline-offset: -3px; }
 .toolbar { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; align-items: center; }
 button { font: inherit; background: var(--_button); color: inherit; border: 1px solid var(--_border); border-radius: 4px; padding: 3px 8px; cursor: pointer; }
 button[aria-pressed="true"] { background: var(--_pressed); border-color: var(--_accent); }
@@ -45,44 +45,51 @@ const CLASS_RGBA = CLASS_LABELS.map((_, k) => [...classColor(k), 255]);
 
 /**
  * Where each detection's label goes on a canvas `canvasWidth`×`canvasHeight` (`widths[i]`: the
- * width of `detections[i]`'s label, all `height` tall), as `{ left, top }` in the detections'
- * order. A label goes above its box, at the box's left edge; inside the box's top where there is
- * no room above it (a digit drawn against the canvas's top edge); moved left where it would run
- * past the right edge. Where that place would cover a label already placed — digits written side
- * by side, whose boxes nearly touch, each with a label wider than a 1's box — the first place that
- * covers none of: above the box at its right edge, below it (at its left edge, then its right),
- * inside its top, inside its bottom, then further above and below it (two to six label heights
- * above, two to four below). Labels are placed left to right; where every place is taken,
- * the first.
+ * width of `detections[i]`'s label, `narrowWidths[i]` that of its short form, the digit alone;
+ * all `height` tall), as `{ left, top, narrow }` in the detections' order. A label goes above its
+ * box, at the box's left edge; inside the box's top where there is no room above it (a digit
+ * drawn against the canvas's top edge); moved left where it would run past the right edge. Where
+ * that place would cover a label already placed — digits written side by side, whose boxes nearly
+ * touch, each with a label wider than a 1's box — the first place that covers none of: above the
+ * box at its right edge, below it (at its left edge, then its right), inside its top, inside its
+ * bottom. Where some label finds none of those free, every label is short (`narrow`: small digits
+ * close together, as on a phone, where labels keep their size on screen) and may also go further
+ * above and below its box (two to six label heights above, two to four below). Labels are placed
+ * left to right; where every place is taken, the first.
  */
-function labelPlaces(detections, widths, height, canvasWidth, canvasHeight) {
-  const placed = [];
-  const places = new Array(detections.length);
+function labelPlaces(detections, widths, height, canvasWidth, canvasHeight, narrowWidths = widths) {
   const order = detections.map((d, i) => i).sort((a, b) => (detections[a].x - detections[a].w / 2) - (detections[b].x - detections[b].w / 2));
-  for (const i of order) {
-    const d = detections[i];
-    const width = widths[i];
+  const clampTop = (y) => Math.max(0, Math.min(y, canvasHeight - height));
+  // The places beside box `d` for a label `width` wide, then (`far`) those stacked further off.
+  const spots = (d, width, far) => {
     const [x0, y0, x1, y1] = [d.x - d.w / 2, d.y - d.h / 2, d.x + d.w / 2, d.y + d.h / 2];
-    const clampLeft = (x) => Math.max(0, Math.min(x, canvasWidth - width));
-    const clampTop = (y) => Math.max(0, Math.min(y, canvasHeight - height));
-    const first = { left: clampLeft(x0), top: y0 >= height ? y0 - height : clampTop(y0) };
-    const candidates = [first];
-    if (y0 >= height) candidates.push({ left: clampLeft(x1 - width), top: y0 - height });
-    if (y1 + height <= canvasHeight) candidates.push({ left: clampLeft(x0), top: y1 }, { left: clampLeft(x1 - width), top: y1 });
-    candidates.push({ left: clampLeft(x0), top: clampTop(y0) });
-    candidates.push({ left: clampLeft(x0), top: clampTop(y1 - height) });
+    const at = (left, top) => ({ left: Math.max(0, Math.min(left, canvasWidth - width)), top, width });
+    const spots = [at(x0, y0 >= height ? y0 - height : clampTop(y0))];
+    if (y0 >= height) spots.push(at(x1 - width, y0 - height));
+    if (y1 + height <= canvasHeight) spots.push(at(x0, y1), at(x1 - width, y1));
+    spots.push(at(x0, clampTop(y0)), at(x0, clampTop(y1 - height)));
     // Digits too small for their labels (a number written small on a photographed sheet): a
     // stack of them above and below.
-    for (let k = 2; k <= 6; k++) {
-      if (y0 >= k * height) candidates.push({ left: clampLeft(x0), top: y0 - k * height });
-      if (k <= 4 && y1 + k * height <= canvasHeight) candidates.push({ left: clampLeft(x0), top: y1 + (k - 1) * height });
+    for (let k = 2; far && k <= 6; k++) {
+      if (y0 >= k * height) spots.push(at(x0, y0 - k * height));
+      if (k <= 4 && y1 + k * height <= canvasHeight) spots.push(at(x0, y1 + (k - 1) * height));
     }
-    const free = (c) => placed.every((p) => c.left + width <= p.left || p.left + p.width <= c.left || c.top + height <= p.top || p.top + height <= c.top);
-    const place = candidates.find(free) ?? first;
-    placed.push({ ...place, width });
-    places[i] = place;
-  }
-  return places;
+    return spots;
+  };
+  const place = (narrow) => {
+    const placed = [];
+    const places = new Array(detections.length);
+    for (const i of order) {
+      const free = (c) => placed.every((p) => c.left + c.width <= p.left || p.left + p.width <= c.left || c.top + height <= p.top || p.top + height <= c.top);
+      const candidates = spots(detections[i], narrow ? narrowWidths[i] : widths[i], narrow);
+      const spot = candidates.find(free);
+      if (!spot && !narrow) return null;
+      placed.push(spot ?? candidates[0]);
+      places[i] = { left: placed.at(-1).left, top: placed.at(-1).top, narrow };
+    }
+    return places;
+  };
+  return place(false) ?? place(true);
 }
 
 /**
@@ -256,8 +263,12 @@ export class DigitDetector extends HTMLElement {
     };
     const wrap = el('div', { className: 'wrap' });
     this.canvas = el('canvas', { className: 'ink', part: 'canvas', tabindex: '0', 'aria-label': 'Drawing area: draw digits with the mouse, a finger or a pen' });
+    // What is shown: the drawing repainted at the screen's resolution (`view`), under the
+    // heatmap and boxes (`overlay`); the drawing canvas beneath them takes the pointer and is
+    // what the detector reads.
+    this.view = el('canvas', { className: 'view', 'aria-hidden': 'true' });
     this.overlay = el('canvas', { className: 'overlay', 'aria-hidden': 'true' });
-    const frame = el('div', { className: 'frame', part: 'frame' }, this.canvas, this.overlay);
+    const frame = el('div', { className: 'frame', part: 'frame' }, this.canvas, this.view, this.overlay);
     const button = (text, label, onclick, pressed) => {
       const b = el('button', { type: 'button', textContent: text, 'aria-label': label, onclick });
       if (pressed !== undefined) b.setAttribute('aria-pressed', String(pressed));
@@ -315,10 +326,10 @@ export class DigitDetector extends HTMLElement {
   }
 
   /**
-   * Keeps the overlay's backing store at the screen's pixels where the pad is shown (a phone's
-   * 3 device pixels a CSS pixel; a pad shrunk to the page's width), so that boxes and labels are
-   * sharp, and its labels a fixed size on screen. The drawing canvas keeps its own size: it is
-   * what the detector reads.
+   * Keeps the view's and the overlay's backing stores at the screen's pixels where the pad is
+   * shown (a phone's 3 device pixels a CSS pixel; a pad shrunk to the page's width), so that
+   * strokes, boxes and labels are sharp, and its labels a fixed size on screen. The drawing
+   * canvas keeps its own size: it is what the detector reads.
    */
   watchSize() {
     if (this.sizeObserver || typeof ResizeObserver === 'undefined') return;
@@ -332,9 +343,10 @@ export class DigitDetector extends HTMLElement {
   }
 
   /**
-   * Sizes the overlay's backing store to the device pixels of a pad shown `cssWidth`×`cssHeight`
-   * CSS pixels (by default as it is laid out now), and `cssScale` to the canvas pixels a CSS
-   * pixel; repaints where either changed. Nothing where the pad is not laid out.
+   * Sizes the view's and the overlay's backing stores to the device pixels of a pad shown
+   * `cssWidth`×`cssHeight` CSS pixels (by default as it is laid out now), and `cssScale` to the
+   * canvas pixels a CSS pixel; repaints where either changed. Nothing where the pad is not laid
+   * out.
    */
   fitOverlay(cssWidth = this.canvas.clientWidth, cssHeight = this.canvas.clientHeight) {
     const { width: cw, height: ch } = this.canvas;
@@ -345,8 +357,8 @@ export class DigitDetector extends HTMLElement {
     const cssScale = Math.min(3, Math.max(0.5, cw / cssWidth));
     if (w === this.overlay.width && h === this.overlay.height && cssScale === this.cssScale) return;
     this.cssScale = cssScale;
-    this.overlay.width = w;
-    this.overlay.height = h;
+    for (const c of [this.view, this.overlay]) { c.width = w; c.height = h; }
+    this.paintView();
     this.paintOverlay();
   }
 
@@ -418,9 +430,9 @@ export class DigitDetector extends HTMLElement {
   resize() {
     const w = Number(this.getAttribute('width') ?? 280);
     const h = Number(this.getAttribute('height') ?? 280);
-    // The overlay's backing store follows the pad's size on screen (fitOverlay: now, and on
-    // every change the ResizeObserver reports); until the pad is laid out, the canvas's.
-    for (const c of [this.canvas, this.overlay]) { c.width = w; c.height = h; }
+    // The view's and overlay's backing stores follow the pad's size on screen (fitOverlay: now,
+    // and on every change the ResizeObserver reports); until the pad is laid out, the canvas's.
+    for (const c of [this.canvas, this.view, this.overlay]) { c.width = w; c.height = h; }
     this.cssScale = 1;
     // Until a width is chosen, the pen follows the pad's size (see defaultPenWidth).
     if (!this.hasAttribute('pen-width') && !this.penChosen) this.setPenWidth(defaultPenWidth(w, h));
@@ -482,6 +494,35 @@ export class DigitDetector extends HTMLElement {
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     if (this.baseImage) {
       ctx.putImageData(this.baseImage, 0, 0);
+    }
+    this.paintStrokes(ctx);
+    this.paintView();
+  }
+
+  /**
+   * Paints what the drawing canvas holds on the view at its own resolution (the screen's; see
+   * `fitOverlay`): the picture, from its more detailed copy where there is one, and the strokes
+   * drawn afresh, so that they are as sharp as the screen.
+   */
+  paintView() {
+    const ctx = this.view.getContext('2d');
+    const { width: cw, height: ch } = this.canvas;
+    ctx.setTransform(this.view.width / cw, 0, 0, this.view.height / ch, 0, 0);
+    ctx.fillStyle = this.darkInk ? '#fff' : '#000';
+    ctx.fillRect(0, 0, cw, ch);
+    if (this.baseImage) {
+      const { image: picture, k } = this.detail ?? { image: this.baseImage, k: 1 };
+      if (this.pictureCanvas?.picture !== picture) {
+        const canvas = document.createElement('canvas');
+        [canvas.width, canvas.height] = [picture.width, picture.height];
+        canvas.getContext('2d').putImageData(picture, 0, 0);
+        this.pictureCanvas = { picture, canvas };
+      }
+      ctx.imageSmoothingEnabled = true;
+      ctx.imageSmoothingQuality = 'high';
+      ctx.drawImage(this.pictureCanvas.canvas, 0, 0, picture.width / k, picture.height / k);
+    } else {
+      this.pictureCanvas = null;
     }
     this.paintStrokes(ctx);
   }
@@ -622,20 +663,21 @@ export class DigitDetector extends HTMLElement {
       ctx.font = `bold ${13 * unit}px system-ui, sans-serif`;
       const labels = r.detections.map((d) => `${d.digit} ${(d.score * 100).toFixed(0)}%`);
       const widths = labels.map((label) => ctx.measureText(label).width + 6 * unit);
-      const places = labelPlaces(r.detections, widths, labelHeight, cw, ch);
+      const narrowWidths = r.detections.map((d) => ctx.measureText(String(d.digit)).width + 6 * unit);
+      const places = labelPlaces(r.detections, widths, labelHeight, cw, ch, narrowWidths);
       for (const d of r.detections) {
         ctx.strokeStyle = `rgb(${classColor(d.digit)})`;
         ctx.strokeRect(d.x - d.w / 2, d.y - d.h / 2, d.w, d.h);
       }
       // Labels over every box's outline, each where `labelPlaces` put it (read by the tests; in
       // canvas pixels).
-      this.labelBoxes = r.detections.map((d, i) => ({ digit: d.digit, ...places[i], width: widths[i], height: labelHeight }));
+      this.labelBoxes = r.detections.map((d, i) => ({ digit: d.digit, ...places[i], width: places[i].narrow ? narrowWidths[i] : widths[i], height: labelHeight }));
       for (const [i, d] of r.detections.entries()) {
-        const { left, top } = places[i];
+        const { left, top, width, narrow } = this.labelBoxes[i];
         ctx.fillStyle = 'rgba(0,0,0,0.7)';
-        ctx.fillRect(left, top, widths[i], labelHeight);
+        ctx.fillRect(left, top, width, labelHeight);
         ctx.fillStyle = `rgb(${classColor(d.digit)})`;
-        ctx.fillText(labels[i], left + 3 * unit, top + labelHeight - 3 * unit);
+        ctx.fillText(narrow ? String(d.digit) : labels[i], left + 3 * unit, top + labelHeight - 3 * unit);
       }
     }
   }
