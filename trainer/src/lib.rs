@@ -421,9 +421,10 @@ pub struct DenseOptions {
     /// Share of the second look's picks made afresh at every step ([`hand_look`]: a digit in
     /// another hand, any height and pen) instead of drawn from the mined cut-outs.
     pub hand_looks: f32,
-    /// Share of the 1s drawn in other hands, in the crops and among the second look's digits
-    /// made afresh, that are written with a flag ([`scenes::flag_one`]; `--flagged-ones`).
-    pub flagged_ones: f32,
+    /// What the 1s drawn in other hands become, in the crops and among the second look's digits
+    /// made afresh: shares written with a flag or turned into 7s by a short bar
+    /// ([`scenes::OneForms`]; `--flagged-ones`, `--barred-ones`).
+    pub ones: scenes::OneForms,
 }
 
 /// Weighted cross-entropy over cells: logits `[N, rows, cols, 11]`, labels and weights per cell.
@@ -438,14 +439,14 @@ pub fn dense_loss(logits: Tensor<4>, labels: Tensor<1, Int>, weights: Tensor<1>)
 
 fn dense_batch(
     sources: &scenes::Sources,
-    flagged_ones: f32,
+    ones: scenes::OneForms,
     rng: &mut Rng,
     batch: usize,
     device: &Device,
 ) -> (Tensor<4>, Tensor<1, Int>, Tensor<1>) {
     let (mut pixels, mut labels, mut weights) = (Vec::new(), Vec::new(), Vec::new());
     for _ in 0..batch {
-        let (p, l, w) = scenes::training_crop(sources, flagged_ones, rng);
+        let (p, l, w) = scenes::training_crop(sources, ones, rng);
         pixels.extend(p);
         labels.extend(l);
         weights.extend(w);
@@ -525,7 +526,7 @@ pub fn train_dense(
             let lr = options.learning_rate * (0.1 + 0.9 * 0.5 * (1.0 + (std::f64::consts::PI * progress).cos()));
             // Every batch is drawn here, in this order, on this thread: the random stream, and so
             // the step, do not depend on the thread count.
-            let crops = dense_batch(sources, options.flagged_ones, &mut rng, options.batch, &device);
+            let crops = dense_batch(sources, options.ones, &mut rng, options.batch, &device);
             let digits = (options.classifier_weight > 0.0).then(|| {
                 let picks: Vec<usize> = (0..options.batch).map(|_| rng.below(train_set.len())).collect();
                 let mut shift_rng = Rng::new(rng.next_u64());
@@ -541,7 +542,7 @@ pub fn train_dense(
                     .map(|_| match background.is_empty() || rng.uniform() >= LOOK_BACKGROUND_SHARE {
                         true if rng.uniform() < options.hand_looks => {
                             let look = loop {
-                                if let Some(look) = hand_look(sources.digits, options.flagged_ones, &mut rng) {
+                                if let Some(look) = hand_look(sources.digits, options.ones, &mut rng) {
                                     break look;
                                 }
                             };
@@ -805,7 +806,7 @@ fn detection_at(digit: u8, (x0, y0, x1, y1): (usize, usize, usize, usize)) -> di
 /// or 2–16 px whatever the height (a drawing pad's pen; at most 30 % of the height), sometimes
 /// blurred or faint, alone on a blank image and cut out at its own box as the detector cuts a
 /// detection's ink. `None` where the digit has no skeleton to redraw.
-pub fn hand_look(digits: &Split, flagged_ones: f32, rng: &mut Rng) -> Option<Look> {
+pub fn hand_look(digits: &Split, ones: scenes::OneForms, rng: &mut Rng) -> Option<Look> {
     use digitscope::verify;
     let i = rng.below(digits.len());
     let height = 14.0 * (240.0f32 / 14.0).powf(rng.uniform());
@@ -816,7 +817,8 @@ pub fn hand_look(digits: &Split, flagged_ones: f32, rng: &mut Rng) -> Option<Loo
     let pen = pen.min(0.3 * height).max(1.0);
     let bend = 3.0 * rng.uniform();
     let warp = scenes::Warp::random(rng, 25f32.to_radians(), 12f32.to_radians(), 0.25, bend);
-    let mut patch = scenes::pen_digit_in_hand(digits.image(i), digits.labels[i], height, pen, &warp, flagged_ones, rng);
+    let (mut patch, label) =
+        scenes::pen_digit_in_hand(digits.image(i), digits.labels[i], height, pen, &warp, ones, rng);
     if rng.uniform() < 0.5 {
         patch = patch.blurred();
     }
@@ -824,9 +826,9 @@ pub fn hand_look(digits: &Split, flagged_ones: f32, rng: &mut Rng) -> Option<Loo
     let margin = 8 + patch.w.max(patch.h) / 2;
     let mut canvas = scenes::Canvas::new(patch.w + 2 * margin, patch.h + 2 * margin);
     canvas.paste(&patch, margin as isize, margin as isize, gain, false);
-    let at = detection_at(digits.labels[i], canvas.ink_box(0.1)?);
+    let at = detection_at(label, canvas.ink_box(0.1)?);
     let cut = verify::cut_out(&canvas.into_image(), &at)?;
-    Some(Look { mnist: cut.mnist.pixels, canvas: cut.canvas.pixels, label: digits.labels[i] })
+    Some(Look { mnist: cut.mnist.pixels, canvas: cut.canvas.pixels, label })
 }
 
 /// The second look's loss on `picks` of `looks`: cross-entropy of the classifier on their
@@ -939,7 +941,7 @@ mod tests {
             classifier_weight: 0.5,
             look_weight: 0.5,
             hand_looks: 0.0,
-            flagged_ones: 0.0,
+            ones: scenes::OneForms::default(),
         };
         let crops = || {
             let x = Tensor::<4>::from_data(TensorData::new(values(2 * 64 * 64, 1), [2, 1, 64, 64]), &device);

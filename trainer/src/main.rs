@@ -2,7 +2,7 @@
 //!
 //! ```text
 //! trainer train [--recipe small|small-shift|deep-shift|scenes|all] [--mnist DIR] [--out DIR] [--seed N]
-//!               [--from WEIGHTS.dsw [--widen-head UNITS] [--widen-trunk W,W,…]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE [--flagged-ones SHARE]] [--steps N]
+//!               [--from WEIGHTS.dsw [--widen-head UNITS] [--widen-trunk W,W,…]] [--rounds N] [--mine SCENES] [--looks SCENES] [--hand-looks SHARE [--flagged-ones SHARE] [--barred-ones SHARE]] [--steps N]
 //! trainer eval WEIGHTS.dsw... [--mnist DIR] [--pooling none|max3|window]
 //! trainer scenes WEIGHTS.dsw... [--count N] [--sets a,b] [--pyramid 1,2] [--downscale box|gain|max|stroke]
 //!                [--min-score S] [--decoding peaks|components] [--no-verify] [--verify MIN_SCORE,MIN_OBJECTNESS[,MIN_SCORE_ONE]] [--pooling P] [--fashion DIR]
@@ -34,7 +34,7 @@ use digitscope::scene::{Outcome, assess, notebook_composite, score};
 use digitscope::verify::VerifyOptions;
 use digitscope::weights;
 use digitscope::{Detector, Named, Pooling};
-use digitscope_trainer::scenes::{Canvas, SceneSet, Sources, Warp, scene};
+use digitscope_trainer::scenes::{Canvas, OneForms, SceneSet, Sources, Warp, scene};
 use digitscope_trainer::{
     DenseOptions, EpochReport, Recipe, TrainOptions, evaluate, notebook_sets, train, train_dense,
 };
@@ -83,8 +83,8 @@ struct Args {
     mine: usize,
     looks: usize,
     hand_looks: f32,
-    /// `train --flagged-ones`: see `DenseOptions::flagged_ones`.
-    flagged_ones: f32,
+    /// `train --flagged-ones`, `--barred-ones`: see `scenes::OneForms`.
+    ones: OneForms,
     /// `--widen-head N`: the head's dense layer widened to N units before training.
     widen_head: Option<usize>,
     /// `--widen-trunk W,W,…`: the trunk's convolutions widened to these channels before training.
@@ -125,7 +125,7 @@ fn parse() -> Result<Args, String> {
         mine: 3000,
         looks: 0,
         hand_looks: 0.0,
-        flagged_ones: 0.0,
+        ones: OneForms::default(),
         widen_head: None,
         widen_trunk: None,
         heights: vec![60.0, 150.0, 250.0, 300.0],
@@ -185,12 +185,18 @@ fn parse() -> Result<Args, String> {
                 }
                 args.hand_looks = share;
             }
-            "--flagged-ones" => {
-                let share: f32 = value()?.parse().map_err(|_| "--flagged-ones needs a share from 0 to 1")?;
+            "--flagged-ones" | "--barred-ones" => {
+                let share: f32 = value()?.parse().map_err(|_| format!("{arg} needs a share from 0 to 1"))?;
                 if !(0.0..=1.0).contains(&share) {
-                    return Err(format!("--flagged-ones needs a share from 0 to 1, not {share}"));
+                    return Err(format!("{arg} needs a share from 0 to 1, not {share}"));
                 }
-                args.flagged_ones = share;
+                match arg.as_str() {
+                    "--flagged-ones" => args.ones.flagged = share,
+                    _ => args.ones.barred = share,
+                }
+                if args.ones.flagged + args.ones.barred > 1.0 {
+                    return Err("--flagged-ones and --barred-ones together can be at most 1".into());
+                }
             }
             "--looks" => args.looks = value()?.parse().map_err(|_| "--looks needs an integer")?,
             "--mine" => args.mine = value()?.parse().map_err(|_| "--mine needs an integer")?,
@@ -330,7 +336,7 @@ fn run_train(args: &Args) -> Result<(), Box<dyn Error>> {
                 classifier_weight: 0.5,
                 look_weight: 0.5,
                 hand_looks: args.hand_looks,
-                flagged_ones: args.flagged_ones,
+                ones: args.ones,
             };
             // Round 0 (skipped when starting `--from` trained weights): scene crops with
             // generated clutter. Then `--rounds` rounds of hard-negative mining: the false
@@ -778,7 +784,7 @@ fn run_scene_pngs(args: &Args) -> Result<(), Box<dyn Error>> {
     }
     let mut rng = digitscope_trainer::Rng::new(1);
     for i in 0..args.count.min(20) {
-        let (px, labels, weights) = digitscope_trainer::scenes::training_crop(&sources, 0.0, &mut rng);
+        let (px, labels, weights) = digitscope_trainer::scenes::training_crop(&sources, OneForms::default(), &mut rng);
         let image = digitscope::GrayImage { width: 64, height: 64, pixels: px };
         let path = out.join(format!("crop-{i}.png"));
         write_png(&path, 64, 64, &image.to_gray8())?;

@@ -363,23 +363,68 @@ pub fn pen_digit(img: &[u8], height: f32, pen: f32, warp: &Warp) -> Canvas {
     pen_segments(smooth_segments(img), height, pen, warp)
 }
 
-/// [`pen_digit`] for training in other hands: a `flagged` share of the 1s (`label`) is written
-/// with a flag ([`flag_one`]; MNIST's writers seldom flag a 1, many others always do). The scene
-/// sets keep [`pen_digit`].
+/// What the 1s drawn in other hands may become, as shares of them (`train --flagged-ones`,
+/// `--barred-ones`; both 0 by default).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct OneForms {
+    /// Written with a flag ([`flag_one`]): still a 1 (MNIST's writers seldom flag a 1, many
+    /// others always do).
+    pub flagged: f32,
+    /// Given a short, nearly level bar from the stem's top ([`bar_one`]): a 7 as some write it,
+    /// the flag's counterpart, so that learning the flag does not teach that a short sloping bar
+    /// over an upright stem is a 1.
+    pub barred: f32,
+}
+
+/// [`pen_digit`] for training in other hands: the 1s (`label`) take the [`OneForms`] `ones`
+/// asks for. Returns the patch and its digit (a barred 1 is a 7). The scene sets keep
+/// [`pen_digit`].
 pub fn pen_digit_in_hand(
     img: &[u8],
     label: u8,
     height: f32,
     pen: f32,
     warp: &Warp,
-    flagged: f32,
+    ones: OneForms,
     rng: &mut Rng,
-) -> Canvas {
+) -> (Canvas, u8) {
     let mut segments = smooth_segments(img);
-    if label == 1 && flagged > 0.0 && rng.uniform() < flagged {
-        flag_one(&mut segments, rng);
+    let mut label = label;
+    if label == 1 && ones.flagged + ones.barred > 0.0 {
+        let u = rng.uniform();
+        if u < ones.flagged {
+            flag_one(&mut segments, rng);
+        } else if u < ones.flagged + ones.barred && bar_one(&mut segments, rng) {
+            label = 7;
+        }
     }
-    pen_segments(segments, height, pen, warp)
+    (pen_segments(segments, height, pen, warp), label)
+}
+
+/// A 1's stem in its skeleton: the top and bottom points, the length between them and the unit
+/// vector from top to bottom.
+struct Stem {
+    top: (f32, f32),
+    bottom: (f32, f32),
+    length: f32,
+    down: (f32, f32),
+}
+
+/// The stem of a 1's skeleton; `None` where it is under 4 units long.
+fn stem(segments: &[Segment]) -> Option<Stem> {
+    let points = || segments.iter().flat_map(|&(a, b)| [a, b]);
+    let top = points().min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let bottom = points().max_by(|a, b| a.1.total_cmp(&b.1))?;
+    let (dx, dy) = (bottom.0 - top.0, bottom.1 - top.1);
+    let length = dx.hypot(dy);
+    (length >= 4.0).then(|| Stem { top, bottom, length, down: (dx / length, dy / length) })
+}
+
+/// The stem's direction `u` turned by 90° − `phi` (degrees) towards the left: down and to the
+/// left at `phi` below the stem's perpendicular (an upright stem: (−cos φ, sin φ)).
+fn from_stem(u: (f32, f32), phi: f32) -> (f32, f32) {
+    let (s, c) = (std::f32::consts::FRAC_PI_2 - phi.to_radians()).sin_cos();
+    (u.0 * c - u.1 * s, u.0 * s + u.1 * c)
 }
 
 /// Adds to a 1's skeleton (28×28 coordinates) a flag from the stem's top, down and to the left at
@@ -387,20 +432,8 @@ pub fn pen_digit_in_hand(
 /// 7's bar: flags from 25° and to 45 % taught the network that a 7 with a short sloping bar is a 1);
 /// a quarter of the time also a foot across its bottom, 30–60 % of its length wide.
 pub fn flag_one(segments: &mut Vec<Segment>, rng: &mut Rng) {
-    let points = || segments.iter().flat_map(|&(a, b)| [a, b]);
-    let Some(top) = points().min_by(|a, b| a.1.total_cmp(&b.1)) else { return };
-    let Some(bottom) = points().max_by(|a, b| a.1.total_cmp(&b.1)) else { return };
-    let (dx, dy) = (bottom.0 - top.0, bottom.1 - top.1);
-    let length = dx.hypot(dy);
-    if length < 4.0 {
-        return;
-    }
-    let (ux, uy) = (dx / length, dy / length);
-    // The stem's direction turned by 90° − φ towards the left: down-left at φ below the stem's
-    // perpendicular (an upright stem: (−cos φ, sin φ)).
-    let phi = (35.0 + 35.0 * rng.uniform()).to_radians();
-    let (s, c) = (std::f32::consts::FRAC_PI_2 - phi).sin_cos();
-    let (fx, fy) = (ux * c - uy * s, ux * s + uy * c);
+    let Some(Stem { top, bottom, length, down: u }) = stem(segments) else { return };
+    let (fx, fy) = from_stem(u, 35.0 + 35.0 * rng.uniform());
     let flag = length * (0.15 + 0.2 * rng.uniform());
     // In two pieces, the second bent a little, as a pen's flick is.
     let bend = (rng.uniform() - 0.5) * 0.3;
@@ -411,9 +444,21 @@ pub fn flag_one(segments: &mut Vec<Segment>, rng: &mut Rng) {
     segments.push((mid, end));
     if rng.uniform() < 0.25 {
         let half = length * (0.15 + 0.15 * rng.uniform());
-        let (px, py) = (-uy, ux);
+        let (px, py) = (-u.1, u.0);
         segments.push(((bottom.0 - px * half, bottom.1 - py * half), (bottom.0 + px * half, bottom.1 + py * half)));
     }
+}
+
+/// Turns a 1's skeleton (28×28 coordinates) into a 7's: a bar from the stem's top to the left,
+/// from 5° above to 20° below the stem's perpendicular, 30–60 % of the stem's length (longer and
+/// nearer level than [`flag_one`]'s flags). Returns `false` (and changes nothing) where the stem is
+/// too short to tell.
+pub fn bar_one(segments: &mut Vec<Segment>, rng: &mut Rng) -> bool {
+    let Some(Stem { top, length, down: u, .. }) = stem(segments) else { return false };
+    let (bx, by) = from_stem(u, -5.0 + 25.0 * rng.uniform());
+    let bar = length * (0.3 + 0.3 * rng.uniform());
+    segments.push((top, (top.0 + bx * bar, top.1 + by * bar)));
+    true
 }
 
 /// Draws skeleton `segments` (28×28 coordinates) bent by `warp` with a round pen `pen` px wide,
@@ -1126,7 +1171,7 @@ pub const DETECT_SIZES: (usize, usize) = (16, 40);
 
 /// A dense training example: a `CROP`×`CROP` image, one label per cell (`0..=10`) and a
 /// per-cell weight (0 = ignored).
-pub fn training_crop(sources: &Sources, flagged_ones: f32, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, Vec<f32>) {
+pub fn training_crop(sources: &Sources, ones: OneForms, rng: &mut Rng) -> (Vec<f32>, Vec<i64>, Vec<f32>) {
     let digits = sources.digits;
     // A quarter of the crops (once there are some) start from a mined hard negative: what an
     // earlier round of the network took for a digit, flipped or turned for variety.
@@ -1173,6 +1218,7 @@ pub fn training_crop(sources: &Sources, flagged_ones: f32, rng: &mut Rng) -> (Ve
         let s = (12.0 * (64.0f32 / 12.0).powf(rng.uniform())) as usize * factor;
         let i = rng.below(digits.len());
         let style = rng.uniform();
+        let mut label = digits.labels[i];
         let mut patch = if style < 0.2 {
             let width = s as f32 * (0.05 + 0.08 * rng.uniform());
             drawn_digit(digits.image(i), s, width.max(1.5), rng.uniform() < 0.7)
@@ -1183,7 +1229,8 @@ pub fn training_crop(sources: &Sources, flagged_ones: f32, rng: &mut Rng) -> (Ve
             let bend = 2.5 * rng.uniform();
             let warp = Warp::random(rng, 25f32.to_radians(), 12f32.to_radians(), 0.25, bend);
             let pen = (height * (0.03 + 0.27 * rng.uniform() * rng.uniform())).max(1.0);
-            let mut c = pen_digit_in_hand(digits.image(i), digits.labels[i], height, pen, &warp, flagged_ones, rng);
+            let (mut c, read) = pen_digit_in_hand(digits.image(i), label, height, pen, &warp, ones, rng);
+            label = read;
             if rng.uniform() < 0.15 {
                 // A gap cut across the ink.
                 let (gx, gy) = (rng.uniform() * c.w as f32, rng.uniform() * c.h as f32);
@@ -1221,7 +1268,7 @@ pub fn training_crop(sources: &Sources, flagged_ones: f32, rng: &mut Rng) -> (Ve
             continue;
         }
         canvas.paste(&patch, x, y, 1.0, false);
-        pasted.push((cx, cy, s, digits.labels[i]));
+        pasted.push((cx, cy, s, label));
     }
     // Clutter in most crops, sometimes twice or three times: non-digit ink is background.
     let clutters = if mined { [0, 0, 0, 1][rng.below(4)] } else { [0, 1, 1, 1, 2, 2, 3][rng.below(7)] };

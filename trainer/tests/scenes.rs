@@ -4,7 +4,7 @@ use std::path::PathBuf;
 
 use digitscope::mnist;
 use digitscope::network::BACKGROUND;
-use digitscope_trainer::scenes::{CROP, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
+use digitscope_trainer::scenes::{CROP, OneForms, SceneSet, Sources, drawn_digit, scene, skeleton, training_crop};
 use digitscope_trainer::{Look, Rng, hand_look, mine_looks, mine_negatives};
 
 fn test_split() -> mnist::Split {
@@ -87,7 +87,7 @@ fn dense_labels_mark_only_cells_centred_on_a_digit() {
     let mut rng = Rng::new(3);
     let (mut positives, mut background, mut ignored) = (0, 0, 0);
     for _ in 0..200 {
-        let (pixels, labels, weights) = training_crop(&sources, 0.0, &mut rng);
+        let (pixels, labels, weights) = training_crop(&sources, OneForms::default(), &mut rng);
         assert_eq!(pixels.len(), CROP * CROP);
         assert_eq!(labels.len(), (CROP / 8) * (CROP / 8));
         for (l, w) in labels.iter().zip(&weights) {
@@ -145,7 +145,7 @@ fn mining_crops_each_false_detection_at_its_level_and_training_uses_them_as_back
     let mut rng = Rng::new(9);
     let from_mined = (0..400)
         .filter(|_| {
-            let (pixels, _, _) = training_crop(&with_mined, 0.0, &mut rng);
+            let (pixels, _, _) = training_crop(&with_mined, OneForms::default(), &mut rng);
             pixels.iter().filter(|&&v| v == 0.37).count() > CROP * CROP / 2
         })
         .count();
@@ -203,7 +203,7 @@ fn a_hand_look_is_a_digit_in_another_hand_cut_out_as_the_detector_cuts_it() {
     let test = test_split();
     let make = |seed| {
         let mut rng = Rng::new(seed);
-        (0..300).filter_map(|_| hand_look(&test, 0.0, &mut rng)).collect::<Vec<_>>()
+        (0..300).filter_map(|_| hand_look(&test, OneForms::default(), &mut rng)).collect::<Vec<_>>()
     };
     let looks = make(9);
     assert!(looks.len() >= 290, "only {} of 300 digits could be redrawn", looks.len());
@@ -310,4 +310,47 @@ fn a_flagged_one_has_its_flag_down_and_left_of_its_stems_top() {
         assert!(end.1 > top.1 && end.0 < top.0 + 0.3 * stem, "test digit {i}: flag end {end:?}, top {top:?}");
         assert!(reach > 0.1 * stem && reach < 0.4 * stem, "test digit {i}: flag {reach} of a stem {stem}");
     }
+}
+
+#[test]
+fn a_barred_one_is_a_seven_whose_bar_is_longer_and_nearer_level_than_a_flag() {
+    use digitscope_trainer::scenes::{Segment, Warp, bar_one, flag_one, pen_digit_in_hand, smooth_segments};
+    let test = test_split();
+    let ones: Vec<usize> = (0..test.len()).filter(|&i| test.labels[i] == 1).take(50).collect();
+    let mut rng = Rng::new(9);
+    // The angle (degrees) between the stem, top to bottom, and a stroke from its top.
+    let angle = |plain: &[Segment], end: (f32, f32)| {
+        let points: Vec<(f32, f32)> = plain.iter().flat_map(|&(a, b)| [a, b]).collect();
+        let top = points.iter().copied().min_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        let bottom = points.iter().copied().max_by(|a, b| a.1.total_cmp(&b.1)).unwrap();
+        let (sx, sy, ex, ey) = (bottom.0 - top.0, bottom.1 - top.1, end.0 - top.0, end.1 - top.1);
+        let reach = ex.hypot(ey) / sx.hypot(sy);
+        (((sx * ex + sy * ey) / (sx.hypot(sy) * ex.hypot(ey))).acos().to_degrees(), reach, ex < 0.0)
+    };
+    for &i in &ones {
+        let plain = smooth_segments(test.image(i));
+        let mut barred = plain.clone();
+        assert!(bar_one(&mut barred, &mut rng), "test digit {i}");
+        assert_eq!(barred.len(), plain.len() + 1, "test digit {i}: one bar");
+        let (bar, reach, left) = angle(&plain, barred[plain.len()].1);
+        assert!(
+            (69.9..=95.1).contains(&bar) && (0.29..=0.61).contains(&reach) && left,
+            "test digit {i}: bar {bar}° {reach}"
+        );
+        let mut flagged = plain.clone();
+        flag_one(&mut flagged, &mut rng);
+        let (flag, _, _) = angle(&plain, flagged[plain.len()].1);
+        assert!((15.0..=60.0).contains(&flag), "test digit {i}: flag {flag}°");
+    }
+    // Through pen_digit_in_hand: every 1 barred is a 7, every one flagged stays a 1, other digits
+    // are untouched.
+    let warp = Warp::random(&mut rng, 0.0, 0.0, 0.0, 0.0);
+    let all_barred = OneForms { flagged: 0.0, barred: 1.0 };
+    let all_flagged = OneForms { flagged: 1.0, barred: 0.0 };
+    for &i in ones.iter().take(10) {
+        assert_eq!(pen_digit_in_hand(test.image(i), 1, 40.0, 4.0, &warp, all_barred, &mut rng).1, 7);
+        assert_eq!(pen_digit_in_hand(test.image(i), 1, 40.0, 4.0, &warp, all_flagged, &mut rng).1, 1);
+    }
+    let three = (0..test.len()).find(|&i| test.labels[i] == 3).unwrap();
+    assert_eq!(pen_digit_in_hand(test.image(three), 3, 40.0, 4.0, &warp, all_barred, &mut rng).1, 3);
 }
