@@ -518,13 +518,19 @@ describe('what it shows', () => {
 });
 
 describe('on a phone (390×844, touch)', () => {
-  test("the notebook's composite: every label beside its box (short where full ones would stack), none covering another", async () => {
+  /** The site on a phone's screen (3 device pixels a CSS pixel, touch), settled. */
+  async function openPhoneSite() {
     const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
     const page = await context.newPage();
     const errors = [];
     page.on('pageerror', (e) => errors.push(String(e)));
     await page.goto(`${server.url}/site/index.html`);
     await settled(page);
+    return { context, page, errors };
+  }
+
+  test("the notebook's composite: every label beside its box (short where full ones would stack), none covering another", async () => {
+    const { context, page, errors } = await openPhoneSite();
     await page.click('#composite');
     await page.waitForFunction(() => document.querySelector('digit-detector').result?.detections.length >= 6);
     const { detections } = await settled(page);
@@ -552,12 +558,7 @@ describe('on a phone (390×844, touch)', () => {
   });
 
   test("the site's pad fits, every control is on screen, and a digit drawn with a finger is found", async () => {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.url}/site/index.html`);
-    await settled(page);
+    const { context, page, errors } = await openPhoneSite();
     const layout = await page.evaluate(() => {
       const el = document.querySelector('digit-detector');
       const controls = [...el.shadowRoot.querySelectorAll('button, input, canvas.ink'), ...document.querySelectorAll('.actions button, .actions input')];
