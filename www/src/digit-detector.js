@@ -21,7 +21,8 @@ const CSS = `
 canvas { display: block; touch-action: none; }
 canvas.ink { max-width: 100%; height: auto; }
 canvas.view, canvas.overlay { position: absolute; inset: 0; width: 100%; height: 100%; pointer-events: none; }
-canvas.ink:focus-visible + canvas.view { outline: 3px solid var(--_accent); outline-offset: -3px; }
+canvas.view[hidden] { display: none; }
+canvas.ink:focus-visible, canvas.ink:focus-visible + canvas.view { outline: 3px solid var(--_accent); outline-offset: -3px; }
 .toolbar { display: flex; flex-wrap: wrap; gap: 4px; margin: 6px 0; align-items: center; }
 button { font: inherit; background: var(--_button); color: inherit; border: 1px solid var(--_border); border-radius: 4px; padding: 3px 8px; cursor: pointer; }
 button[aria-pressed="true"] { background: var(--_pressed); border-color: var(--_accent); }
@@ -358,6 +359,9 @@ export class DigitDetector extends HTMLElement {
     if (w === this.overlay.width && h === this.overlay.height && cssScale === this.cssScale) return;
     this.cssScale = cssScale;
     for (const c of [this.view, this.overlay]) { c.width = w; c.height = h; }
+    // Shown pixel for pixel, the drawing canvas is as sharp as the view: it shows itself, and
+    // each stroke is painted once.
+    this.view.hidden = w === cw && h === ch;
     this.paintView();
     this.paintOverlay();
   }
@@ -433,6 +437,7 @@ export class DigitDetector extends HTMLElement {
     // The view's and overlay's backing stores follow the pad's size on screen (fitOverlay: now,
     // and on every change the ResizeObserver reports); until the pad is laid out, the canvas's.
     for (const c of [this.canvas, this.view, this.overlay]) { c.width = w; c.height = h; }
+    this.view.hidden = true;
     this.cssScale = 1;
     // Until a width is chosen, the pen follows the pad's size (see defaultPenWidth).
     if (!this.hasAttribute('pen-width') && !this.penChosen) this.setPenWidth(defaultPenWidth(w, h));
@@ -505,6 +510,7 @@ export class DigitDetector extends HTMLElement {
    * drawn afresh, so that they are as sharp as the screen.
    */
   paintView() {
+    if (this.view.hidden) return;
     const ctx = this.view.getContext('2d');
     const { width: cw, height: ch } = this.canvas;
     ctx.setTransform(this.view.width / cw, 0, 0, this.view.height / ch, 0, 0);
