@@ -65,17 +65,17 @@ function labelPlaces(detections, widths, height, canvasWidth, canvasHeight, narr
   const spots = (d, width, far) => {
     const [x0, y0, x1, y1] = [d.x - d.w / 2, d.y - d.h / 2, d.x + d.w / 2, d.y + d.h / 2];
     const at = (left, top) => ({ left: Math.max(0, Math.min(left, canvasWidth - width)), top, width });
-    const spots = [at(x0, y0 >= height ? y0 - height : clampTop(y0))];
-    if (y0 >= height) spots.push(at(x1 - width, y0 - height));
-    if (y1 + height <= canvasHeight) spots.push(at(x0, y1), at(x1 - width, y1));
-    spots.push(at(x0, clampTop(y0)), at(x0, clampTop(y1 - height)));
+    const list = [at(x0, y0 >= height ? y0 - height : clampTop(y0))];
+    if (y0 >= height) list.push(at(x1 - width, y0 - height));
+    if (y1 + height <= canvasHeight) list.push(at(x0, y1), at(x1 - width, y1));
+    list.push(at(x0, clampTop(y0)), at(x0, clampTop(y1 - height)));
     // Digits too small for their labels (a number written small on a photographed sheet): a
     // stack of them above and below.
     for (let k = 2; far && k <= 6; k++) {
-      if (y0 >= k * height) spots.push(at(x0, y0 - k * height));
-      if (k <= 4 && y1 + k * height <= canvasHeight) spots.push(at(x0, y1 + (k - 1) * height));
+      if (y0 >= k * height) list.push(at(x0, y0 - k * height));
+      if (k <= 4 && y1 + k * height <= canvasHeight) list.push(at(x0, y1 + (k - 1) * height));
     }
-    return spots;
+    return list;
   };
   const place = (narrow) => {
     const placed = [];
