@@ -44,6 +44,20 @@ async function openElement(query = 'backend=cpu', contextOptions = {}) {
   return { context, page, errors };
 }
 
+/** A phone's screen: 390×844 CSS px, 3 device pixels a CSS pixel, touch. */
+const PHONE = { viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 };
+
+/** The site (its pad 448×336) in a new context with `contextOptions`, settled. */
+async function openSite(contextOptions) {
+  const context = await browser.newContext(contextOptions);
+  const page = await context.newPage();
+  const errors = [];
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto(`${server.url}/site/index.html`);
+  await settled(page);
+  return { context, page, errors };
+}
+
 /**
  * Starts `detectImage(composite)` on the element, waits until its request is with the worker,
  * then interrupts it (`'backend'`: switches to the CPU backend; `'move'`: removes the element
@@ -357,12 +371,7 @@ describe('what people draw first', () => {
   });
 
   test("on the site's pad, a 1 written with a flag and a 7 with a short bar, 120 px tall with the mouse and the default pen, are a 1 and a 7", async () => {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 900 } });
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.url}/site/index.html`);
-    await settled(page);
+    const { context, page, errors } = await openSite({ viewport: { width: 1000, height: 900 } });
     const box = await page.locator('digit-detector canvas.ink').boundingBox();
     // One stroke each, in a 28-unit-tall shape: the 1's flag 8 units across, 39° below level
     // (as many write it: MNIST's writers seldom do); the 7's bar 8 units, nearly level.
@@ -537,19 +546,8 @@ describe('what it shows', () => {
 });
 
 describe('on a phone (390×844, touch)', () => {
-  /** The site on a phone's screen (3 device pixels a CSS pixel, touch), settled. */
-  async function openPhoneSite() {
-    const context = await browser.newContext({ viewport: { width: 390, height: 844 }, hasTouch: true, isMobile: true, deviceScaleFactor: 3 });
-    const page = await context.newPage();
-    const errors = [];
-    page.on('pageerror', (e) => errors.push(String(e)));
-    await page.goto(`${server.url}/site/index.html`);
-    await settled(page);
-    return { context, page, errors };
-  }
-
   test("the notebook's composite: every label beside its box (short where full ones would stack), none covering another", async () => {
-    const { context, page, errors } = await openPhoneSite();
+    const { context, page, errors } = await openSite(PHONE);
     await page.click('#composite');
     await page.waitForFunction(() => document.querySelector('digit-detector').result?.detections.length >= 6);
     const { detections } = await settled(page);
@@ -577,7 +575,7 @@ describe('on a phone (390×844, touch)', () => {
   });
 
   test("the site's pad fits, every control is on screen, and a digit drawn with a finger is found", async () => {
-    const { context, page, errors } = await openPhoneSite();
+    const { context, page, errors } = await openSite(PHONE);
     const layout = await page.evaluate(() => {
       const el = document.querySelector('digit-detector');
       const controls = [...el.shadowRoot.querySelectorAll('button, input, canvas.ink'), ...document.querySelectorAll('.actions button, .actions input')];
