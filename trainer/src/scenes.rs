@@ -381,7 +381,7 @@ pub struct OneForms {
 /// [`pen_digit`].
 pub fn pen_digit_in_hand(
     img: &[u8],
-    label: u8,
+    mut label: u8,
     height: f32,
     pen: f32,
     warp: &Warp,
@@ -389,7 +389,6 @@ pub fn pen_digit_in_hand(
     rng: &mut Rng,
 ) -> (Canvas, u8) {
     let mut segments = smooth_segments(img);
-    let mut label = label;
     if label == 1 && ones.flagged + ones.barred > 0.0 {
         let u = rng.uniform();
         if u < ones.flagged {
