@@ -657,7 +657,9 @@ impl Detector {
         let mut two: Vec<(usize, [Detection; 2])> = Vec::new();
         for (o, [left, right]) in apart {
             let (left, right) = (read(left, &mut kept)?, read(right, &mut kept)?);
-            two.extend(verify::read_apart(&out[o], [(left.0, &left.1), (right.0, &right.1)]).map(|parts| (o, parts)));
+            let cuts = &kept[kept.len() - 2..];
+            let parts = [(left.0, &left.1, &cuts[0].1), (right.0, &right.1, &cuts[1].1)];
+            two.extend(verify::read_apart(&out[o], parts, options.drawing).map(|parts| (o, parts)));
         }
         for parts in ink_apart {
             let mut pair = Vec::with_capacity(2);

@@ -344,16 +344,57 @@ pub fn apart_parts(detection: &Detection, [x0, y0, x1, y1]: [usize; 4], at: usiz
 }
 
 /// The two parts of a detection `whole` that [`apart`] cut, as their second look read them (each
-/// part's detection, or `None`, and the classifier's probabilities): two digits where each is a
-/// digit the classifier is sure of ([`APART_SURE`]) and scores at least the whole's score (its
-/// FCN cell finds it at least as much a digit as the whole): an open 0 whose sides read as a 6
-/// and a 3 or a 5 fails the first, as does a 4 whose strokes stand apart.
-pub fn read_apart(whole: &Detection, parts: [(Option<Detection>, &[f32; CLASSES]); 2]) -> Option<[Detection; 2]> {
-    let sure = |(part, classifier): (Option<Detection>, &[f32; CLASSES])| {
-        part.filter(|d| at_least(classifier[d.digit as usize], APART_SURE) && d.score >= whole.score)
+/// part's detection, or `None`, the classifier's probabilities, and its cut-out): two digits
+/// where each is a digit the classifier is sure of ([`APART_SURE`]) and scores at least the
+/// whole's score (its FCN cell finds it at least as much a digit as the whole): an open 0 whose
+/// sides read as a 6 and a 3 or a 5 fails the first, as does a 4 whose strokes stand apart. Or
+/// where one part is a 1 standing beside a sure digit ([`a_one_beside`]; `drawing`: the image is
+/// a drawing, as [`as_drawn`] reads it).
+pub fn read_apart(whole: &Detection, parts: [ApartReading; 2], drawing: bool) -> Option<[Detection; 2]> {
+    let sure = |(part, classifier, _): &ApartReading| {
+        part.clone().filter(|d| at_least(classifier[d.digit as usize], APART_SURE) && d.score >= whole.score)
     };
-    let [left, right] = parts;
-    Some([sure(left)?, sure(right)?])
+    let [left, right] = &parts;
+    match (sure(left), sure(right)) {
+        (Some(l), Some(r)) => Some([l, r]),
+        _ => a_one_beside(whole, parts, drawing),
+    }
+}
+
+/// A part [`read_apart`] reads: its detection (or `None`), the classifier's probabilities, and
+/// its cut-out.
+pub type ApartReading<'a> = (Option<Detection>, &'a [f32; CLASSES], &'a CutOut);
+
+/// [`read_apart`]'s second case: a 1 written against a digit, which the heatmap and the cut-out
+/// took in with it and read as one digit, its FCN cell surer of the whole than of either part (a
+/// 1 touching a 4's bar, or a 3's curve). One part is a 1: one unbroken stroke ([`unbroken`]) as
+/// tall as the whole ([`APART_TALL`]), the classifier sure of it ([`APART_SURE`]; in a drawing
+/// with what it gives background given to the 1, as [`as_drawn`] does); the other is a digit
+/// the classifier is sure of. Not a 1 after a 4: a 4's stem drawn apart from its bar is such a
+/// 1, and the 4's other strokes read as a 4 without it.
+fn a_one_beside(whole: &Detection, [left, right]: [ApartReading; 2], drawing: bool) -> Option<[Detection; 2]> {
+    let one = |(part, classifier, cut): &ApartReading| {
+        let classifier = as_drawn(cut, classifier, classifier, drawing).0;
+        part.as_ref().is_some_and(|d| {
+            d.digit == 1 && at_least(classifier[1], APART_SURE) && d.h >= APART_TALL * whole.h && unbroken(&cut.mnist)
+        })
+    };
+    let sure = |(part, classifier, _): &ApartReading| {
+        part.as_ref().is_some_and(|d| at_least(classifier[d.digit as usize], APART_SURE))
+    };
+    let found = (one(&left) && sure(&right)) || (whole.digit != 4 && sure(&left) && one(&right));
+    found.then(|| Some([left.0?, right.0?])).flatten()
+}
+
+/// Whether the ink of `image` is unbroken from its top row to its bottom one: every row between
+/// holds some ink ([`INK`]) — a stroke, not a bar's end above a dot.
+fn unbroken(image: &GrayImage) -> bool {
+    let inked: Vec<bool> =
+        image.pixels.chunks_exact(image.width.max(1)).map(|row| row.iter().any(|&v| v >= INK)).collect();
+    match (inked.iter().position(|&i| i), inked.iter().rposition(|&i| i)) {
+        (Some(top), Some(bottom)) => inked[top..=bottom].iter().all(|&i| i),
+        _ => false,
+    }
 }
 
 /// [`cut_out`] within `fences`: [`Fences::beside`] for a detection with neighbours beside it in
@@ -1542,25 +1583,80 @@ mod tests {
         assert!(apart(&one_zero, &d, &CutOut { part: true, ..whole }).is_none());
     }
 
+    /// A cut-out whose classifier input is `mnist`, for the readings of parts cut apart.
+    fn cut_of(mnist: GrayImage) -> CutOut {
+        CutOut {
+            mnist,
+            canvas: GrayImage::blank(1, 1),
+            ink: [0.0, 0.0, 1.0, 1.0],
+            part: false,
+            runs_on: false,
+            fences: Fences::default(),
+        }
+    }
+
+    fn sure(digit: usize, p: f32) -> [f32; CLASSES] {
+        let mut r = [0.0; CLASSES];
+        r[digit] = p;
+        r[BACKGROUND] = 1.0 - p;
+        r
+    }
+
     #[test]
     fn parts_cut_apart_are_two_digits_only_where_both_are_sure() {
         let whole = Detection { digit: 0, score: 0.9, x: 130.0, y: 60.0, w: 60.0, h: 80.0 };
         let part = |digit: u8, score: f32| Some(Detection { digit, score, x: 0.0, y: 0.0, w: 10.0, h: 80.0 });
-        let sure = |digit: usize, p: f32| {
-            let mut r = [0.0; CLASSES];
-            r[digit] = p;
-            r[BACKGROUND] = 1.0 - p;
-            r
-        };
+        // Cut-outs that are no stroke: only the first rule can read them as two.
+        let blob = cut_of(GrayImage::blank(SIDE, SIDE));
         let (one, zero) = (sure(1, 0.99), sure(0, 0.985));
-        let two = read_apart(&whole, [(part(1, 0.92), &one), (part(0, 0.9), &zero)]).unwrap();
+        let read = |l: (Option<Detection>, &[f32; CLASSES]), r: (Option<Detection>, &[f32; CLASSES])| {
+            read_apart(&whole, [(l.0, l.1, &blob), (r.0, r.1, &blob)], false)
+        };
+        let two = read((part(1, 0.92), &one), (part(0, 0.9), &zero)).unwrap();
         assert_eq!(two.map(|d| d.digit), [1, 0]);
         // One part the classifier is not sure of, one scoring under the whole, one not a digit.
-        assert!(read_apart(&whole, [(part(1, 0.92), &sure(1, 0.97)), (part(0, 0.9), &zero)]).is_none());
-        assert!(read_apart(&whole, [(part(1, 0.92), &one), (part(0, 0.89), &zero)]).is_none());
-        assert!(read_apart(&whole, [(None, &one), (part(0, 0.9), &zero)]).is_none());
+        assert!(read((part(1, 0.92), &sure(1, 0.97)), (part(0, 0.9), &zero)).is_none());
+        assert!(read((part(1, 0.92), &one), (part(0, 0.89), &zero)).is_none());
+        assert!(read((None, &one), (part(0, 0.9), &zero)).is_none());
         // The classifier's probability of the part's own digit counts, not its most likely one.
-        assert!(read_apart(&whole, [(part(7, 0.92), &one), (part(0, 0.9), &zero)]).is_none());
+        assert!(read((part(7, 0.92), &one), (part(0, 0.9), &zero)).is_none());
+    }
+
+    #[test]
+    fn a_one_written_against_a_digit_is_read_apart_from_it_however_the_whole_scored() {
+        // A 4 whose FCN cell scored 0.86 as a whole, cut into an upright stroke and a 4 that
+        // score 0.84 and 0.79 (the `number` set's "14", the 1 touching the 4's bar).
+        let whole = Detection { digit: 4, score: 0.86, x: 155.0, y: 223.0, w: 134.0, h: 118.0 };
+        let part = |digit: u8, h: f32| Some(Detection { digit, score: 0.8, x: 0.0, y: 0.0, w: 20.0, h });
+        let stroke = cut_of(image(SIDE, SIDE, &[(12, 4, 16, 24)]));
+        let broken = cut_of(image(SIDE, SIDE, &[(12, 4, 16, 8), (12, 20, 16, 24)]));
+        let four = cut_of(image(SIDE, SIDE, &[(6, 4, 9, 16), (6, 14, 22, 17), (18, 4, 21, 24)]));
+        let (one, sure_four) = (sure(1, 0.99), sure(4, 0.99));
+        let read = |l: (Option<Detection>, &[f32; CLASSES], &CutOut),
+                    r: (Option<Detection>, &[f32; CLASSES], &CutOut)| {
+            read_apart(&whole, [l, r], false)
+        };
+        let two = read((part(1, 110.0), &one, &stroke), (part(4, 110.0), &sure_four, &four)).unwrap();
+        assert_eq!(two.map(|d| d.digit), [1, 4]);
+        // The other part need not be the whole's digit, but the classifier must be sure of it.
+        let three = sure(3, 0.99);
+        assert!(read((part(1, 110.0), &one, &stroke), (part(3, 110.0), &three, &four)).is_some());
+        assert!(read((part(1, 110.0), &one, &stroke), (part(4, 110.0), &sure(4, 0.9), &four)).is_none());
+        // The 1: sure, as tall as the whole, one unbroken stroke.
+        assert!(read((part(1, 110.0), &sure(1, 0.9), &stroke), (part(4, 110.0), &sure_four, &four)).is_none());
+        assert!(read((part(1, 60.0), &one, &stroke), (part(4, 110.0), &sure_four, &four)).is_none());
+        assert!(read((part(1, 110.0), &one, &broken), (part(4, 110.0), &sure_four, &four)).is_none());
+        // After a 4, an upright stroke is its stem: not read apart; after a 3 it is a 1.
+        assert!(read((part(4, 110.0), &sure_four, &four), (part(1, 110.0), &one, &stroke)).is_none());
+        let whole = Detection { digit: 3, ..whole };
+        let two = read_apart(&whole, [(part(3, 110.0), &three, &four), (part(1, 110.0), &one, &stroke)], false);
+        assert_eq!(two.unwrap().map(|d| d.digit), [3, 1]);
+        // In a drawing, a straight stroke the classifier reads as half background is a 1.
+        let faint = sure(1, 0.6);
+        let parts = |stroke| [(part(1, 110.0), &faint, stroke), (part(4, 110.0), &sure_four, &four)];
+        assert!(read_apart(&whole, parts(&stroke), false).is_none());
+        assert!(read_apart(&whole, parts(&stroke), true).is_some());
+        assert!(read_apart(&whole, parts(&broken), true).is_none(), "a broken stroke is not a 1");
     }
 
     #[test]
