@@ -345,12 +345,13 @@ describe('theming', () => {
     const { context, page } = await openElement();
     const styled = await page.evaluate(() => {
       const sheet = new CSSStyleSheet();
-      sheet.replaceSync('digit-detector { --digitscope-status-color: rgb(1, 2, 3); } digit-detector::part(toolbar) { gap: 17px; }');
+      sheet.replaceSync('digit-detector { --digitscope-status-color: rgb(1, 2, 3); } digit-detector::part(toolbar) { gap: 17px; } digit-detector::part(canvas), digit-detector::part(view) { filter: grayscale(1); }');
       document.adoptedStyleSheets = [sheet];
       const root = document.querySelector('digit-detector').shadowRoot;
-      return { status: getComputedStyle(root.querySelector('[part=status]')).color, gap: getComputedStyle(root.querySelector('[part=toolbar]')).columnGap };
+      const filter = (c) => getComputedStyle(root.querySelector(`canvas.${c}`)).filter;
+      return { status: getComputedStyle(root.querySelector('[part=status]')).color, gap: getComputedStyle(root.querySelector('[part=toolbar]')).columnGap, canvas: filter('ink'), view: filter('view') };
     });
-    assert.deepEqual(styled, { status: 'rgb(1, 2, 3)', gap: '17px' });
+    assert.deepEqual(styled, { status: 'rgb(1, 2, 3)', gap: '17px', canvas: 'grayscale(1)', view: 'grayscale(1)' });
     await context.close();
   });
 });
@@ -657,6 +658,20 @@ describe('on a phone (390×844, touch)', () => {
     const inked = (c) => c.solid + c.edge / 2;
     assert.ok(Math.abs(inked(view.shown) - inked(view.drawn) * view.k) < 0.15 * inked(view.drawn) * view.k, `the view shows the drawing's ink: ${JSON.stringify(view)}`);
     assert.ok(view.shown.edge / view.shown.solid < 0.5 * (view.stretch.edge / view.stretch.solid), `the view's strokes are sharp: ${JSON.stringify(view)}`);
+    // Each finger move painted only its own stroke over what lay under it (paintStroke): the
+    // drawing canvas and the view hold the pixels a repaint of every stroke gives.
+    const repainted = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      const pixels = () => [el.canvas, el.view].map((c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+      const live = pixels();
+      el.redraw();
+      const whole = pixels();
+      return live.map((a, i) => ({ differ: a.filter((v, j) => v !== whole[i][j]).length, inked: a.filter((v, j) => j % 4 === 0 && v > 128).length }));
+    });
+    for (const [i, { differ, inked }] of repainted.entries()) {
+      assert.ok(inked > 1000, `${['canvas', 'view'][i]} holds the strokes: ${inked}`);
+      assert.equal(differ, 0, `${['canvas', 'view'][i]}: bytes that differ from a full repaint`);
+    }
     assert.deepEqual(errors, []);
     await context.close();
   });

@@ -267,7 +267,7 @@ export class DigitDetector extends HTMLElement {
     // What is shown: the drawing repainted at the screen's resolution (`view`), under the
     // heatmap and boxes (`overlay`); the drawing canvas beneath them takes the pointer and is
     // what the detector reads.
-    this.view = el('canvas', { className: 'view', 'aria-hidden': 'true' });
+    this.view = el('canvas', { className: 'view', part: 'view', 'aria-hidden': 'true' });
     this.overlay = el('canvas', { className: 'overlay', 'aria-hidden': 'true' });
     const frame = el('div', { className: 'frame', part: 'frame' }, this.canvas, this.view, this.overlay);
     const button = (text, label, onclick, pressed) => {
@@ -462,7 +462,7 @@ export class DigitDetector extends HTMLElement {
       if (!stroke) return;
       const events = e.getCoalescedEvents?.() ?? [e];
       for (const ev of events.length ? events : [e]) stroke.points.push(point(ev));
-      this.redraw();
+      this.paintStroke(stroke);
       this.schedule({ stroke: true });
     });
     const end = () => {
@@ -492,16 +492,54 @@ export class DigitDetector extends HTMLElement {
   /** The width of the next stroke. */
   strokeWidth() { return this.penWidth; }
 
-  redraw() {
+  /** Paints the drawing canvas and the view afresh: the page, the picture, `strokes`. */
+  redraw(strokes = this.strokes) {
     this.generation++;
+    this.under = null;
     const ctx = this.canvas.getContext('2d', { willReadFrequently: true });
     ctx.fillStyle = this.darkInk ? '#fff' : '#000';
     ctx.fillRect(0, 0, this.canvas.width, this.canvas.height);
     if (this.baseImage) {
       ctx.putImageData(this.baseImage, 0, 0);
     }
-    this.paintStrokes(ctx);
-    this.paintView();
+    this.paintStrokes(ctx, strokes);
+    this.paintView(strokes);
+  }
+
+  /**
+   * Repaints the drawing while `stroke`, the last stroke, is drawn: what lies under it (the
+   * page, the picture, the strokes before it) is painted once, at its first move, and kept
+   * (`under`: copies of the drawing canvas and of the view); each move after that puts those
+   * copies back and paints this one stroke, on both, as `redraw` would paint it last. The same
+   * pixels as `redraw`'s, and a long drawing costs a move no more than its first stroke did.
+   */
+  paintStroke(stroke) {
+    const keep = (canvas) => {
+      const copy = document.createElement('canvas');
+      [copy.width, copy.height] = [canvas.width, canvas.height];
+      copy.getContext('2d').drawImage(canvas, 0, 0);
+      return copy;
+    };
+    const fits = (copy, canvas) => copy.width === canvas.width && copy.height === canvas.height;
+    const u = this.under;
+    const view = !this.view.hidden;
+    if (!u || u.stroke !== stroke || !fits(u.canvas, this.canvas) || (view && !(u.view && fits(u.view, this.view)))) {
+      this.redraw(this.strokes.filter((s) => s !== stroke));
+      this.under = { stroke, canvas: keep(this.canvas), view: view ? keep(this.view) : null };
+    }
+    this.generation++;
+    const { width: cw, height: ch } = this.canvas;
+    const put = (canvas, copy, options) => {
+      const ctx = canvas.getContext('2d', options);
+      ctx.setTransform(1, 0, 0, 1, 0, 0);
+      ctx.globalCompositeOperation = 'copy';
+      ctx.drawImage(copy, 0, 0);
+      ctx.globalCompositeOperation = 'source-over';
+      ctx.setTransform(canvas.width / cw, 0, 0, canvas.height / ch, 0, 0);
+      return ctx;
+    };
+    this.paintStrokes(put(this.canvas, this.under.canvas, { willReadFrequently: true }), [stroke]);
+    if (view) this.paintStrokes(put(this.view, this.under.view), [stroke]);
   }
 
   /**
@@ -509,7 +547,7 @@ export class DigitDetector extends HTMLElement {
    * `fitOverlay`): the picture, from its more detailed copy where there is one, and the strokes
    * drawn afresh, so that they are as sharp as the screen.
    */
-  paintView() {
+  paintView(strokes = this.strokes) {
     if (this.view.hidden) return;
     const ctx = this.view.getContext('2d');
     const { width: cw, height: ch } = this.canvas;
@@ -530,15 +568,15 @@ export class DigitDetector extends HTMLElement {
     } else {
       this.pictureCanvas = null;
     }
-    this.paintStrokes(ctx);
+    this.paintStrokes(ctx, strokes);
   }
 
-  /** Paints the strokes on `ctx` (in canvas coordinates, under `ctx`'s transform). */
-  paintStrokes(ctx) {
+  /** Paints `strokes` on `ctx` (in canvas coordinates, under `ctx`'s transform). */
+  paintStrokes(ctx, strokes = this.strokes) {
     const [ink, page] = this.darkInk ? ['#000', '#fff'] : ['#fff', '#000'];
     ctx.lineCap = 'round';
     ctx.lineJoin = 'round';
-    for (const s of this.strokes) {
+    for (const s of strokes) {
       ctx.strokeStyle = s.tool === 'eraser' ? page : ink;
       ctx.fillStyle = ctx.strokeStyle;
       ctx.lineWidth = s.width;
