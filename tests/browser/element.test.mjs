@@ -410,6 +410,41 @@ describe('what it shows', () => {
     assert.deepEqual(errors, []);
     await context.close();
   });
+  test('a stroke drawn while the window shrinks the pad: what it painted matches a full repaint', async () => {
+    const { context, page, errors } = await openSite({ viewport: { width: 1100, height: 900 } });
+    const state = () => page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      return { view: !el.view.hidden, copies: Boolean(el.under) };
+    });
+    assert.equal((await state()).view, false, 'shown pixel for pixel, the view is hidden');
+    const box = await page.locator('digit-detector canvas.ink').boundingBox();
+    await page.mouse.move(box.x + 100, box.y + 60);
+    await page.mouse.down();
+    for (let i = 1; i <= 10; i++) await page.mouse.move(box.x + 100 + 4 * i, box.y + 60 + 10 * i);
+    assert.equal((await state()).copies, true, 'the moves paint over copies');
+    // A phone-sized window: the pad is shrunk to fit and the view shows it; the stroke goes on.
+    await page.setViewportSize({ width: 390, height: 844 });
+    await page.waitForFunction(() => !document.querySelector('digit-detector').view.hidden);
+    const shrunk = await page.locator('digit-detector canvas.ink').boundingBox();
+    const k = shrunk.width / box.width;
+    for (let i = 11; i <= 20; i++) await page.mouse.move(shrunk.x + (100 + 4 * i) * k, shrunk.y + (60 + 10 * i) * k);
+    await page.mouse.up();
+    assert.equal((await state()).copies, false, 'the copies are let go when the stroke ends');
+    const repainted = await page.evaluate(() => {
+      const el = document.querySelector('digit-detector');
+      const pixels = () => [el.canvas, el.view].map((c) => c.getContext('2d').getImageData(0, 0, c.width, c.height).data);
+      const live = pixels();
+      el.redraw();
+      const whole = pixels();
+      const tall = Math.max(...el.strokes[0].points.map((p) => p[1])) - Math.min(...el.strokes[0].points.map((p) => p[1]));
+      return { tall, differ: live.map((a, i) => a.filter((v, j) => v !== whole[i][j]).length) };
+    });
+    assert.ok(repainted.tall > 150, `one stroke, drawn on both sides of the resize: ${repainted.tall} px tall`);
+    assert.deepEqual(repainted.differ, [0, 0], 'bytes of the drawing canvas and of the view that differ from a full repaint');
+    assert.deepEqual(errors, []);
+    await context.close();
+  });
+
   /** `detectPhoto` (see drawing.mjs) in the element's page. */
   function photo(page, traced, tall, pen) {
     return page.evaluate(`(${detectPhoto})(${JSON.stringify(traced)}, ${tall}, ${pen})`);
